@@ -1,0 +1,45 @@
+package models
+
+import (
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Invocation is the log of one script run: what was asked, how it ended,
+// and what the script printed. Rows are written asynchronously by an
+// InvocationWriter and trimmed to a retention limit. They keep no foreign
+// keys: a log outlives the script or route it names.
+type Invocation struct {
+	bun.BaseModel `bun:"table:invocations,alias:i" json:"-"`
+
+	ID         int64     `bun:"id,pk,autoincrement" json:"id"`
+	RequestID  string    `bun:"request_id,notnull" json:"request_id"`
+	AppID      int64     `bun:"app_id,notnull" json:"app_id"`
+	ScriptID   int64     `bun:"script_id,notnull" json:"script_id"`
+	Version    int64     `bun:"version,notnull" json:"version"`
+	RouteID    int64     `bun:"route_id,notnull" json:"route_id"`
+	Method     string    `bun:"method,notnull" json:"method"`
+	Path       string    `bun:"path,notnull" json:"path"`
+	Status     int       `bun:"status,notnull" json:"status"`
+	DurationUS int64     `bun:"duration_us,notnull" json:"duration_us"`
+	Output     string    `bun:"output,notnull" json:"output"`
+	Error      string    `bun:"error,notnull" json:"error"`
+	CreatedAt  time.Time `bun:"created_at,notnull" json:"created_at"`
+}
+
+// InvocationFilter selects invocations; zero fields match everything.
+type InvocationFilter struct {
+	AppID    int64
+	ScriptID int64
+	Status   int
+	// Limit caps the rows returned: DefaultInvocationLimit when 0,
+	// at most MaxInvocationLimit.
+	Limit int
+}
+
+// Page sizes of ListInvocations.
+const (
+	DefaultInvocationLimit = 50
+	MaxInvocationLimit     = 500
+)

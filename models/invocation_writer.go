@@ -1,0 +1,171 @@
+package models
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of InvocationWriterOptions.
+const (
+	DefaultInvocationBatchSize     = 256
+	DefaultInvocationFlushInterval = 250 * time.Millisecond
+	DefaultInvocationBuffer        = 8192
+	DefaultInvocationRetain        = 100000
+	DefaultInvocationTrimInterval  = time.Minute
+	// writeTimeout bounds one batch INSERT.
+	writeTimeout = 30 * time.Second
+)
+
+// InvocationWriterOptions tune an InvocationWriter; zero fields take the
+// defaults above.
+type InvocationWriterOptions struct {
+	// BatchSize is the most rows one INSERT writes.
+	BatchSize int
+	// FlushInterval is the longest a logged invocation waits to be written.
+	FlushInterval time.Duration
+	// Buffer is how many invocations wait in memory; beyond it Add drops.
+	Buffer int
+	// Retain is how many invocation rows are kept; older ones are deleted.
+	Retain int
+	// TrimInterval is how often rows beyond Retain are deleted.
+	TrimInterval time.Duration
+}
+
+func (o InvocationWriterOptions) withDefaults() InvocationWriterOptions {
+	if o.BatchSize <= 0 {
+		o.BatchSize = DefaultInvocationBatchSize
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = DefaultInvocationFlushInterval
+	}
+	if o.Buffer <= 0 {
+		o.Buffer = DefaultInvocationBuffer
+	}
+	if o.Retain <= 0 {
+		o.Retain = DefaultInvocationRetain
+	}
+	if o.TrimInterval <= 0 {
+		o.TrimInterval = DefaultInvocationTrimInterval
+	}
+	return o
+}
+
+// InvocationWriter logs invocations off the request path: Add queues
+// without blocking, and Run writes the queue in batches and trims old
+// rows. Add is safe for concurrent use; run Run once.
+type InvocationWriter struct {
+	db      *DB
+	logger  *slog.Logger
+	opts    InvocationWriterOptions
+	queue   chan Invocation
+	dropped atomic.Uint64
+}
+
+// NewInvocationWriter returns a writer to db; it writes nothing until Run.
+func NewInvocationWriter(db *DB, logger *slog.Logger, opts InvocationWriterOptions) *InvocationWriter {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	opts = opts.withDefaults()
+	return &InvocationWriter{
+		db:     db,
+		logger: logger,
+		opts:   opts,
+		queue:  make(chan Invocation, opts.Buffer),
+	}
+}
+
+// Add queues an invocation to be written. It never blocks: when the buffer
+// is full the invocation is dropped and counted. Set CreatedAt to the
+// request's time; zero means the time it is written.
+func (w *InvocationWriter) Add(inv Invocation) {
+	select {
+	case w.queue <- inv:
+	default:
+		w.dropped.Add(1)
+	}
+}
+
+// Dropped counts the invocations that were not stored: dropped by Add on a
+// full buffer, or lost because their batch failed to write.
+func (w *InvocationWriter) Dropped() uint64 {
+	return w.dropped.Load()
+}
+
+// Run writes queued invocations until ctx is done, then writes what is
+// still queued and returns. It trims the table to Retain rows at start
+// and every TrimInterval.
+func (w *InvocationWriter) Run(ctx context.Context) {
+	flush := time.NewTicker(w.opts.FlushInterval)
+	defer flush.Stop()
+	trim := time.NewTicker(w.opts.TrimInterval)
+	defer trim.Stop()
+
+	// Writes outlive ctx, so stopping never loses a batch in flight.
+	writeCtx := context.WithoutCancel(ctx)
+	w.trim(ctx)
+	batch := make([]Invocation, 0, w.opts.BatchSize)
+	for {
+		select {
+		case <-ctx.Done():
+			w.drain(writeCtx, batch)
+			return
+		case inv := <-w.queue:
+			batch = append(batch, inv)
+			if len(batch) >= w.opts.BatchSize {
+				batch = w.write(writeCtx, batch)
+			}
+		case <-flush.C:
+			batch = w.write(writeCtx, batch)
+		case <-trim.C:
+			w.trim(ctx)
+		}
+	}
+}
+
+// drain writes batch and everything queued.
+func (w *InvocationWriter) drain(ctx context.Context, batch []Invocation) {
+	for {
+		select {
+		case inv := <-w.queue:
+			batch = append(batch, inv)
+			if len(batch) >= w.opts.BatchSize {
+				batch = w.write(ctx, batch)
+			}
+		default:
+			w.write(ctx, batch)
+			return
+		}
+	}
+}
+
+// write stores a batch and returns it emptied for reuse. A failed batch is
+// logged and counted as dropped: logs never hold up requests.
+func (w *InvocationWriter) write(ctx context.Context, batch []Invocation) []Invocation {
+	if len(batch) == 0 {
+		return batch
+	}
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	if err := w.db.InsertInvocations(ctx, batch); err != nil {
+		w.dropped.Add(uint64(len(batch)))
+		w.logger.Error("write invocation logs", "rows", len(batch), "err", err)
+	}
+	clear(batch)
+	return batch[:0]
+}
+
+func (w *InvocationWriter) trim(ctx context.Context) {
+	n, err := w.db.TrimInvocations(ctx, w.opts.Retain)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.logger.Error("trim invocation logs", "retain", w.opts.Retain, "err", err)
+		}
+		return
+	}
+	if n > 0 {
+		w.logger.Debug("trimmed invocation logs", "deleted", n, "retain", w.opts.Retain)
+	}
+}

@@ -1,0 +1,191 @@
+package models_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/picloud/picloud/internal/testdb"
+	"github.com/picloud/picloud/models"
+)
+
+// startWriter runs w until the returned stop is called; stop waits for
+// Run to return.
+func startWriter(w *models.InvocationWriter) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+func countInvocations(t *testing.T, db *models.DB) int {
+	t.Helper()
+	invs, err := db.ListInvocations(context.Background(), models.InvocationFilter{Limit: models.MaxInvocationLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(invs)
+}
+
+// eventually polls cond until it holds or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestInvocationWriterBatchesAndFlushesOnStop(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		db := testdb.Open(t, tg)
+		w := models.NewInvocationWriter(db, nil, models.InvocationWriterOptions{
+			BatchSize:     10,
+			FlushInterval: time.Hour, // only full batches are written while running
+			Buffer:        100,
+		})
+		stop := startWriter(w)
+		for i := range 25 {
+			w.Add(invocationAt(i, 1, 1, 200))
+		}
+		eventually(t, 5*time.Second, "two full batches", func() bool { return countInvocations(t, db) >= 20 })
+		if n := countInvocations(t, db); n != 20 {
+			t.Fatalf("%d rows written before stop, want the two full batches of 10", n)
+		}
+		stop()
+		if n := countInvocations(t, db); n != 25 {
+			t.Errorf("%d rows after stop, want all 25", n)
+		}
+		if d := w.Dropped(); d != 0 {
+			t.Errorf("Dropped() = %d, want 0", d)
+		}
+		got, err := db.Invocation(context.Background(), "req-24")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := invocationAt(24, 1, 1, 200)
+		want.ID = got.ID
+		if *got != want {
+			t.Errorf("stored %+v, want %+v", got, want)
+		}
+	})
+}
+
+func TestInvocationWriterFlushesOnInterval(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		db := testdb.Open(t, tg)
+		w := models.NewInvocationWriter(db, nil, models.InvocationWriterOptions{
+			BatchSize:     100,
+			FlushInterval: 10 * time.Millisecond,
+		})
+		stop := startWriter(w)
+		defer stop()
+		for i := range 3 {
+			w.Add(invocationAt(i, 1, 1, 200))
+		}
+		eventually(t, 5*time.Second, "a partial batch to be flushed", func() bool { return countInvocations(t, db) == 3 })
+	})
+}
+
+func TestInvocationWriterDropsWhenFull(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		db := testdb.Open(t, tg)
+		w := models.NewInvocationWriter(db, nil, models.InvocationWriterOptions{Buffer: 4})
+		for i := range 10 {
+			w.Add(invocationAt(i, 1, 1, 200)) // nothing runs yet: must not block
+		}
+		if d := w.Dropped(); d != 6 {
+			t.Errorf("Dropped() = %d, want 6", d)
+		}
+		startWriter(w)() // run and stop at once: writes what was buffered
+		if n := countInvocations(t, db); n != 4 {
+			t.Errorf("%d rows written, want the 4 buffered", n)
+		}
+	})
+}
+
+func TestInvocationWriterCountsFailedBatches(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		db := testdb.Open(t, tg)
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		w := models.NewInvocationWriter(db, nil, models.InvocationWriterOptions{})
+		for i := range 3 {
+			w.Add(invocationAt(i, 1, 1, 200))
+		}
+		startWriter(w)()
+		if d := w.Dropped(); d != 3 {
+			t.Errorf("Dropped() = %d, want the 3 rows of the failed batch", d)
+		}
+	})
+}
+
+func TestInvocationWriterRetention(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		ctx := context.Background()
+		db := testdb.Open(t, tg)
+		old := make([]models.Invocation, 10)
+		for i := range old {
+			old[i] = invocationAt(i, 1, 1, 200)
+		}
+		if err := db.InsertInvocations(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		w := models.NewInvocationWriter(db, nil, models.InvocationWriterOptions{
+			FlushInterval: 5 * time.Millisecond,
+			Retain:        4,
+			TrimInterval:  10 * time.Millisecond,
+		})
+		stop := startWriter(w)
+		defer stop()
+		eventually(t, 5*time.Second, "the table trimmed at start", func() bool { return countInvocations(t, db) == 4 })
+
+		for i := 100; i < 120; i++ {
+			w.Add(invocationAt(i, 1, 1, 200))
+		}
+		eventually(t, 5*time.Second, "new rows written and trimmed", func() bool {
+			invs, err := db.ListInvocations(ctx, models.InvocationFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprint(requestIDs(invs)) == "[req-119 req-118 req-117 req-116]"
+		})
+	})
+}
+
+func TestInvocationWriterConcurrentAdds(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		db := testdb.Open(t, tg)
+		w := models.NewInvocationWriter(db, nil, models.InvocationWriterOptions{
+			BatchSize:     16,
+			FlushInterval: time.Millisecond,
+		})
+		stop := startWriter(w)
+		const adders, each = 8, 50
+		var wg sync.WaitGroup
+		for a := range adders {
+			wg.Go(func() {
+				for i := range each {
+					w.Add(invocationAt(a*each+i, 1, 1, 200))
+				}
+			})
+		}
+		wg.Wait()
+		stop()
+		if n := countInvocations(t, db); n != adders*each {
+			t.Errorf("%d rows, want %d", n, adders*each)
+		}
+	})
+}

@@ -1,0 +1,21 @@
+package models
+
+import (
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Route binds an HTTP method and path pattern (":name" parameters, a
+// trailing "*rest" wildcard) of an app to one of its scripts. Method and
+// path are unique within the app.
+type Route struct {
+	bun.BaseModel `bun:"table:routes,alias:r" json:"-"`
+
+	ID        int64     `bun:"id,pk,autoincrement" json:"id"`
+	AppID     int64     `bun:"app_id,notnull" json:"app_id"`
+	ScriptID  int64     `bun:"script_id,notnull" json:"script_id"`
+	Method    string    `bun:"method,notnull" json:"method"`
+	Path      string    `bun:"path,notnull" json:"path"`
+	CreatedAt time.Time `bun:"created_at,notnull" json:"created_at"`
+}

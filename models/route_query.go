@@ -1,0 +1,82 @@
+package models
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+)
+
+// CreateRoute stores r and sets its ID (and CreatedAt when zero). The same
+// method and path twice in one app is ErrConflict; a missing app or script
+// in that app is ErrNotFound (the schema refuses a route of one app bound
+// to another app's script).
+func (db *DB) CreateRoute(ctx context.Context, r *Route) error {
+	return createRoute(ctx, db.bun, r)
+}
+
+func createRoute(ctx context.Context, idb bun.IDB, r *Route) error {
+	r.CreatedAt = normalizeTime(r.CreatedAt)
+	if _, err := idb.NewInsert().Model(r).Returning("id").Exec(ctx); err != nil {
+		switch {
+		case isUniqueViolation(err):
+			return fmt.Errorf("%w: app %d already has a route %s %s", ErrConflict, r.AppID, r.Method, r.Path)
+		case isForeignKeyViolation(err):
+			return fmt.Errorf("%w: script %d in app %d", ErrNotFound, r.ScriptID, r.AppID)
+		}
+		return fmt.Errorf("create route %s %s: %w", r.Method, r.Path, err)
+	}
+	return nil
+}
+
+// Route returns one route.
+func (db *DB) Route(ctx context.Context, id int64) (*Route, error) {
+	r := new(Route)
+	if err := db.bun.NewSelect().Model(r).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "route %d", id)
+	}
+	return r, nil
+}
+
+// ScriptRoutes returns the routes bound to a script, oldest first.
+func (db *DB) ScriptRoutes(ctx context.Context, scriptID int64) ([]Route, error) {
+	routes := []Route{}
+	if err := db.bun.NewSelect().Model(&routes).
+		Where("script_id = ?", scriptID).
+		Order("id").
+		Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list routes of script %d: %w", scriptID, err)
+	}
+	return routes, nil
+}
+
+// AppRoutes returns every route of an app, oldest first.
+func (db *DB) AppRoutes(ctx context.Context, appID int64) ([]Route, error) {
+	routes := []Route{}
+	if err := db.bun.NewSelect().Model(&routes).
+		Where("app_id = ?", appID).
+		Order("id").
+		Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list routes of app %d: %w", appID, err)
+	}
+	return routes, nil
+}
+
+// DeleteRoute deletes a route and returns the row it deleted.
+func (db *DB) DeleteRoute(ctx context.Context, id int64) (*Route, error) {
+	var r *Route
+	err := db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		r = new(Route)
+		if err := tx.NewSelect().Model(r).Where("id = ?", id).Scan(ctx); err != nil {
+			return notFound(err, "route %d", id)
+		}
+		if _, err := tx.NewDelete().Model(r).WherePK().Exec(ctx); err != nil {
+			return fmt.Errorf("delete route %d: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
