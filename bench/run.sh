@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# bench/run.sh — `make bench`: PiCloud's Hello World route against a bare
+# fasthttp handler giving the same answer, measured by the same load
+# generator in the same run, reported as req/s, latency and the ratio
+# picloud/bare.
+#
+# Usage (from anywhere):  bench/run.sh
+# Knobs (environment):
+#   BENCH_DURATION      measured time per target           (default 10s)
+#   BENCH_WARMUP        unmeasured warm-up per target      (default 2s)
+#   BENCH_CONNS         concurrent keep-alive connections  (default 64)
+#   BENCH_PATH          path requested on both targets     (default /)
+#   BENCH_BODY          body the bare server answers       (default {"hello":"world"})
+#   BENCH_CONTENT_TYPE  Content-Type it answers            (default application/json)
+#   BENCH_PICLOUD_BIN   benchmark this picloud binary instead of building ./cmd/picloud
+#
+# The load generator and the server share the machine: on 2 cores every
+# cycle the client spends is taken from the server, so absolute req/s
+# understate the server. Both targets pay the same client cost, which is
+# why the ratio, not the absolute number, is the figure to compare between
+# runs. Targets run one after the other, never at the same time.
+set -euo pipefail
+
+duration=${BENCH_DURATION:-10s}
+warmup=${BENCH_WARMUP:-2s}
+conns=${BENCH_CONNS:-64}
+path=${BENCH_PATH:-/}
+body=${BENCH_BODY:-'{"hello":"world"}'}
+content_type=${BENCH_CONTENT_TYPE:-application/json}
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/picloud-bench.XXXXXX")
+pids=()
+
+cleanup() {
+	local pid
+	for pid in ${pids[@]+"${pids[@]}"}; do kill "$pid" 2>/dev/null || true; done
+	for pid in ${pids[@]+"${pids[@]}"}; do wait "$pid" 2>/dev/null || true; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+# forget PID: drop PID from the processes cleanup stops.
+forget() {
+	local keep=() pid
+	for pid in ${pids[@]+"${pids[@]}"}; do [[ $pid == "$1" ]] || keep+=("$pid"); done
+	pids=(${keep[@]+"${keep[@]}"})
+}
+
+# stop PID: end one process this script started.
+stop() {
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	forget "$1"
+}
+
+# json_field FILE KEY: a number from loadgen's one-line JSON output.
+json_field() { sed -E "s/.*\"$2\":([-0-9.e+]+).*/\1/" "$1"; }
+
+# run_child CMD...: run CMD to completion as a background job. A foreground
+# child would make bash hold a trapped INT/TERM until the child exits (and
+# drop it if the child exits normally); `wait` returns at once instead, the
+# trap runs, and cleanup stops the child.
+run_child() {
+	"$@" &
+	local pid=$! status=0
+	pids+=("$pid")
+	wait "$pid" || status=$?
+	forget "$pid"
+	return "$status"
+}
+
+# measure NAME URL: run the load generator, leave its JSON in $tmp/NAME.json.
+measure() {
+	log "$1: $2 ($conns connections, $warmup warm-up, $duration measured)"
+	run_child "$tmp/loadgen" -url "$2" -c "$conns" -d "$duration" -warmup "$warmup" -json >"$tmp/$1.json" ||
+		die "$1: load generator failed"
+}
+
+build() {
+	log "building into $tmp"
+	cd "$repo"
+	run_child go build -o "$tmp/loadgen" ./bench/cmd/loadgen
+	run_child go build -o "$tmp/bareserver" ./bench/cmd/bareserver
+	if [[ -n ${BENCH_PICLOUD_BIN:-} ]]; then
+		picloud=$BENCH_PICLOUD_BIN
+	else
+		[[ -d ./cmd/picloud ]] || die "./cmd/picloud does not exist yet (set BENCH_PICLOUD_BIN to use a built binary)"
+		run_child go build -o "$tmp/picloud" ./cmd/picloud
+		picloud=$tmp/picloud
+	fi
+}
+
+bench_bare() {
+	: >"$tmp/bare.log"
+	"$tmp/bareserver" -body "$body" -content-type "$content_type" >"$tmp/bare.log" 2>&1 &
+	local pid=$! addr="" i
+	pids+=("$pid")
+	for ((i = 0; i < 200; i++)); do
+		addr=$(sed -n 's/^listening //p' "$tmp/bare.log")
+		[[ -n $addr ]] && break
+		kill -0 "$pid" 2>/dev/null || die "bareserver exited: $(cat "$tmp/bare.log")"
+		sleep 0.05
+	done
+	[[ -n $addr ]] || die "bareserver did not print its address"
+	measure bare "http://$addr$path"
+	stop "$pid"
+}
+
+bench_picloud() {
+	local port pid got
+	port=$("$tmp/loadgen" -freeport)
+	PICLOUD_DATA_DIR="$tmp/data" PICLOUD_LISTEN="127.0.0.1:$port" "$picloud" serve >"$tmp/picloud.log" 2>&1 &
+	pid=$!
+	pids+=("$pid")
+	local i
+	for ((i = 0; ; i++)); do
+		run_child "$tmp/loadgen" -url "http://127.0.0.1:$port/healthz" -wait 1s >/dev/null 2>&1 && break
+		if ((i >= 30)) || ! kill -0 "$pid" 2>/dev/null; then
+			log "picloud did not become healthy; the end of its log:"
+			tail -n 40 "$tmp/picloud.log" >&2
+			exit 1
+		fi
+	done
+	run_child "$tmp/loadgen" -url "http://127.0.0.1:$port$path" -wait 5s >"$tmp/answer" ||
+		die "picloud: GET $path does not answer 200 (is the Hello World app seeded?)"
+	got=$(<"$tmp/answer")
+	[[ $got == "$body" ]] ||
+		log "warning: picloud answers $got, bare answers $body: the ratio compares different work"
+	measure picloud "http://127.0.0.1:$port$path"
+	stop "$pid"
+}
+
+report() {
+	local name status=0
+	printf '\n%-8s %12s %10s %10s %8s %7s\n' target req/s p50 p99 non-2xx errors
+	for name in bare picloud; do
+		awk -v name="$name" -v rps="$(json_field "$tmp/$name.json" rps)" \
+			-v p50="$(json_field "$tmp/$name.json" p50_us)" -v p99="$(json_field "$tmp/$name.json" p99_us)" \
+			-v non2xx="$(json_field "$tmp/$name.json" non_2xx)" -v errs="$(json_field "$tmp/$name.json" errors)" \
+			'BEGIN { printf "%-8s %12.0f %8.2fms %8.2fms %8d %7d\n", name, rps, p50 / 1000, p99 / 1000, non2xx, errs }'
+		if [[ $(json_field "$tmp/$name.json" non_2xx) != 0 || $(json_field "$tmp/$name.json" errors) != 0 ]]; then
+			status=1
+		fi
+	done
+	awk -v p="$(json_field "$tmp/picloud.json" rps)" -v b="$(json_field "$tmp/bare.json" rps)" \
+		'BEGIN { printf "\nratio picloud/bare: %.2fx\n", (b > 0 ? p / b : 0) }'
+	printf '(%s cores, %s connections, %s measured per target, %s)\n' \
+		"$(getconf _NPROCESSORS_ONLN)" "$conns" "$duration" "$(go version | cut -d' ' -f3-)"
+	((status == 0)) || die "some requests failed or were not 2xx; the numbers above are not comparable"
+}
+
+build
+bench_bare
+bench_picloud
+report

@@ -1,0 +1,103 @@
+# PiCloud configuration — every key below is set to its default, so this file
+# changes nothing; copy it and edit what you need, or run with no file at all.
+#
+#   picloud serve --config config.hcl
+#
+# Durations are Go duration strings: "250ms", "5s", "1m30s", "2h".
+# Sizes are whole bytes (65536) or a whole number with a binary unit:
+# "512B", "64KiB", "1MiB", "2GiB" (1KiB = 1024 bytes; "KB"/"MB" are refused
+# as ambiguous).
+#
+# Environment variables override the file (an empty value counts as unset):
+#   PICLOUD_LISTEN           server.listen
+#   PICLOUD_PUBLIC_BASE_URL  server.public_base_url
+#   PICLOUD_BASE_DOMAIN      server.base_domain
+#   PICLOUD_DATA_DIR         data_dir
+#   PICLOUD_DATABASE_URL     database.url
+#   PICLOUD_LOG_LEVEL        log.level
+
+server {
+  # Address the HTTP server binds, host:port. An empty host (":8080") means
+  # every interface.
+  listen = "127.0.0.1:8080"
+
+  # URL users reach this server at, shown in the UI, /version and setup
+  # links. "" means http://<listen> (an empty or 0.0.0.0 host shown as
+  # localhost). Set it when running behind a proxy or on a real domain.
+  public_base_url = ""
+
+  # Every app also answers on <slug>.<base_domain>, e.g. shop.localhost.
+  base_domain = "localhost"
+
+  # Slug of the app that answers requests for hosts no app claims.
+  # "" answers them 404 instead.
+  default_app = "hello"
+
+  # Largest request body accepted; bigger requests get 413.
+  max_request_body = "1MiB"
+
+  # Time allowed to read one request (headers and body).
+  read_timeout = "30s"
+
+  # Time allowed to write one response.
+  write_timeout = "30s"
+
+  # How long an idle keep-alive connection stays open.
+  idle_timeout = "2m"
+
+  # On SIGTERM/SIGINT, how long to wait for in-flight requests before
+  # closing their connections.
+  shutdown_timeout = "10s"
+}
+
+# Directory for local state: the embedded SQLite database and anything else
+# PiCloud keeps on disk. Relative paths are relative to the working
+# directory.
+data_dir = "./data"
+
+database {
+  # "" uses the embedded SQLite file <data_dir>/picloud.db (nothing to set up).
+  # "sqlite:///abs/path/picloud.db" or "sqlite://rel/path/picloud.db" uses a
+  # SQLite file elsewhere. "postgres://user:password@host:5432/picloud?sslmode=disable"
+  # (or postgresql://) uses PostgreSQL, required for a cluster.
+  url = ""
+}
+
+# Defaults for running scripts; apps and scripts can override them.
+executor {
+  # Where scripts run: "none" runs them inside the server process; "process"
+  # runs them in supervised worker processes, so a script that crashes the
+  # Go runtime takes down only its worker.
+  isolation = "none"
+
+  # Time budget of one invocation; past it the caller gets 504.
+  timeout = "5s"
+
+  # Invocations of one script version that may run at once.
+  max_concurrency = 8
+
+  # Invocations that may wait for a busy script before new ones get 503
+  # with Retry-After. At least 1.
+  queue_limit = 256
+
+  # An executor idle this long is stopped; an unused script costs nothing.
+  idle_timeout = "5m"
+
+  # Output (fmt.Print*, picloud.Log) kept per invocation; the rest is
+  # dropped with a "[truncated]" marker.
+  max_output = "64KiB"
+}
+
+invocations {
+  # How many of the newest invocation records (status, timing, output) are
+  # kept; older ones are deleted. At least 1.
+  retain = 100000
+}
+
+log {
+  # Least severe level logged: "debug", "info", "warn" or "error".
+  level = "info"
+
+  # "text" for people, "json" for log collectors.
+  format = "text"
+}

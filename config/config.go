@@ -1,0 +1,162 @@
+package config
+
+import (
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+)
+
+// Values of Executor.Isolation.
+const (
+	// IsolationNone runs scripts inside the serving process.
+	IsolationNone = "none"
+	// IsolationProcess runs scripts in supervised `picloud worker` processes.
+	IsolationProcess = "process"
+)
+
+// Names of the log levels in config.hcl and PICLOUD_LOG_LEVEL, read into
+// Log.Level as slog.LevelDebug, LevelInfo, LevelWarn and LevelError.
+const (
+	LogDebug = "debug"
+	LogInfo  = "info"
+	LogWarn  = "warn"
+	LogError = "error"
+)
+
+// Values of Log.Format.
+const (
+	LogText = "text"
+	LogJSON = "json"
+)
+
+// Config is the whole configuration of one PiCloud process. Load and Default
+// return it validated; the zero value is not useful.
+type Config struct {
+	Server Server
+	// DataDir holds the embedded SQLite database and other local state.
+	// A relative path is relative to the working directory.
+	DataDir     string
+	Database    Database
+	Executor    Executor
+	Invocations Invocations
+	Log         Log
+}
+
+// Server is the HTTP ingress (block "server").
+type Server struct {
+	// Listen is the host:port the HTTP server binds; an empty host means
+	// every interface.
+	Listen string
+	// PublicBaseURL is the URL users reach this server at, as configured;
+	// "" means http://<Listen>. Use BaseURL for the resolved value.
+	PublicBaseURL string
+	// BaseDomain makes app "shop" answer on shop.<BaseDomain>.
+	BaseDomain string
+	// DefaultApp is the slug of the app that answers hosts no app claims;
+	// "" means such hosts get 404.
+	DefaultApp string
+	// MaxRequestBody is the largest request body accepted, in bytes.
+	MaxRequestBody int64
+	// ReadTimeout bounds reading one request, WriteTimeout writing one
+	// response, IdleTimeout how long a keep-alive connection may sit idle.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	// ShutdownTimeout is how long a graceful shutdown waits for in-flight
+	// requests before closing their connections.
+	ShutdownTimeout time.Duration
+}
+
+// Database selects the SQL database (block "database").
+type Database struct {
+	// URL is "" for the embedded SQLite file in DataDir, sqlite://PATH for
+	// a SQLite file elsewhere ("sqlite:///abs/x.db", "sqlite://rel/x.db"),
+	// or a postgres:// or postgresql:// URL. models.Open interprets it.
+	URL string
+}
+
+// Executor holds the defaults for running scripts (block "executor"); apps
+// and scripts may lower or raise them.
+type Executor struct {
+	// Isolation is IsolationNone or IsolationProcess.
+	Isolation string
+	// Timeout is the time budget of one invocation.
+	Timeout time.Duration
+	// MaxConcurrency is how many invocations of one script version may run
+	// at once (the size its executor pool may grow to).
+	MaxConcurrency int
+	// QueueLimit is how many invocations may wait for a busy pool before
+	// new ones are answered 503 (at least 1).
+	QueueLimit int
+	// IdleTimeout is how long an idle executor lives before the pool
+	// shrinks.
+	IdleTimeout time.Duration
+	// MaxOutput caps the printed and logged output kept per invocation,
+	// in bytes.
+	MaxOutput int64
+}
+
+// Invocations configures the invocation log (block "invocations").
+type Invocations struct {
+	// Retain is how many of the newest invocation records are kept
+	// (at least 1).
+	Retain int
+}
+
+// Log configures the process log (block "log").
+type Log struct {
+	// Level is the least severe level logged: slog.LevelDebug, LevelInfo,
+	// LevelWarn or LevelError (a slog.Leveler, for slog.HandlerOptions).
+	Level slog.Level
+	// Format is LogText or LogJSON.
+	Format string
+}
+
+// Default returns the configuration used when no file and no environment
+// variable says otherwise. The example config.hcl spells out these values.
+func Default() *Config {
+	return &Config{
+		Server: Server{
+			Listen:          "127.0.0.1:8080",
+			PublicBaseURL:   "",
+			BaseDomain:      "localhost",
+			DefaultApp:      "hello",
+			MaxRequestBody:  1 << 20,
+			ReadTimeout:     30 * time.Second,
+			WriteTimeout:    30 * time.Second,
+			IdleTimeout:     2 * time.Minute,
+			ShutdownTimeout: 10 * time.Second,
+		},
+		DataDir:  "./data",
+		Database: Database{URL: ""},
+		Executor: Executor{
+			Isolation:      IsolationNone,
+			Timeout:        5 * time.Second,
+			MaxConcurrency: 8,
+			QueueLimit:     256,
+			IdleTimeout:    5 * time.Minute,
+			MaxOutput:      64 << 10,
+		},
+		Invocations: Invocations{Retain: 100000},
+		Log:         Log{Level: slog.LevelInfo, Format: LogText},
+	}
+}
+
+// BaseURL is the public base URL without a trailing slash: PublicBaseURL
+// when set, else http://<Listen>, with an empty or unspecified listen host
+// (0.0.0.0, ::) shown as localhost. With port 0 the caller knows the real
+// port only after binding and should build the URL itself.
+func (s Server) BaseURL() string {
+	if s.PublicBaseURL != "" {
+		return strings.TrimRight(s.PublicBaseURL, "/")
+	}
+	host, port, err := net.SplitHostPort(s.Listen)
+	if err != nil {
+		return "http://" + s.Listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

@@ -1,0 +1,261 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// loadSource writes src to config.hcl in a fresh working directory and loads
+// it, so messages name "config.hcl" as a user would see them.
+func loadSource(t *testing.T, src string, env map[string]string) (*Config, error) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.WriteFile(filepath.Join(dir, "config.hcl"), []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return Load("config.hcl", mapEnv(env))
+}
+
+func mapEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadWithoutFileIsDefault(t *testing.T) {
+	for _, env := range []func(string) string{nil, mapEnv(nil)} {
+		c, err := Load("", env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(c, Default()) {
+			t.Errorf("Load(\"\") = %+v, want Default() %+v", c, Default())
+		}
+	}
+}
+
+func TestDefaultValues(t *testing.T) {
+	c := Default()
+	checks := []struct {
+		key       string
+		got, want any
+	}{
+		{"server.listen", c.Server.Listen, "127.0.0.1:8080"},
+		{"server.public_base_url", c.Server.PublicBaseURL, ""},
+		{"server.base_domain", c.Server.BaseDomain, "localhost"},
+		{"server.default_app", c.Server.DefaultApp, "hello"},
+		{"server.max_request_body", c.Server.MaxRequestBody, int64(1 << 20)},
+		{"server.read_timeout", c.Server.ReadTimeout, 30 * time.Second},
+		{"data_dir", c.DataDir, "./data"},
+		{"database.url", c.Database.URL, ""},
+		{"executor.isolation", c.Executor.Isolation, IsolationNone},
+		{"executor.timeout", c.Executor.Timeout, 5 * time.Second},
+		{"executor.max_concurrency", c.Executor.MaxConcurrency, 8},
+		{"executor.queue_limit", c.Executor.QueueLimit, 256},
+		{"executor.idle_timeout", c.Executor.IdleTimeout, 5 * time.Minute},
+		{"executor.max_output", c.Executor.MaxOutput, int64(64 << 10)},
+		{"invocations.retain", c.Invocations.Retain, 100000},
+		{"log.level", c.Log.Level, slog.LevelInfo},
+		{"log.format", c.Log.Format, LogText},
+	}
+	for _, tc := range checks {
+		if tc.got != tc.want {
+			t.Errorf("%s = %v, want %v", tc.key, tc.got, tc.want)
+		}
+	}
+}
+
+// The example config.hcl documents every key at its default.
+func TestExampleConfigIsDefault(t *testing.T) {
+	c, err := Load("../config.hcl", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, Default()) {
+		t.Errorf("../config.hcl loads as\n%+v\nwant Default()\n%+v", c, Default())
+	}
+	src, err := os.ReadFile("../config.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Default().settings() {
+		if !strings.Contains(string(src), "\n"+indent(s)+s.key+" = ") {
+			t.Errorf("../config.hcl does not set %s", s.name())
+		}
+		if s.env != "" && !strings.Contains(string(src), s.env) {
+			t.Errorf("../config.hcl does not mention %s", s.env)
+		}
+	}
+}
+
+func indent(s setting) string {
+	if s.block == "" {
+		return ""
+	}
+	return "  "
+}
+
+// Every key reaches its field: a file changing every value loads to exactly
+// the Config that says so.
+func TestLoadEveryKey(t *testing.T) {
+	src := `
+server {
+  listen           = ":9090"
+  public_base_url  = "https://cloud.example.com/"
+  base_domain      = "apps.example.com"
+  default_app      = ""
+  max_request_body = "2MiB"
+  read_timeout     = "1s"
+  write_timeout    = "2s"
+  idle_timeout     = "3s"
+  shutdown_timeout = "4s"
+}
+data_dir = "/var/lib/picloud"
+database {
+  url = "postgres://pi:secret@db:5432/picloud?sslmode=disable"
+}
+executor {
+  isolation       = "process"
+  timeout         = "250ms"
+  max_concurrency = 2
+  queue_limit     = 3
+  idle_timeout    = "1m30s"
+  max_output      = 4096
+}
+invocations {
+  retain = 5
+}
+log {
+  level  = "debug"
+  format = "json"
+}
+`
+	want := &Config{
+		Server: Server{
+			Listen:          ":9090",
+			PublicBaseURL:   "https://cloud.example.com/",
+			BaseDomain:      "apps.example.com",
+			DefaultApp:      "",
+			MaxRequestBody:  2 << 20,
+			ReadTimeout:     time.Second,
+			WriteTimeout:    2 * time.Second,
+			IdleTimeout:     3 * time.Second,
+			ShutdownTimeout: 4 * time.Second,
+		},
+		DataDir:  "/var/lib/picloud",
+		Database: Database{URL: "postgres://pi:secret@db:5432/picloud?sslmode=disable"},
+		Executor: Executor{
+			Isolation:      IsolationProcess,
+			Timeout:        250 * time.Millisecond,
+			MaxConcurrency: 2,
+			QueueLimit:     3,
+			IdleTimeout:    90 * time.Second,
+			MaxOutput:      4096,
+		},
+		Invocations: Invocations{Retain: 5},
+		Log:         Log{Level: slog.LevelDebug, Format: LogJSON},
+	}
+	got, err := loadSource(t, src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	// The file sets every overridable key, so each override must beat it.
+	const file = `
+server {
+  listen          = "127.0.0.1:7000"
+  public_base_url = "http://file.example.com"
+  base_domain     = "file.example.com"
+}
+data_dir = "file-data"
+database {
+  url = "sqlite://file.db"
+}
+log {
+  level = "error"
+}
+`
+	tests := []struct {
+		env, value string
+		set        func(*Config, string)
+	}{
+		{EnvListen, "0.0.0.0:80", func(c *Config, v string) { c.Server.Listen = v }},
+		{EnvPublicBaseURL, "https://pi.example.com", func(c *Config, v string) { c.Server.PublicBaseURL = v }},
+		{EnvBaseDomain, "example.org", func(c *Config, v string) { c.Server.BaseDomain = v }},
+		{EnvDataDir, "/srv/picloud", func(c *Config, v string) { c.DataDir = v }},
+		{EnvDatabaseURL, "postgresql://db/picloud", func(c *Config, v string) { c.Database.URL = v }},
+		{EnvLogLevel, "warn", func(c *Config, _ string) { c.Log.Level = slog.LevelWarn }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.env, func(t *testing.T) {
+			want, err := loadSource(t, file, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reflect.DeepEqual(want, Default()) {
+				t.Fatal("file changes nothing; the test would prove nothing")
+			}
+			tc.set(want, tc.value)
+			got, err := loadSource(t, file, map[string]string{tc.env: tc.value})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("with %s=%q:\ngot  %+v\nwant %+v", tc.env, tc.value, got, want)
+			}
+		})
+	}
+}
+
+func TestEnvOverrideWithoutFile(t *testing.T) {
+	c, err := Load("", mapEnv(map[string]string{EnvListen: ":1234", EnvLogLevel: "debug"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.Server.Listen, want.Log.Level = ":1234", slog.LevelDebug
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("got %+v, want %+v", c, want)
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.hcl"), nil)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("err = %v, want fs.ErrNotExist", err)
+	}
+	if !strings.Contains(err.Error(), "nope.hcl") {
+		t.Errorf("error %q does not name the file", err)
+	}
+}
+
+func TestBaseURL(t *testing.T) {
+	tests := []struct {
+		listen, public, want string
+	}{
+		{"127.0.0.1:8080", "", "http://127.0.0.1:8080"},
+		{":8080", "", "http://localhost:8080"},
+		{"0.0.0.0:80", "", "http://localhost:80"},
+		{"[::]:8080", "", "http://localhost:8080"},
+		{"[::1]:8080", "", "http://[::1]:8080"},
+		{"127.0.0.1:8080", "https://pi.example.com/", "https://pi.example.com"},
+		{"127.0.0.1:8080", "https://example.com/pi", "https://example.com/pi"},
+	}
+	for _, tc := range tests {
+		s := Server{Listen: tc.listen, PublicBaseURL: tc.public}
+		if got := s.BaseURL(); got != tc.want {
+			t.Errorf("BaseURL(listen %q, public %q) = %q, want %q", tc.listen, tc.public, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,88 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPublicDefaults(t *testing.T) {
+	got, err := json.Marshal(Default().Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"data_dir":"./data",` +
+		`"database":{"url":""},` +
+		`"executor":{"idle_timeout":"5m","isolation":"none","max_concurrency":8,"max_output":"64KiB","queue_limit":256,"timeout":"5s"},` +
+		`"invocations":{"retain":100000},` +
+		`"log":{"format":"text","level":"info"},` +
+		`"server":{"base_domain":"localhost","default_app":"hello","idle_timeout":"2m","listen":"127.0.0.1:8080","max_request_body":"1MiB","public_base_url":"","read_timeout":"30s","shutdown_timeout":"10s","write_timeout":"30s"}}`
+	if string(got) != want {
+		t.Errorf("Default().Public() =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestPublicHidesDatabasePassword(t *testing.T) {
+	c := Default()
+	c.Database.URL = "postgres://pi:hunter2@db:5432/picloud?sslmode=disable"
+	got := c.Public()["database"].(map[string]any)["url"]
+	if got != "postgres://pi:xxxxx@db:5432/picloud?sslmode=disable" {
+		t.Errorf("database.url shown as %v", got)
+	}
+}
+
+// What Public shows is valid config.hcl: written back as a file, it loads
+// to the same Config.
+func TestPublicRoundTrips(t *testing.T) {
+	c := Default()
+	c.Server.Listen, c.Server.PublicBaseURL, c.Server.DefaultApp = "[::1]:9", "https://x.example", ""
+	c.Server.IdleTimeout, c.Server.MaxRequestBody = 90*time.Minute+time.Second, 1536
+	c.Executor.Timeout, c.Executor.MaxOutput, c.Executor.QueueLimit = 1500*time.Millisecond, 3*GiB/4, 1
+	c.Database.URL, c.Log.Level = "sqlite:///var/pi.db", slog.LevelWarn
+	for _, cfg := range []*Config{Default(), c} {
+		got, err := loadSource(t, hclOf(cfg.Public()), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, cfg) {
+			t.Errorf("round trip of\n%+v\ngave\n%+v", cfg, got)
+		}
+	}
+}
+
+// hclOf writes the output of Public as config.hcl.
+func hclOf(public map[string]any) string {
+	var b strings.Builder
+	keys := func(m map[string]any) []string {
+		var ks []string
+		for k := range m {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		return ks
+	}
+	literal := func(v any) string {
+		if s, ok := v.(string); ok {
+			return fmt.Sprintf("%q", s)
+		}
+		return fmt.Sprint(v)
+	}
+	for _, k := range keys(public) {
+		block, ok := public[k].(map[string]any)
+		if !ok {
+			fmt.Fprintf(&b, "%s = %s\n", k, literal(public[k]))
+			continue
+		}
+		fmt.Fprintf(&b, "%s {\n", k)
+		for _, bk := range keys(block) {
+			fmt.Fprintf(&b, "  %s = %s\n", bk, literal(block[bk]))
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,333 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environment variables that override config.hcl.
+const (
+	EnvListen        = "PICLOUD_LISTEN"
+	EnvDataDir       = "PICLOUD_DATA_DIR"
+	EnvDatabaseURL   = "PICLOUD_DATABASE_URL"
+	EnvPublicBaseURL = "PICLOUD_PUBLIC_BASE_URL"
+	EnvBaseDomain    = "PICLOUD_BASE_DOMAIN"
+	EnvLogLevel      = "PICLOUD_LOG_LEVEL"
+)
+
+// maxBodySize bounds every size setting: bodies and output are held in
+// memory, so anything larger is a typo, not a plan.
+const maxBodySize = GiB
+
+// setting is one configuration key: where it sits in config.hcl, the
+// environment variable that overrides it (if any), and how its value is
+// parsed into and shown from a Config. File values reach parse as text too
+// (numbers and bools converted), so the file and the environment share one
+// syntax and one set of checks.
+type setting struct {
+	block string // "" for a top-level key
+	key   string
+	env   string
+	value
+}
+
+// value reads and writes one field of a Config.
+type value struct {
+	// parse validates text and stores it; on error the field is unchanged.
+	parse func(string) error
+	// show returns the field for GET /config, in config.hcl syntax.
+	show func() any
+}
+
+// name is the dotted name used in messages: "executor.timeout".
+func (s setting) name() string {
+	if s.block == "" {
+		return s.key
+	}
+	return s.block + "." + s.key
+}
+
+// settings lists every key, in the order of the example config.hcl, bound
+// to the fields of c.
+func (c *Config) settings() []setting {
+	srv, ex := &c.Server, &c.Executor
+	return []setting{
+		{"server", "listen", EnvListen, text(&srv.Listen, checkHostPort)},
+		{"server", "public_base_url", EnvPublicBaseURL, text(&srv.PublicBaseURL, checkPublicURL)},
+		{"server", "base_domain", EnvBaseDomain, text(&srv.BaseDomain, checkDomain)},
+		{"server", "default_app", "", text(&srv.DefaultApp, checkSlug)},
+		{"server", "max_request_body", "", size(&srv.MaxRequestBody)},
+		{"server", "read_timeout", "", duration(&srv.ReadTimeout)},
+		{"server", "write_timeout", "", duration(&srv.WriteTimeout)},
+		{"server", "idle_timeout", "", duration(&srv.IdleTimeout)},
+		{"server", "shutdown_timeout", "", duration(&srv.ShutdownTimeout)},
+		{"", "data_dir", EnvDataDir, text(&c.DataDir, checkNotEmpty)},
+		{"database", "url", EnvDatabaseURL, databaseURL(&c.Database.URL)},
+		{"executor", "isolation", "", oneOf(&ex.Isolation, IsolationNone, IsolationProcess)},
+		{"executor", "timeout", "", duration(&ex.Timeout)},
+		{"executor", "max_concurrency", "", integer(&ex.MaxConcurrency, 1)},
+		{"executor", "queue_limit", "", integer(&ex.QueueLimit, 1)},
+		{"executor", "idle_timeout", "", duration(&ex.IdleTimeout)},
+		{"executor", "max_output", "", size(&ex.MaxOutput)},
+		{"invocations", "retain", "", integer(&c.Invocations.Retain, 1)},
+		{"log", "level", EnvLogLevel, logLevel(&c.Log.Level)},
+		{"log", "format", "", oneOf(&c.Log.Format, LogText, LogJSON)},
+	}
+}
+
+// Public is the configuration as GET /config shows it: blocks as nested
+// maps, keys and value syntax as in config.hcl ("5s", "64KiB"), and the
+// password of database.url replaced by "xxxxx".
+func (c *Config) Public() map[string]any {
+	out := map[string]any{}
+	for _, s := range c.settings() {
+		if s.block == "" {
+			out[s.key] = s.show()
+			continue
+		}
+		block, ok := out[s.block].(map[string]any)
+		if !ok {
+			block = map[string]any{}
+			out[s.block] = block
+		}
+		block[s.key] = s.show()
+	}
+	return out
+}
+
+// text is a string that passes check.
+func text(dst *string, check func(string) error) value {
+	return value{
+		parse: func(s string) error {
+			if err := check(s); err != nil {
+				return err
+			}
+			*dst = s
+			return nil
+		},
+		show: func() any { return *dst },
+	}
+}
+
+// duration is a positive Go duration.
+func duration(dst *time.Duration) value {
+	return value{
+		parse: func(s string) error {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				return fmt.Errorf("invalid duration %q (use a Go duration such as \"5s\", \"250ms\" or \"1m30s\")", s)
+			}
+			if d <= 0 {
+				return fmt.Errorf("duration %q must be positive", s)
+			}
+			*dst = d
+			return nil
+		},
+		show: func() any { return formatDuration(*dst) },
+	}
+}
+
+// formatDuration is d.String() without zero trailing units: "5m", not "5m0s".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// size is a byte size between 1 byte and maxBodySize.
+func size(dst *int64) value {
+	return value{
+		parse: func(s string) error {
+			n, err := ParseSize(s)
+			if err != nil {
+				return err
+			}
+			if n < 1 || n > maxBodySize {
+				return fmt.Errorf("size %q is out of range (1B to %s)", s, FormatSize(maxBodySize))
+			}
+			*dst = n
+			return nil
+		},
+		show: func() any { return FormatSize(*dst) },
+	}
+}
+
+// integer is a whole number no smaller than least.
+func integer(dst *int, least int) value {
+	return value{
+		parse: func(s string) error {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				return fmt.Errorf("%q is not a whole number", s)
+			}
+			if n < least {
+				return fmt.Errorf("%d is too small (minimum %d)", n, least)
+			}
+			*dst = n
+			return nil
+		},
+		show: func() any { return *dst },
+	}
+}
+
+// oneOf is one of the allowed strings.
+func oneOf(dst *string, allowed ...string) value {
+	return text(dst, func(s string) error {
+		if !slices.Contains(allowed, s) {
+			return fmt.Errorf("%q is not one of %s", s, quoteList(allowed))
+		}
+		return nil
+	})
+}
+
+// logLevel is a slog.Level written as one of LogDebug, LogInfo, LogWarn,
+// LogError.
+func logLevel(dst *slog.Level) value {
+	names := []string{LogDebug, LogInfo, LogWarn, LogError}
+	levels := []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError}
+	return value{
+		parse: func(s string) error {
+			i := slices.Index(names, s)
+			if i < 0 {
+				return fmt.Errorf("%q is not one of %s", s, quoteList(names))
+			}
+			*dst = levels[i]
+			return nil
+		},
+		show: func() any { return strings.ToLower(dst.String()) },
+	}
+}
+
+// databaseURL is a database URL (see checkDatabaseURL), shown without its
+// password.
+func databaseURL(dst *string) value {
+	v := text(dst, checkDatabaseURL)
+	v.show = func() any {
+		if u, err := url.Parse(*dst); err == nil {
+			return u.Redacted()
+		}
+		return ""
+	}
+	return v
+}
+
+func quoteList(items []string) string {
+	q := make([]string, len(items))
+	for i, it := range items {
+		q[i] = strconv.Quote(it)
+	}
+	return strings.Join(q, ", ")
+}
+
+func checkNotEmpty(s string) error {
+	if s == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+// checkHostPort accepts host:port with a numeric port; the host may be empty
+// (every interface), a name, or an IP (IPv6 in brackets).
+func checkHostPort(s string) error {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (e.g. \"127.0.0.1:8080\" or \":8080\")", s)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n > 65535 {
+		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", s, port)
+	}
+	return nil
+}
+
+// checkPublicURL accepts "" or an absolute http(s) URL without query,
+// fragment or credentials.
+func checkPublicURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not a URL", s)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%q must start with http:// or https://", s)
+	case u.Host == "":
+		return fmt.Errorf("%q has no host", s)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("%q must not have credentials, a query or a fragment", s)
+	}
+	return nil
+}
+
+// checkDomain accepts a bare DNS name such as "example.com" or "localhost".
+func checkDomain(s string) error {
+	if s == "" {
+		return errors.New("must not be empty")
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if !isLabel(label) {
+			return fmt.Errorf("%q is not a bare lower-case domain name such as \"example.com\" (no scheme, port or path)", s)
+		}
+	}
+	return nil
+}
+
+// checkSlug accepts "" (no default app) or an app slug, which is a DNS label
+// because apps answer on <slug>.<base_domain>.
+func checkSlug(s string) error {
+	if s != "" && !isLabel(s) {
+		return fmt.Errorf("%q is not an app slug (lower-case letters, digits and '-')", s)
+	}
+	return nil
+}
+
+// isLabel reports whether s is a lower-case DNS label.
+func isLabel(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkDatabaseURL accepts "" (embedded SQLite), sqlite://PATH, or a
+// postgres:// / postgresql:// URL, the forms models.Open takes. Its
+// messages never repeat the URL, which may carry a password.
+func checkDatabaseURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("is not a valid URL (value not shown: it may hold a password)")
+	}
+	switch {
+	case u.Scheme == "postgres" || u.Scheme == "postgresql":
+		if u.Opaque != "" {
+			return fmt.Errorf("write %s://... (value not shown: it may hold a password)", u.Scheme)
+		}
+		return nil
+	case u.Scheme == "sqlite":
+		if path, ok := strings.CutPrefix(s, "sqlite://"); !ok || path == "" {
+			return errors.New(`write sqlite://PATH ("sqlite:///abs/picloud.db" or "sqlite://rel/picloud.db")`)
+		}
+		return nil
+	}
+	return fmt.Errorf("scheme %q is not supported (use postgres://, postgresql://, sqlite:// or \"\" for the embedded database)", u.Scheme)
+}
