@@ -1,0 +1,37 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/picloud/picloud/sandbox"
+)
+
+// Defaults for the zero fields of Limits.
+const (
+	DefaultMaxConcurrency = 8
+	DefaultQueueLimit     = 256
+	DefaultTimeout        = 30 * time.Second
+	DefaultMaxOutput      = sandbox.DefaultMaxOutput
+	DefaultIdleTimeout    = 5 * time.Minute
+)
+
+// WithDefaults returns l with every zero or negative field set to its
+// default.
+func (l Limits) WithDefaults() Limits {
+	if l.MaxConcurrency <= 0 {
+		l.MaxConcurrency = DefaultMaxConcurrency
+	}
+	if l.QueueLimit <= 0 {
+		l.QueueLimit = DefaultQueueLimit
+	}
+	if l.Timeout <= 0 {
+		l.Timeout = DefaultTimeout
+	}
+	if l.MaxOutput <= 0 {
+		l.MaxOutput = DefaultMaxOutput
+	}
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = DefaultIdleTimeout
+	}
+	return l
+}

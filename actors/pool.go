@@ -1,0 +1,137 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/picloud/picloud/route"
+)
+
+// This file holds the router's bookkeeping of its executors and the
+// messages between a router and its executors. All of it is router
+// state: only the router actor reads or writes it.
+
+// execute asks an executor to run one Invoke. At most one is ever
+// outstanding per executor: the router sends the next only after the
+// executor said it is idle.
+type execute struct {
+	inv     *Invoke
+	routeID int64
+	params  route.Params
+}
+
+// executorIdle is what an executor tells its router after every execute,
+// once the Result has been written. Each executor sends the same value.
+type executorIdle struct {
+	id uint64
+}
+
+// sweepIdle asks the router to stop executors idle for too long.
+type sweepIdle struct{}
+
+// drain asks a router to finish the requests it holds and stop.
+type drain struct{}
+
+// executorRef is the router's view of one executor actor.
+type executorRef struct {
+	id        uint64
+	pid       *actor.PID
+	pool      *executorPool
+	job       *execute // in flight, or nil when idle
+	idleSince time.Time
+}
+
+// executorPool is the executors of one script version, and the requests
+// waiting for one of them.
+type executorPool struct {
+	script ScriptVersion
+	app    string
+	limits Limits
+	// live is false once a newer snapshot replaced this version: the pool
+	// then serves what it holds and its executors stop.
+	live  bool
+	idle  []*executorRef // a stack: the last to go idle is used first
+	size  int            // executors, idle and busy
+	queue jobQueue
+}
+
+func newExecutorPool(script ScriptVersion, app string, limits Limits) *executorPool {
+	return &executorPool{script: script, app: app, limits: limits, live: true}
+}
+
+// serves reports whether p can keep serving script for app under limits.
+func (p *executorPool) serves(script ScriptVersion, app string, limits Limits) bool {
+	return p.script.Version == script.Version && p.script.Hash == script.Hash &&
+		p.script.Source == script.Source && p.app == app && p.limits == limits
+}
+
+// popIdle takes the most recently idle executor, or nil.
+func (p *executorPool) popIdle() *executorRef {
+	n := len(p.idle)
+	if n == 0 {
+		return nil
+	}
+	ex := p.idle[n-1]
+	p.idle[n-1] = nil
+	p.idle = p.idle[:n-1]
+	return ex
+}
+
+// takeIdleBefore removes and returns the executors idle since before
+// cutoff (the bottom of the stack).
+func (p *executorPool) takeIdleBefore(cutoff time.Time) []*executorRef {
+	n := 0
+	for n < len(p.idle) && p.idle[n].idleSince.Before(cutoff) {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	old := make([]*executorRef, n)
+	copy(old, p.idle[:n])
+	rest := copy(p.idle, p.idle[n:])
+	clear(p.idle[rest:])
+	p.idle = p.idle[:rest]
+	return old
+}
+
+// jobQueue is a FIFO of waiting requests on a ring buffer.
+type jobQueue struct {
+	buf  []*execute
+	head int
+	n    int
+}
+
+func (q *jobQueue) len() int { return q.n }
+
+func (q *jobQueue) push(j *execute) {
+	if q.n == len(q.buf) {
+		q.grow()
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = j
+	q.n++
+}
+
+// pop returns the oldest request, or nil.
+func (q *jobQueue) pop() *execute {
+	if q.n == 0 {
+		return nil
+	}
+	j := q.buf[q.head]
+	q.buf[q.head] = nil
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	return j
+}
+
+func (q *jobQueue) grow() {
+	size := 2 * len(q.buf)
+	if size == 0 {
+		size = 8
+	}
+	buf := make([]*execute, size)
+	for i := range q.n {
+		buf[i] = q.buf[(q.head+i)%len(q.buf)]
+	}
+	q.buf, q.head = buf, 0
+}
