@@ -1,0 +1,309 @@
+package ingress
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/apierror"
+	"github.com/picloud/picloud/models"
+)
+
+// Sender delivers a message to an actor without waiting for an answer.
+type Sender interface {
+	Send(pid *actor.PID, msg any)
+}
+
+// Recorder takes invocation records off the request path. Add must not
+// block.
+type Recorder interface {
+	Add(inv models.Invocation)
+}
+
+// Options configure a Server.
+type Options struct {
+	Version       string
+	PublicBaseURL string
+	// Timeout is how long ingress waits for a script's answer before it
+	// gives up with 504; the executor's own budget should end it first.
+	Timeout time.Duration
+	// Admin serves /api/v1/admin/*; UI serves /admin/*; Execute guards
+	// /api/v1/execute/*. Each may be nil (then 404 / open).
+	Admin   fasthttp.RequestHandler
+	UI      fasthttp.RequestHandler
+	Execute func(ctx *fasthttp.RequestCtx) bool
+}
+
+// Server is the ingress handler. Its Table is swapped by the control plane.
+type Server struct {
+	opts     Options
+	sender   Sender
+	recorder Recorder
+	logger   *slog.Logger
+	table    atomic.Pointer[Table]
+	ids      *requestIDs
+	version  []byte
+	metrics  *metrics
+}
+
+// New returns a Server with an empty Table.
+func New(opts Options, sender Sender, recorder Recorder, logger *slog.Logger) *Server {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	s := &Server{
+		opts:     opts,
+		sender:   sender,
+		recorder: recorder,
+		logger:   logger,
+		ids:      newRequestIDs(),
+		metrics:  newMetrics(),
+	}
+	s.version, _ = json.Marshal(map[string]string{
+		"version":         opts.Version,
+		"api":             "v1",
+		"sdk":             "v1",
+		"public_base_url": opts.PublicBaseURL,
+	})
+	s.table.Store(NewTable(nil, nil, ""))
+	return s
+}
+
+// SetTable swaps in a new snapshot of the apps.
+func (s *Server) SetTable(t *Table) { s.table.Store(t) }
+
+// Registry is the Prometheus registry /metrics serves; other parts of
+// the server may register their collectors on it.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
+
+const (
+	prefixAdminAPI = "/api/v1/admin"
+	prefixExecute  = "/api/v1/execute/"
+	prefixAPI      = "/api/"
+	prefixUI       = "/admin"
+)
+
+// Handler is the fasthttp entry point.
+func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
+	id := s.ids.next()
+	ctx.SetUserValue(apierror.RequestIDKey, id)
+	ctx.Response.Header.Set("X-Request-Id", id)
+
+	path := ctx.Path()
+	switch {
+	case string(path) == "/healthz":
+		ctx.SetContentType("text/plain; charset=utf-8")
+		ctx.SetBodyString("ok")
+	case string(path) == "/version":
+		ctx.SetContentType("application/json")
+		ctx.SetBody(s.version)
+	case string(path) == "/metrics":
+		s.metrics.serve(ctx)
+	case hasPathPrefix(path, prefixAdminAPI):
+		s.serveOr404(ctx, s.opts.Admin)
+	case bytes.HasPrefix(path, []byte(prefixExecute)):
+		s.execute(ctx, id)
+	case hasPathPrefix(path, "/api"):
+		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", "no API endpoint "+string(path))
+	case hasPathPrefix(path, prefixUI):
+		s.serveOr404(ctx, s.opts.UI)
+	default:
+		s.dispatch(ctx, id)
+	}
+	// Whatever a handler set, the id is the one ingress assigned.
+	ctx.Response.Header.Set("X-Request-Id", id)
+}
+
+// hasPathPrefix reports whether path is prefix or lies below it.
+func hasPathPrefix(path []byte, prefix string) bool {
+	if !bytes.HasPrefix(path, []byte(prefix)) {
+		return false
+	}
+	return len(path) == len(prefix) || path[len(prefix)] == '/'
+}
+
+func (s *Server) serveOr404(ctx *fasthttp.RequestCtx, h fasthttp.RequestHandler) {
+	if h == nil {
+		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", "not available on this server")
+		return
+	}
+	h(ctx)
+}
+
+// dispatch sends a request to the router of the app that serves its host.
+func (s *Server) dispatch(ctx *fasthttp.RequestCtx, id string) {
+	app := s.table.Load().ForHost(string(ctx.Host()))
+	if app == nil {
+		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", "no app serves host "+strconv.Quote(string(ctx.Host())))
+		return
+	}
+	s.invoke(ctx, app, 0, string(ctx.Path()), id)
+}
+
+// execute runs a script by id: /api/v1/execute/{id}[/rest], the script
+// seeing "/rest" (or "/") as its path.
+func (s *Server) execute(ctx *fasthttp.RequestCtx, id string) {
+	if s.opts.Execute != nil && !s.opts.Execute(ctx) {
+		return
+	}
+	rest := ctx.Path()[len(prefixExecute):]
+	idPart, path := rest, []byte("/")
+	if i := bytes.IndexByte(rest, '/'); i >= 0 {
+		idPart, path = rest[:i], rest[i:]
+	}
+	scriptID, err := strconv.ParseInt(string(idPart), 10, 64)
+	if err != nil || scriptID <= 0 {
+		apierror.Write(ctx, fasthttp.StatusBadRequest, apierror.Error{
+			Code: "invalid_script_id", Field: "script_id",
+			Message: "script id must be a positive integer, got " + strconv.Quote(string(idPart)),
+		})
+		return
+	}
+	app := s.table.Load().ForScript(scriptID)
+	if app == nil {
+		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", "no script "+strconv.FormatInt(scriptID, 10))
+		return
+	}
+	s.invoke(ctx, app, scriptID, string(path), id)
+}
+
+func (s *Server) invoke(ctx *fasthttp.RequestCtx, app *App, scriptID int64, path, id string) {
+	start := time.Now()
+	req := &actors.Request{
+		Method:    string(ctx.Method()),
+		Path:      path,
+		Host:      string(ctx.Host()),
+		RawQuery:  string(ctx.URI().QueryString()),
+		RequestID: id,
+		Headers:   requestHeaders(&ctx.Request.Header),
+	}
+	if body := ctx.PostBody(); len(body) > 0 {
+		req.Body = append([]byte(nil), body...)
+	}
+	reply := actors.NewReply()
+	s.sender.Send(app.Router, &actors.Invoke{Request: req, ScriptID: scriptID, Reply: reply})
+
+	timer := time.NewTimer(s.opts.Timeout)
+	var res actors.Result
+	select {
+	case res = <-reply.C():
+		timer.Stop()
+	case <-timer.C:
+		res = actors.Result{ErrCode: actors.CodeTimeout, ErrMessage: "no answer from the script within " + s.opts.Timeout.String()}
+	}
+	s.respond(ctx, &res)
+	elapsed := time.Since(start)
+	s.metrics.observe(ctx.Response.StatusCode(), elapsed)
+	s.record(app, req, &res, ctx.Response.StatusCode(), elapsed)
+}
+
+// statusOf decides the HTTP status of a Result that is an error: the one
+// place that maps executor outcomes to HTTP.
+func statusOf(code string) int {
+	switch code {
+	case actors.CodeNotFound:
+		return fasthttp.StatusNotFound
+	case actors.CodeTimeout:
+		return fasthttp.StatusGatewayTimeout
+	case actors.CodeSaturated:
+		return fasthttp.StatusServiceUnavailable
+	case actors.CodeCrashed:
+		return fasthttp.StatusBadGateway
+	default:
+		return fasthttp.StatusInternalServerError
+	}
+}
+
+func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) {
+	if res.ErrCode != "" {
+		status := statusOf(res.ErrCode)
+		if status == fasthttp.StatusServiceUnavailable {
+			ctx.Response.Header.Set("Retry-After", "1")
+		}
+		apierror.Writef(ctx, status, res.ErrCode, res.ErrMessage)
+		return
+	}
+	status := res.Status
+	if status < 100 || status > 999 {
+		status = fasthttp.StatusOK
+	}
+	ctx.SetStatusCode(status)
+	for _, h := range res.Headers {
+		if allowedResponseHeader(h.Name, h.Value) {
+			ctx.Response.Header.Set(h.Name, h.Value)
+		}
+	}
+	ctx.SetBody(res.Body)
+}
+
+func (s *Server) record(app *App, req *actors.Request, res *actors.Result, status int, elapsed time.Duration) {
+	if s.recorder == nil {
+		return
+	}
+	errText := ""
+	if res.ErrCode != "" {
+		errText = res.ErrCode + ": " + res.ErrMessage
+	}
+	s.recorder.Add(models.Invocation{
+		RequestID:  req.RequestID,
+		AppID:      app.ID,
+		ScriptID:   res.ScriptID,
+		Version:    res.Version,
+		RouteID:    res.RouteID,
+		Method:     req.Method,
+		Path:       req.Path,
+		Status:     status,
+		DurationUS: elapsed.Microseconds(),
+		Output:     res.Output,
+		Error:      errText,
+		CreatedAt:  time.Now().UTC(),
+	})
+}
+
+// metrics are the Prometheus collectors of the data plane.
+type metrics struct {
+	registry *prometheus.Registry
+	handler  fasthttp.RequestHandler
+	byClass  [6]prometheus.Counter
+	duration prometheus.Histogram
+}
+
+func newMetrics() *metrics {
+	m := &metrics{registry: prometheus.NewRegistry()}
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "picloud_requests_total",
+		Help: "Script requests answered, by HTTP status class.",
+	}, []string{"class"})
+	for i := 1; i <= 5; i++ {
+		m.byClass[i] = requests.WithLabelValues(strconv.Itoa(i) + "xx")
+	}
+	m.duration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "picloud_request_duration_seconds",
+		Help:    "Time from ingress to answer for script requests.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+	})
+	m.registry.MustRegister(requests, m.duration,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.handler = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	return m
+}
+
+func (m *metrics) observe(status int, elapsed time.Duration) {
+	if c := status / 100; c >= 1 && c <= 5 {
+		m.byClass[c].Inc()
+	}
+	m.duration.Observe(elapsed.Seconds())
+}
+
+func (m *metrics) serve(ctx *fasthttp.RequestCtx) { m.handler(ctx) }
