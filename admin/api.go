@@ -1,0 +1,216 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/picloud/picloud/apierror"
+	"github.com/picloud/picloud/models"
+	"github.com/picloud/picloud/sandbox"
+)
+
+// Prefix is where the admin API is mounted.
+const Prefix = "/api/v1/admin"
+
+// Deployer makes stored changes live. AppChanged is called after every
+// committed change to an app's scripts or routes.
+type Deployer interface {
+	AppChanged(ctx context.Context, appID int64) error
+}
+
+// Options configure the API.
+type Options struct {
+	DB       *models.DB
+	Deployer Deployer
+	Logger   *slog.Logger
+	// Config is what GET /config shows: the effective configuration with
+	// secrets already removed.
+	Config any
+}
+
+// API is the admin API handler.
+type API struct {
+	db       *models.DB
+	deployer Deployer
+	logger   *slog.Logger
+	config   any
+	router   *router.Router
+	// routeWrites serializes route creation so the conflict check and the
+	// insert see the same set of routes.
+	routeWrites sync.Mutex
+}
+
+// New builds the API.
+func New(opts Options) *API {
+	a := &API{
+		db:       opts.DB,
+		deployer: opts.Deployer,
+		logger:   opts.Logger,
+		config:   opts.Config,
+		router:   router.New(),
+	}
+	a.router.RedirectTrailingSlash = false
+	a.router.NotFound = func(ctx *fasthttp.RequestCtx) {
+		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", "no admin endpoint "+string(ctx.Method())+" "+string(ctx.Path()))
+	}
+	a.router.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+		apierror.Writef(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", string(ctx.Method())+" is not allowed on "+string(ctx.Path()))
+	}
+	a.router.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
+		a.logger.Error("admin handler panicked", "request_id", apierror.RequestID(ctx), "panic", v)
+		apierror.Writef(ctx, fasthttp.StatusInternalServerError, "internal", "internal error")
+	}
+	a.routes(a.router.Group(Prefix))
+	return a
+}
+
+func (a *API) routes(g *router.Group) {
+	g.GET("/apps", a.listApps)
+	g.POST("/apps", a.createApp)
+	g.GET("/apps/{app}", a.getApp)
+	g.GET("/apps/{app}/scripts", a.listScripts)
+	g.POST("/apps/{app}/scripts", a.createScript)
+	g.GET("/scripts/{id}", a.getScript)
+	g.PUT("/scripts/{id}", a.updateScript)
+	g.DELETE("/scripts/{id}", a.deleteScript)
+	g.GET("/scripts/{id}/versions", a.listVersions)
+	g.POST("/scripts/{id}/rollback", a.rollbackScript)
+	g.GET("/scripts/{id}/routes", a.listRoutes)
+	g.POST("/scripts/{id}/routes", a.createRoute)
+	g.DELETE("/routes/{id}", a.deleteRoute)
+	g.GET("/invocations", a.listInvocations)
+	g.GET("/invocations/{request_id}", a.getInvocation)
+	g.GET("/config", a.getConfig)
+}
+
+// Handler serves requests under Prefix. Until admin auth exists, only
+// clients on the loopback address get in.
+func (a *API) Handler(ctx *fasthttp.RequestCtx) {
+	if !LoopbackOnly(ctx) {
+		return
+	}
+	a.router.Handler(ctx)
+}
+
+// LoopbackOnly answers 403 and returns false for a client that is not on
+// the loopback address.
+func LoopbackOnly(ctx *fasthttp.RequestCtx) bool {
+	if ip := ctx.RemoteIP(); ip != nil && ip.IsLoopback() {
+		return true
+	}
+	apierror.Writef(ctx, fasthttp.StatusForbidden, "forbidden",
+		"the admin API answers only clients on the loopback address until admin users are set up")
+	return false
+}
+
+// fieldError is bad input in one field of a request.
+type fieldError struct {
+	field, msg string
+}
+
+func (e *fieldError) Error() string { return e.field + ": " + e.msg }
+
+func invalid(field, format string, args ...any) error {
+	return &fieldError{field: field, msg: fmt.Sprintf(format, args...)}
+}
+
+// fail answers ctx for err: the one place that maps errors to statuses.
+func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
+	var fe *fieldError
+	var ce *sandbox.CompileError
+	var je *jsonError
+	switch {
+	case errors.As(err, &je):
+		apierror.Write(ctx, fasthttp.StatusBadRequest, apierror.Error{Code: "invalid_json", Message: je.Error()})
+	case errors.As(err, &fe):
+		apierror.Write(ctx, fasthttp.StatusBadRequest, apierror.Error{Code: "invalid_input", Field: fe.field, Message: fe.Error()})
+	case errors.As(err, &ce):
+		apierror.Write(ctx, fasthttp.StatusUnprocessableEntity, apierror.Error{
+			Code: "compile_error", Field: "source", Message: ce.Error(), Line: ce.Line, Column: ce.Column,
+		})
+	case errors.Is(err, models.ErrNotFound):
+		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, models.ErrConflict):
+		apierror.Writef(ctx, fasthttp.StatusConflict, "conflict", err.Error())
+	default:
+		a.logger.Error("admin request failed", "request_id", apierror.RequestID(ctx),
+			"method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+		apierror.Writef(ctx, fasthttp.StatusInternalServerError, "internal", "internal error; see the server log for request "+apierror.RequestID(ctx))
+	}
+}
+
+// deployed tells the control plane about a committed change. The change
+// is stored either way; a failure to make it live is logged and reported.
+func (a *API) deployed(ctx *fasthttp.RequestCtx, appID int64) error {
+	if err := a.deployer.AppChanged(ctx, appID); err != nil {
+		return fmt.Errorf("change saved but not yet live: %w", err)
+	}
+	return nil
+}
+
+// jsonError is a request body that is not the JSON the endpoint takes.
+type jsonError struct{ err error }
+
+func (e *jsonError) Error() string { return "request body: " + e.err.Error() }
+
+// decode reads the JSON body into v, refusing unknown fields and trailing
+// data.
+func decode(ctx *fasthttp.RequestCtx, v any) error {
+	body := ctx.PostBody()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return &jsonError{errors.New("empty; expected a JSON object")}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &jsonError{err}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &jsonError{errors.New("unexpected data after the JSON object")}
+	}
+	return nil
+}
+
+// reply writes v as JSON with status.
+func (a *API) reply(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		a.fail(ctx, fmt.Errorf("encode response: %w", err))
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetStatusCode(status)
+	ctx.SetBody(b)
+}
+
+// idParam reads a positive integer path parameter.
+func idParam(ctx *fasthttp.RequestCtx, name string) (int64, error) {
+	s, _ := ctx.UserValue(name).(string)
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, invalid(name, "must be a positive integer, got %q", s)
+	}
+	return id, nil
+}
+
+// list wraps a slice so that an empty result is [] rather than null.
+func list[T any](items []T) map[string]any {
+	if items == nil {
+		items = []T{}
+	}
+	return map[string]any{"items": items}
+}
+
+func (a *API) getConfig(ctx *fasthttp.RequestCtx) {
+	a.reply(ctx, fasthttp.StatusOK, a.config)
+}

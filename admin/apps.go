@@ -1,0 +1,99 @@
+package admin
+
+import (
+	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/picloud/picloud/models"
+)
+
+type createAppInput struct {
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+}
+
+// validSlug reports whether s is a lowercase DNS label: 1-63 of a-z, 0-9
+// and '-', not starting or ending with '-'.
+func validSlug(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func validateName(field, s string, max int) error {
+	switch {
+	case s == "":
+		return invalid(field, "is required")
+	case !utf8.ValidString(s):
+		return invalid(field, "must be valid UTF-8")
+	case utf8.RuneCountInString(s) > max:
+		return invalid(field, "must be at most %d characters", max)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return invalid(field, "must not contain control characters")
+		}
+	}
+	return nil
+}
+
+func (a *API) listApps(ctx *fasthttp.RequestCtx) {
+	apps, err := a.db.ListApps(ctx)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	a.reply(ctx, fasthttp.StatusOK, list(apps))
+}
+
+func (a *API) createApp(ctx *fasthttp.RequestCtx) {
+	var in createAppInput
+	if err := decode(ctx, &in); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	if !validSlug(in.Slug) {
+		a.fail(ctx, invalid("slug", "must be a lowercase DNS label: 1-63 of a-z, 0-9 and '-', not starting or ending with '-' (got %q)", in.Slug))
+		return
+	}
+	if in.Name == "" {
+		in.Name = in.Slug
+	}
+	if err := validateName("name", in.Name, 100); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	app := &models.App{Slug: in.Slug, Name: in.Name}
+	if err := a.db.CreateApp(ctx, app); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	if err := a.deployed(ctx, app.ID); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	a.reply(ctx, fasthttp.StatusCreated, app)
+}
+
+// appParam loads the app named by the {app} path parameter (id or slug).
+func (a *API) appParam(ctx *fasthttp.RequestCtx) (*models.App, error) {
+	ref, _ := ctx.UserValue("app").(string)
+	return a.db.App(ctx, ref)
+}
+
+func (a *API) getApp(ctx *fasthttp.RequestCtx) {
+	app, err := a.appParam(ctx)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	a.reply(ctx, fasthttp.StatusOK, app)
+}

@@ -1,0 +1,111 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/picloud/picloud/models"
+	"github.com/picloud/picloud/route"
+)
+
+type createRouteInput struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+}
+
+func (a *API) listRoutes(ctx *fasthttp.RequestCtx) {
+	script, err := a.scriptParam(ctx)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	routes, err := a.db.ScriptRoutes(ctx, script.ID)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	a.reply(ctx, fasthttp.StatusOK, list(routes))
+}
+
+func (a *API) createRoute(ctx *fasthttp.RequestCtx) {
+	script, err := a.scriptParam(ctx)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	var in createRouteInput
+	if err := decode(ctx, &in); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	method, err := route.ValidateMethod(in.Method)
+	if err != nil {
+		a.fail(ctx, invalid("method", "%v", err))
+		return
+	}
+	if err := route.ValidatePath(in.Path); err != nil {
+		a.fail(ctx, invalid("path", "%v", err))
+		return
+	}
+
+	a.routeWrites.Lock()
+	defer a.routeWrites.Unlock()
+	if err := a.checkConflict(ctx, script.AppID, method, in.Path); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	r := &models.Route{AppID: script.AppID, ScriptID: script.ID, Method: method, Path: in.Path}
+	if err := a.db.CreateRoute(ctx, r); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	if err := a.deployed(ctx, script.AppID); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	a.reply(ctx, fasthttp.StatusCreated, r)
+}
+
+// checkConflict refuses a route that the app's trie would not accept
+// beside the routes it already has. Conflicts are strictly intra-app.
+func (a *API) checkConflict(ctx *fasthttp.RequestCtx, appID int64, method, path string) error {
+	existing, err := a.db.AppRoutes(ctx, appID)
+	if err != nil {
+		return fmt.Errorf("load routes of app %d: %w", appID, err)
+	}
+	trie := route.NewTrie()
+	for _, r := range existing {
+		// Stored routes were accepted one by one; a failure here would
+		// only repeat an old conflict, which the new route cannot fix.
+		_ = trie.Add(route.Route{ID: r.ID, Method: r.Method, Path: r.Path, ScriptID: r.ScriptID})
+	}
+	err = trie.Add(route.Route{Method: method, Path: path})
+	var ce *route.ConflictError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%w: %s", models.ErrConflict, ce.Error())
+	}
+	if err != nil {
+		return invalid("path", "%v", err)
+	}
+	return nil
+}
+
+func (a *API) deleteRoute(ctx *fasthttp.RequestCtx) {
+	id, err := idParam(ctx, "id")
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	r, err := a.db.DeleteRoute(ctx, id)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	if err := a.deployed(ctx, r.AppID); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}

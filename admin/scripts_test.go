@@ -1,0 +1,122 @@
+package admin_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/picloud/picloud/internal/testdb"
+)
+
+const okSource = `package main
+
+import "picloud"
+
+func Handle(req *picloud.Request) *picloud.Response {
+	return picloud.Text(200, "ok")
+}
+`
+
+const okSource2 = `package main
+
+import "picloud"
+
+func Handle(req *picloud.Request) *picloud.Response {
+	return picloud.Text(200, "ok 2")
+}
+`
+
+func TestApps(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		s := startAPI(t, tg)
+		s.runAll(t, []scenario{
+			{name: "create", method: "POST", url: "/apps", body: map[string]string{"slug": "shop", "name": "Shop"}, status: 201, want: []string{`"slug":"shop"`, `"name":"Shop"`}},
+			{name: "name defaults to slug", method: "POST", url: "/apps", body: map[string]string{"slug": "blog"}, status: 201, want: []string{`"name":"blog"`}},
+			{name: "duplicate slug", method: "POST", url: "/apps", body: map[string]string{"slug": "shop"}, status: 409, want: []string{`"code":"conflict"`, "shop"}},
+			{name: "uppercase slug", method: "POST", url: "/apps", body: map[string]string{"slug": "Shop"}, status: 400, want: []string{`"field":"slug"`}},
+			{name: "slug with dot", method: "POST", url: "/apps", body: map[string]string{"slug": "a.b"}, status: 400, want: []string{`"field":"slug"`}},
+			{name: "slug too long", method: "POST", url: "/apps", body: map[string]string{"slug": strings.Repeat("a", 64)}, status: 400, want: []string{`"field":"slug"`}},
+			{name: "slug leading dash", method: "POST", url: "/apps", body: map[string]string{"slug": "-a"}, status: 400},
+			{name: "control char in name", method: "POST", url: "/apps", body: map[string]string{"slug": "x", "name": "a\x01b"}, status: 400, want: []string{`"field":"name"`}},
+			{name: "malformed json", method: "POST", url: "/apps", body: `{"slug":`, status: 400, want: []string{`"code":"invalid_json"`, `"request_id":"test-req"`}},
+			{name: "unknown field", method: "POST", url: "/apps", body: `{"slug":"x","owner":"me"}`, status: 400, want: []string{"owner"}},
+			{name: "trailing data", method: "POST", url: "/apps", body: `{"slug":"x"} {}`, status: 400, want: []string{"after the JSON"}},
+			{name: "empty body", method: "POST", url: "/apps", body: "", status: 400, want: []string{"empty"}},
+			{name: "get by slug", method: "GET", url: "/apps/shop", status: 200, want: []string{`"slug":"shop"`}},
+			{name: "get missing", method: "GET", url: "/apps/nope", status: 404, want: []string{`"code":"not_found"`}},
+			{name: "list", method: "GET", url: "/apps", status: 200, want: []string{`"slug":"shop"`, `"slug":"blog"`}},
+			{name: "unknown endpoint", method: "GET", url: "/nothing", status: 404, want: []string{`"code":"not_found"`}},
+			{name: "wrong method", method: "DELETE", url: "/apps", status: 405},
+		})
+		if s.deployer.count() != 2 {
+			t.Fatalf("deployer told of %d changes, want 2 (one per created app)", s.deployer.count())
+		}
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		s := startAPI(t, tg)
+		s.run(t, scenario{name: "app", method: "POST", url: "/apps", body: map[string]string{"slug": "shop"}, status: 201})
+		id := s.create(t, scenario{name: "create", method: "POST", url: "/apps/shop/scripts",
+			body: map[string]string{"name": "cart", "source": okSource}, status: 201, want: []string{`"version":1`, `"live_version":1`}})
+		u := fmt.Sprintf("/scripts/%d", id)
+
+		s.runAll(t, []scenario{
+			{name: "duplicate name", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "cart", "source": okSource}, status: 409},
+			{name: "bad name", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "../x", "source": okSource}, status: 400, want: []string{`"field":"name"`}},
+			{name: "no source", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "x"}, status: 400, want: []string{`"field":"source"`}},
+			{name: "huge source", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "x", "source": okSource + "//" + strings.Repeat("a", 300<<10)}, status: 400, want: []string{"at most"}},
+			{name: "compile error", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "x", "source": strings.Replace(okSource, `"ok"`, `ok`, 1)}, status: 422, want: []string{`"code":"compile_error"`, `"line":6`, `"column"`}},
+			{name: "forbidden import", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "x", "source": strings.Replace(okSource, `import "picloud"`, "import (\n\t\"os\"\n\t\"picloud\"\n)\n\nvar _ = os.Args", 1)}, status: 422, want: []string{`import \"os\" is not allowed`, `"line":4`}},
+			{name: "missing app", method: "POST", url: "/apps/nope/scripts", body: map[string]string{"name": "x", "source": okSource}, status: 404},
+			{name: "get", method: "GET", url: u, status: 200, want: []string{`"name":"cart"`, `"source":"package main`}},
+			{name: "update", method: "PUT", url: u, body: map[string]string{"source": okSource2}, status: 200, want: []string{`"version":2`, `"live_version":2`}},
+			{name: "broken update keeps v2", method: "PUT", url: u, body: map[string]string{"source": "package main\n"}, status: 422},
+			{name: "still v2", method: "GET", url: u, status: 200, want: []string{`"live_version":2`, "ok 2"}},
+			{name: "versions", method: "GET", url: u + "/versions", status: 200, want: []string{`"version":2`, `"version":1`}},
+			{name: "rollback", method: "POST", url: u + "/rollback", body: map[string]int{"version": 1}, status: 200, want: []string{`"live_version":1`}},
+			{name: "rollback missing version", method: "POST", url: u + "/rollback", body: map[string]int{"version": 9}, status: 404},
+			{name: "rollback version 0", method: "POST", url: u + "/rollback", body: map[string]int{"version": 0}, status: 400, want: []string{`"field":"version"`}},
+			{name: "list", method: "GET", url: "/apps/shop/scripts", status: 200, want: []string{`"name":"cart"`}},
+			{name: "non-numeric id", method: "GET", url: "/scripts/abc", status: 400, want: []string{`"field":"id"`}},
+			{name: "negative id", method: "GET", url: "/scripts/-1", status: 400},
+			{name: "missing", method: "GET", url: "/scripts/99999", status: 404},
+			{name: "update missing", method: "PUT", url: "/scripts/99999", body: map[string]string{"source": okSource}, status: 404},
+		})
+
+		// Routes, then delete cascades to them.
+		s.runAll(t, []scenario{
+			{name: "route", method: "POST", url: u + "/routes", body: map[string]string{"method": "get", "path": "/users/:id"}, status: 201, want: []string{`"method":"GET"`}},
+			{name: "conflict", method: "POST", url: u + "/routes", body: map[string]string{"method": "GET", "path": "/users/:name"}, status: 409, want: []string{"/users/:id"}},
+			{name: "same path other method", method: "POST", url: u + "/routes", body: map[string]string{"method": "POST", "path": "/users/:id"}, status: 201},
+			{name: "static beside param", method: "POST", url: u + "/routes", body: map[string]string{"method": "GET", "path": "/users/me"}, status: 201},
+			{name: "bad method", method: "POST", url: u + "/routes", body: map[string]string{"method": "FETCH", "path": "/x"}, status: 400, want: []string{`"field":"method"`}},
+			{name: "reserved api", method: "POST", url: u + "/routes", body: map[string]string{"method": "GET", "path": "/api/x"}, status: 400, want: []string{`"field":"path"`}},
+			{name: "reserved admin", method: "POST", url: u + "/routes", body: map[string]string{"method": "GET", "path": "/admin"}, status: 400},
+			{name: "reserved healthz", method: "POST", url: u + "/routes", body: map[string]string{"method": "GET", "path": "/healthz"}, status: 400},
+			{name: "domain syntax", method: "POST", url: u + "/routes", body: map[string]string{"method": "GET", "path": "/{id}"}, status: 400},
+			{name: "relative", method: "POST", url: u + "/routes", body: map[string]string{"method": "GET", "path": "x"}, status: 400},
+			{name: "list routes", method: "GET", url: u + "/routes", status: 200, want: []string{"/users/:id", "/users/me"}},
+			{name: "delete missing route", method: "DELETE", url: "/routes/99999", status: 404},
+			{name: "delete", method: "DELETE", url: u, status: 204},
+			{name: "gone", method: "GET", url: u, status: 404},
+			{name: "routes gone", method: "GET", url: u + "/routes", status: 404},
+		})
+	})
+}
+
+func TestInvocationFilters(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		s := startAPI(t, tg)
+		s.runAll(t, []scenario{
+			{name: "empty", method: "GET", url: "/invocations", status: 200, want: []string{`"items":[]`}},
+			{name: "bad status", method: "GET", url: "/invocations?status=42", status: 400, want: []string{`"field":"status"`}},
+			{name: "bad limit", method: "GET", url: "/invocations?limit=100000", status: 400, want: []string{`"field":"limit"`}},
+			{name: "bad script", method: "GET", url: "/invocations?script=x", status: 400},
+			{name: "unknown app", method: "GET", url: "/invocations?app=nope", status: 404},
+			{name: "missing", method: "GET", url: "/invocations/nope", status: 404},
+			{name: "config", method: "GET", url: "/config", status: 200, want: []string{`"listen":"test"`}},
+		})
+	})
+}
