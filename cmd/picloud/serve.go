@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/admin"
+	"github.com/picloud/picloud/config"
+	"github.com/picloud/picloud/deploy"
+	"github.com/picloud/picloud/ingress"
+	"github.com/picloud/picloud/models"
+	"github.com/picloud/picloud/sandbox"
+	"github.com/picloud/picloud/webui"
+)
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.Log.Level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openDB opens and migrates the configured database.
+func openDB(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*models.DB, error) {
+	db, err := models.Open(ctx, cfg.Database.URL, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	logger.Info("database ready", "dialect", db.Dialect())
+	return db, nil
+}
+
+func migrate(ctx context.Context, path string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(path, os.Getenv)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, newLogger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fmt.Fprintln(stdout, "migrations applied")
+	return nil
+}
+
+func serve(ctx context.Context, path string, stderr io.Writer) error {
+	cfg, err := config.Load(path, os.Getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	if cfg.Executor.Isolation != config.IsolationNone {
+		// Worker processes are not built yet; running scripts in-process
+		// while the config says otherwise would be a silent lie.
+		return fmt.Errorf("executor.isolation = %q is not supported yet; use %q", cfg.Executor.Isolation, config.IsolationNone)
+	}
+	db, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Seed(ctx, sandbox.HelloWorld); err != nil {
+		return fmt.Errorf("seed database: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
+	}
+	defer ln.Close()
+	publicURL := cfg.Server.PublicBaseURL
+	if publicURL == "" {
+		// With port 0 the configured address says nothing useful.
+		publicURL = "http://" + ln.Addr().String()
+	}
+
+	runtime := actors.NewRuntime(logger)
+	defer runtime.Shutdown()
+
+	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	writer := models.NewInvocationWriter(db, logger, models.InvocationWriterOptions{Retain: cfg.Invocations.Retain})
+	var writerDone sync.WaitGroup
+	writerDone.Go(func() { writer.Run(writerCtx) })
+	defer func() {
+		stopWriter()
+		writerDone.Wait()
+	}()
+
+	var ing *ingress.Server
+	deployer := deploy.New(deploy.Options{
+		DB:         db,
+		Runtime:    runtime,
+		Publish:    func(t *ingress.Table) { ing.SetTable(t) },
+		Limits:     executorLimits(cfg),
+		DefaultApp: cfg.Server.DefaultApp,
+		Logger:     logger,
+	})
+	api := admin.New(admin.Options{DB: db, Deployer: deployer, Logger: logger, Config: cfg.Public()})
+	ing = ingress.New(ingress.Options{
+		Version:       version,
+		PublicBaseURL: publicURL,
+		Timeout:       cfg.Executor.Timeout + time.Second,
+		Admin:         api.Handler,
+		UI:            webui.Handler(),
+		Execute:       admin.LoopbackOnly,
+	}, runtime, writer, logger)
+	if err := deployer.LoadAll(ctx); err != nil {
+		return err
+	}
+
+	srv := &fasthttp.Server{
+		Handler:               ing.Handler,
+		Name:                  "picloud",
+		NoDefaultServerHeader: true,
+		ReadTimeout:           cfg.Server.ReadTimeout,
+		WriteTimeout:          cfg.Server.WriteTimeout,
+		IdleTimeout:           cfg.Server.IdleTimeout,
+		MaxRequestBodySize:    int(cfg.Server.MaxRequestBody),
+		Logger:                fasthttpLogger{logger},
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logger.Info("listening", "addr", ln.Addr().String(), "version", version,
+		"data_dir", cfg.DataDir, "database", db.Dialect())
+	fmt.Fprintf(stderr, "PiCloud %s is up: %s/ (admin API under %s)\n", version, publicURL, admin.Prefix)
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+	defer cancel()
+	if err := srv.ShutdownWithContext(shutdownCtx); err != nil {
+		logger.Warn("shutdown", "err", err)
+	}
+	return nil
+}
+
+func executorLimits(cfg *config.Config) actors.Limits {
+	return actors.Limits{
+		MaxConcurrency: cfg.Executor.MaxConcurrency,
+		QueueLimit:     cfg.Executor.QueueLimit,
+		Timeout:        cfg.Executor.Timeout,
+		MaxOutput:      int(cfg.Executor.MaxOutput),
+		IdleTimeout:    cfg.Executor.IdleTimeout,
+	}
+}
+
+// fasthttpLogger routes fasthttp's own messages into slog.
+type fasthttpLogger struct{ logger *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.logger.Warn(fmt.Sprintf(format, args...), "component", "fasthttp")
+}
