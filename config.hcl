@@ -92,6 +92,11 @@ invocations {
   # How many of the newest invocation records (status, timing, output) are
   # kept; older ones are deleted. At least 1.
   retain = 100000
+
+  # How many invocations are recorded per second at most. Under heavier
+  # load the rest are counted in /metrics (picloud_invocations_unrecorded_total)
+  # but not stored, so logging never competes with serving. At least 1.
+  max_per_second = 1000
 }
 
 log {

@@ -102,6 +102,9 @@ type Invocations struct {
 	// Retain is how many of the newest invocation records are kept
 	// (at least 1).
 	Retain int
+	// MaxPerSecond caps how many invocations are recorded per second;
+	// past it they are counted in /metrics but not stored (at least 1).
+	MaxPerSecond int
 }
 
 // Log configures the process log (block "log").
@@ -138,7 +141,7 @@ func Default() *Config {
 			IdleTimeout:    5 * time.Minute,
 			MaxOutput:      64 << 10,
 		},
-		Invocations: Invocations{Retain: 100000},
+		Invocations: Invocations{Retain: 100000, MaxPerSecond: 1000},
 		Log:         Log{Level: slog.LevelInfo, Format: LogText},
 	}
 }

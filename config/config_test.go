@@ -61,6 +61,7 @@ func TestDefaultValues(t *testing.T) {
 		{"executor.idle_timeout", c.Executor.IdleTimeout, 5 * time.Minute},
 		{"executor.max_output", c.Executor.MaxOutput, int64(64 << 10)},
 		{"invocations.retain", c.Invocations.Retain, 100000},
+		{"invocations.max_per_second", c.Invocations.MaxPerSecond, 1000},
 		{"log.level", c.Log.Level, slog.LevelInfo},
 		{"log.format", c.Log.Format, LogText},
 	}
@@ -129,7 +130,8 @@ executor {
   max_output      = 4096
 }
 invocations {
-  retain = 5
+  retain         = 5
+  max_per_second = 7
 }
 log {
   level  = "debug"
@@ -158,7 +160,7 @@ log {
 			IdleTimeout:    90 * time.Second,
 			MaxOutput:      4096,
 		},
-		Invocations: Invocations{Retain: 5},
+		Invocations: Invocations{Retain: 5, MaxPerSecond: 7},
 		Log:         Log{Level: slog.LevelDebug, Format: LogJSON},
 	}
 	got, err := loadSource(t, src, nil)

@@ -77,6 +77,7 @@ func (c *Config) settings() []setting {
 		{"executor", "idle_timeout", "", duration(&ex.IdleTimeout)},
 		{"executor", "max_output", "", size(&ex.MaxOutput)},
 		{"invocations", "retain", "", integer(&c.Invocations.Retain, 1)},
+		{"invocations", "max_per_second", "", integer(&c.Invocations.MaxPerSecond, 1)},
 		{"log", "level", EnvLogLevel, logLevel(&c.Log.Level)},
 		{"log", "format", "", oneOf(&c.Log.Format, LogText, LogJSON)},
 	}

@@ -31,6 +31,11 @@ type InvocationWriterOptions struct {
 	Retain int
 	// TrimInterval is how often rows beyond Retain are deleted.
 	TrimInterval time.Duration
+	// MaxPerSecond caps how many invocations Add accepts per second of
+	// their CreatedAt; the rest are counted by Unrecorded. Zero means no
+	// cap. Writing every request of a busy server costs more CPU than
+	// serving it, and a capped log still shows what happens.
+	MaxPerSecond int
 }
 
 func (o InvocationWriterOptions) withDefaults() InvocationWriterOptions {
@@ -61,6 +66,12 @@ type InvocationWriter struct {
 	opts    InvocationWriterOptions
 	queue   chan Invocation
 	dropped atomic.Uint64
+
+	// The per-second cap: a fixed one-second window, approximate under
+	// concurrency (a reset may race with an Add), which a cap can afford.
+	window     atomic.Int64
+	inWindow   atomic.Int64
+	unrecorded atomic.Uint64
 }
 
 // NewInvocationWriter returns a writer to db; it writes nothing until Run.
@@ -81,11 +92,36 @@ func NewInvocationWriter(db *DB, logger *slog.Logger, opts InvocationWriterOptio
 // is full the invocation is dropped and counted. Set CreatedAt to the
 // request's time; zero means the time it is written.
 func (w *InvocationWriter) Add(inv Invocation) {
+	if !w.admit(inv.CreatedAt) {
+		w.unrecorded.Add(1)
+		return
+	}
 	select {
 	case w.queue <- inv:
 	default:
 		w.dropped.Add(1)
 	}
+}
+
+// admit reports whether an invocation created at t fits this second's cap.
+func (w *InvocationWriter) admit(t time.Time) bool {
+	if w.opts.MaxPerSecond <= 0 {
+		return true
+	}
+	if t.IsZero() {
+		t = time.Now()
+	}
+	sec := t.Unix()
+	if w.window.Load() != sec {
+		w.window.Store(sec)
+		w.inWindow.Store(0)
+	}
+	return w.inWindow.Add(1) <= int64(w.opts.MaxPerSecond)
+}
+
+// Unrecorded counts the invocations Add left out because of MaxPerSecond.
+func (w *InvocationWriter) Unrecorded() uint64 {
+	return w.unrecorded.Load()
 }
 
 // Dropped counts the invocations that were not stored: dropped by Add on a

@@ -189,3 +189,28 @@ func TestInvocationWriterConcurrentAdds(t *testing.T) {
 		}
 	})
 }
+
+func TestInvocationWriterCapsPerSecond(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		db := testdb.Open(t, tg)
+		w := models.NewInvocationWriter(db, nil, models.InvocationWriterOptions{MaxPerSecond: 3, Buffer: 100})
+		base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		// Five in one second, then two in the next: 3 + 2 recorded.
+		for i := range 7 {
+			inv := invocationAt(i, 1, 1, 200)
+			inv.CreatedAt = base.Add(time.Duration(i/5) * time.Second).Add(time.Duration(i) * time.Millisecond)
+			w.Add(inv)
+		}
+		stop := startWriter(w)
+		stop()
+		if got := countInvocations(t, db); got != 5 {
+			t.Fatalf("recorded %d invocations, want 5", got)
+		}
+		if got := w.Unrecorded(); got != 2 {
+			t.Fatalf("Unrecorded() = %d, want 2", got)
+		}
+		if got := w.Dropped(); got != 0 {
+			t.Fatalf("Dropped() = %d, want 0", got)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
 	"github.com/picloud/picloud/actors"
@@ -93,7 +94,10 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	defer runtime.Shutdown()
 
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
-	writer := models.NewInvocationWriter(db, logger, models.InvocationWriterOptions{Retain: cfg.Invocations.Retain})
+	writer := models.NewInvocationWriter(db, logger, models.InvocationWriterOptions{
+		Retain:       cfg.Invocations.Retain,
+		MaxPerSecond: cfg.Invocations.MaxPerSecond,
+	})
 	var writerDone sync.WaitGroup
 	writerDone.Go(func() { writer.Run(writerCtx) })
 	defer func() {
@@ -119,6 +123,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		UI:            webui.Handler(),
 		Execute:       admin.LoopbackOnly,
 	}, runtime, writer, logger)
+	registerWriterMetrics(ing.Registry(), writer)
 	if err := deployer.LoadAll(ctx); err != nil {
 		return err
 	}
@@ -161,6 +166,20 @@ func executorLimits(cfg *config.Config) actors.Limits {
 		MaxOutput:      int(cfg.Executor.MaxOutput),
 		IdleTimeout:    cfg.Executor.IdleTimeout,
 	}
+}
+
+// registerWriterMetrics exports what the invocation log left out.
+func registerWriterMetrics(reg *prometheus.Registry, w *models.InvocationWriter) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "picloud_invocations_unrecorded_total",
+			Help: "Invocations not stored because invocations.max_per_second was reached.",
+		}, func() float64 { return float64(w.Unrecorded()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "picloud_invocations_dropped_total",
+			Help: "Invocations lost to a full write buffer or a failed batch write.",
+		}, func() float64 { return float64(w.Dropped()) }),
+	)
 }
 
 // fasthttpLogger routes fasthttp's own messages into slog.
