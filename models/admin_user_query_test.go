@@ -87,4 +87,3 @@ func TestLastActiveAdmin(t *testing.T) {
 		}
 	})
 }
-

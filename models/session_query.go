@@ -132,3 +132,15 @@ func (db *DB) SetupFirstAdminUser(ctx context.Context, hash string, at time.Time
 		return createFirstAdminUser(ctx, tx, u)
 	})
 }
+
+// SetupTokenValid reports whether a setup token that hashes to hash
+// exists and is valid at at. It is a cheap check before the work of
+// SetupFirstAdminUser, which checks again.
+func (db *DB) SetupTokenValid(ctx context.Context, hash string, at time.Time) (bool, error) {
+	ok, err := db.bun.NewSelect().Model((*SetupToken)(nil)).
+		Where("token_hash = ?", hash).Where("expires_at > ?", normalizeTime(at)).Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("check setup token: %w", err)
+	}
+	return ok, nil
+}
