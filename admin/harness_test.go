@@ -185,6 +185,9 @@ type scenario struct {
 	// headers are added to the request; wantHeaders must be in the answer.
 	headers     map[string]string
 	wantHeaders map[string]string
+	// response, when set, receives the response (its body already read).
+	// A status of -1 accepts any.
+	response **http.Response
 }
 
 func (s *apiServer) run(t *testing.T, sc scenario) []byte {
@@ -232,7 +235,10 @@ func (s *apiServer) run(t *testing.T, sc scenario) []byte {
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != sc.status {
+	if sc.response != nil {
+		*sc.response = res
+	}
+	if sc.status != -1 && res.StatusCode != sc.status {
 		t.Fatalf("%s: %s %s: status %d, want %d; body %s", sc.name, sc.method, sc.url, res.StatusCode, sc.status, body)
 	}
 	for _, w := range sc.want {
