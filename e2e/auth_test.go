@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -255,10 +256,43 @@ func dumpAuthTables(t *testing.T, tg testdb.Target) string {
 	var b strings.Builder
 	for _, table := range []string{"admin_users", "admin_sessions", "admin_setup_tokens", "invocations"} {
 		var rows []string
-		if err := db.Bun().NewRaw("SELECT t::text FROM " + table + " t").Scan(ctx, &rows); err != nil {
+		if err := db.Bun().NewRaw("SELECT t::text FROM "+table+" t").Scan(ctx, &rows); err != nil {
 			t.Fatalf("dump %s: %v", table, err)
 		}
 		b.WriteString(strings.Join(rows, "\n"))
 	}
 	return b.String()
+}
+
+// TestBadBootstrapStopsStart: bootstrap variables that cannot make an
+// admin stop the server before it serves, and say why without echoing
+// the password.
+func TestBadBootstrapStopsStart(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"short password", []string{"PICLOUD_ADMIN_USERNAME=admin", "PICLOUD_ADMIN_PASSWORD=elevenchars"}, "at least 12 characters"},
+		{"odd username", []string{"PICLOUD_ADMIN_USERNAME=ad min", "PICLOUD_ADMIN_PASSWORD=long enough password"}, "PICLOUD_ADMIN_USERNAME must be"},
+		{"only the username", []string{"PICLOUD_ADMIN_USERNAME=admin"}, "set both"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, picloudBin, "serve")
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "PICLOUD_LISTEN=127.0.0.1:0", "PICLOUD_DATA_DIR=" + t.TempDir()}, tt.env...)
+			out, err := cmd.CombinedOutput()
+			if err == nil || cmd.ProcessState.ExitCode() != 1 {
+				t.Fatalf("picloud = %v, want exit 1:\n%s", err, out)
+			}
+			if !strings.Contains(string(out), tt.want) || strings.Contains(string(out), "msg=listening") {
+				t.Fatalf("output lacks %q or shows a listening server:\n%s", tt.want, out)
+			}
+			if strings.Contains(string(out), "elevenchars") || strings.Contains(string(out), "long enough password") {
+				t.Fatalf("the password is in the output:\n%s", out)
+			}
+		})
+	}
 }

@@ -144,11 +144,8 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		MaxRequestBodySize:    int(cfg.Server.MaxRequestBody),
 		Logger:                fasthttpLogger{logger},
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	logger.Info("listening", "addr", ln.Addr().String(), "version", version,
-		"data_dir", cfg.DataDir, "database", db.Dialect())
-	fmt.Fprintf(stderr, "PiCloud %s is up: %s/ (admin API under %s)\n", version, publicURL, admin.Prefix)
+	// The first admin exists (or can be made) before anyone is served: a
+	// bad bootstrap variable stops the start.
 	err = api.Bootstrap(ctx, admin.Bootstrap{
 		Username:      os.Getenv(admin.EnvAdminUsername),
 		Password:      os.Getenv(admin.EnvAdminPassword),
@@ -156,9 +153,13 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		Out:           stderr,
 	})
 	if err != nil {
-		_ = srv.Shutdown()
 		return err
 	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logger.Info("listening", "addr", ln.Addr().String(), "version", version,
+		"data_dir", cfg.DataDir, "database", db.Dialect())
+	fmt.Fprintf(stderr, "PiCloud %s is up: %s/ (admin API under %s)\n", version, publicURL, admin.Prefix)
 	janitorCtx, stopJanitor := context.WithCancel(context.WithoutCancel(ctx))
 	var janitorDone sync.WaitGroup
 	janitorDone.Go(func() { api.RunJanitor(janitorCtx, sessionPurgeInterval) })
