@@ -43,14 +43,14 @@ func credentialOf(ctx *fasthttp.RequestCtx) (credential, error) {
 	if auth := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization); len(auth) > 0 {
 		scheme, token, ok := bytes.Cut(auth, []byte(" "))
 		if !ok || !bytes.EqualFold(scheme, []byte("Bearer")) {
-			return credential{}, errors.New("the Authorization header must be \"Bearer <token>\"")
+			return credential{}, errors.New("the Authorization header must be \"Bearer TOKEN\"")
 		}
 		return credential{token: string(bytes.TrimSpace(token))}, nil
 	}
 	if c := ctx.Request.Header.Cookie(SessionCookie); len(c) > 0 {
 		return credential{token: string(c), byCookie: true}, nil
 	}
-	return credential{}, errors.New("no session: log in with POST " + Prefix + "/auth/login and send Authorization: Bearer <token>")
+	return credential{}, errors.New("no session: log in with POST " + Prefix + "/auth/login and send the token as \"Authorization: Bearer TOKEN\"")
 }
 
 // unauthorized answers 401 with the JSON error.
