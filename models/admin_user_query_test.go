@@ -3,6 +3,8 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/picloud/picloud/internal/testdb"
@@ -84,6 +86,59 @@ func TestLastActiveAdmin(t *testing.T) {
 		}
 		if err := db.DeleteAdminUser(ctx, bob.ID); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("delete bob twice = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestLastActiveAdminRace: two admins disabling each other at once never
+// leave no active admin.
+func TestLastActiveAdminRace(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		ctx := context.Background()
+		db := testdb.Open(t, tg)
+		for round := range 5 {
+			a := newAdmin(t, db, fmt.Sprintf("a%d", round))
+			b := newAdmin(t, db, fmt.Sprintf("b%d", round))
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i, id := range []int64{a.ID, b.ID} {
+				wg.Go(func() { _, errs[i] = db.SetAdminUserDisabled(ctx, id, true) })
+			}
+			wg.Wait()
+			if (errs[0] == nil) == (errs[1] == nil) {
+				t.Fatalf("round %d: both or neither disable succeeded: %v, %v", round, errs[0], errs[1])
+			}
+			for _, err := range errs {
+				if err != nil && !errors.Is(err, models.ErrConflict) {
+					t.Fatalf("round %d: %v, want ErrConflict", round, err)
+				}
+			}
+			// Exactly one stays active. Both go before the next round, the
+			// active one behind the rule's back.
+			users, _ := db.ListAdminUsers(ctx)
+			active := 0
+			for _, u := range users {
+				if !u.Disabled {
+					active++
+				}
+			}
+			if active != 1 {
+				t.Fatalf("round %d: %d active admins, want 1", round, active)
+			}
+			for _, u := range users {
+				if u.Disabled {
+					if err := db.DeleteAdminUser(ctx, u.ID); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			for _, u := range users {
+				if !u.Disabled {
+					if _, err := db.Bun().NewDelete().Table("admin_users").Where("id = ?", u.ID).Exec(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
 		}
 	})
 }

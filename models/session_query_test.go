@@ -3,6 +3,8 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -135,6 +137,40 @@ func TestSetupFirstAdminUser(t *testing.T) {
 		}
 		if err := db.PurgeExpiredSetupTokens(ctx, t0.Add(2*time.Hour)); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestSetupTokenRace: one setup token used many times at once creates
+// exactly one admin.
+func TestSetupTokenRace(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		ctx := context.Background()
+		db := testdb.Open(t, tg)
+		t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+		if err := db.CreateSetupToken(ctx, "tok", t0, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		const n = 6
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				errs[i] = db.SetupFirstAdminUser(ctx, "tok", t0, &models.AdminUser{Username: fmt.Sprintf("u%d", i), PasswordHash: "x"})
+			})
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, models.ErrNotFound):
+				t.Errorf("SetupFirstAdminUser = %v, want ErrNotFound for the losers", err)
+			}
+		}
+		if count, _ := db.CountAdminUsers(ctx); ok != 1 || count != 1 {
+			t.Fatalf("%d setups succeeded, %d admins; want 1 and 1", ok, count)
 		}
 	})
 }
