@@ -195,7 +195,7 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 // deployed tells the control plane about a committed change. The change
 // is stored either way; a failure to make it live is logged and reported.
 func (a *API) deployed(ctx *fasthttp.RequestCtx, appID int64) error {
-	if err := a.deployer.AppChanged(ctx, appID); err != nil {
+	if err := a.deployer.AppChanged(detach(ctx), appID); err != nil {
 		return fmt.Errorf("change saved but not yet live: %w", err)
 	}
 	return nil
@@ -249,6 +249,15 @@ func idParam(ctx *fasthttp.RequestCtx, name string) (int64, error) {
 		return 0, invalid(name, "must be a positive integer, got %q", s)
 	}
 	return id, nil
+}
+
+// detach returns the context for the database work of a request: its
+// values without its cancellation. A fasthttp.RequestCtx is recycled once
+// its handler returns, but the goroutine context.WithCancel starts for a
+// child of a foreign context (database/sql makes one per query) may read
+// the parent after that, when the server shuts down: a data race.
+func detach(ctx *fasthttp.RequestCtx) context.Context {
+	return context.WithoutCancel(ctx)
 }
 
 // list wraps a slice so that an empty result is [] rather than null.

@@ -102,7 +102,7 @@ func (a *API) checkPassword(ctx *fasthttp.RequestCtx, username, password string)
 	var user *models.AdminUser
 	stored := ""
 	if validUsername(username) && len(password) <= maxPasswordBytes {
-		u, err := a.db.AdminUserByName(ctx, username)
+		u, err := a.db.AdminUserByName(detach(ctx), username)
 		switch {
 		case err == nil:
 			user, stored = u, u.PasswordHash
@@ -137,7 +137,7 @@ func (a *API) upgradeHash(ctx *fasthttp.RequestCtx, user *models.AdminUser, pass
 	}
 	hash, err := a.hasher.hash(ctx, password)
 	if err == nil {
-		err = a.db.RehashAdminUserPassword(ctx, user.ID, user.PasswordHash, hash)
+		err = a.db.RehashAdminUserPassword(detach(ctx), user.ID, user.PasswordHash, hash)
 	}
 	if err != nil {
 		a.logger.Warn("upgrade password hash", "user", user.ID, "err", err)
@@ -158,7 +158,7 @@ func (a *API) startSession(ctx *fasthttp.RequestCtx, status int, user *models.Ad
 		UserAgent:  truncate(string(ctx.UserAgent()), 256),
 		IP:         ctx.RemoteIP().String(),
 	}
-	if err := a.db.CreateSession(ctx, s); err != nil {
+	if err := a.db.CreateSession(detach(ctx), s); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -177,7 +177,7 @@ func truncate(s string, n int) string {
 
 func (a *API) logout(ctx *fasthttp.RequestCtx) {
 	s := sessionOf(ctx)
-	if err := a.db.DeleteSession(ctx, s.ID); err != nil {
+	if err := a.db.DeleteSession(detach(ctx), s.ID); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -214,7 +214,7 @@ func (a *API) setup(ctx *fasthttp.RequestCtx) {
 	if wellFormedToken(in.Token) {
 		hash = tokenHash(in.Token)
 	}
-	if ok, err := a.db.SetupTokenValid(ctx, hash, now); err != nil || !ok {
+	if ok, err := a.db.SetupTokenValid(detach(ctx), hash, now); err != nil || !ok {
 		if err == nil {
 			a.clientFailures.fail(ck, now)
 			err = &forbidden{code: "invalid_setup_token", msg: "the setup token is unknown, expired or already used; restart the server while no admin exists for a new link"}
@@ -228,7 +228,7 @@ func (a *API) setup(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	user := &models.AdminUser{Username: in.Username, PasswordHash: pw, Role: models.RoleAdmin}
-	err = a.db.SetupFirstAdminUser(ctx, hash, now, user)
+	err = a.db.SetupFirstAdminUser(detach(ctx), hash, now, user)
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		a.fail(ctx, &forbidden{code: "invalid_setup_token", msg: "the setup token is unknown, expired or already used"})

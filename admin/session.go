@@ -73,7 +73,7 @@ func (a *API) RequireSession(ctx *fasthttp.RequestCtx) bool {
 		unauthorized(ctx, "invalid session token")
 		return false
 	}
-	s, err := a.db.SessionByTokenHash(ctx, tokenHash(cred.token))
+	s, err := a.db.SessionByTokenHash(detach(ctx), tokenHash(cred.token))
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		unauthorized(ctx, "invalid session token (logged out, revoked or never issued)")
@@ -98,7 +98,7 @@ func (a *API) RequireSession(ctx *fasthttp.RequestCtx) bool {
 	}
 	if now.Sub(s.LastUsedAt) >= sessionTouchEvery {
 		expires := now.Add(SessionTTL)
-		if err := a.db.TouchSession(ctx, s.ID, now, expires); err != nil {
+		if err := a.db.TouchSession(detach(ctx), s.ID, now, expires); err != nil {
 			// The session stays valid until its old expiry; not worth
 			// failing the request over.
 			a.logger.Warn("extend session", "session", s.ID, "err", err)

@@ -52,7 +52,7 @@ type passwordInput struct {
 }
 
 func (a *API) listUsers(ctx *fasthttp.RequestCtx) {
-	users, err := a.db.ListAdminUsers(ctx)
+	users, err := a.db.ListAdminUsers(detach(ctx))
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -83,7 +83,7 @@ func (a *API) createUser(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	user := &models.AdminUser{Username: in.Username, PasswordHash: hash, Role: in.Role}
-	if err := a.db.CreateAdminUser(ctx, user); err != nil {
+	if err := a.db.CreateAdminUser(detach(ctx), user); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -97,7 +97,7 @@ func (a *API) userParam(ctx *fasthttp.RequestCtx) (*models.AdminUser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.db.AdminUser(ctx, id)
+	return a.db.AdminUser(detach(ctx), id)
 }
 
 func (a *API) getUser(ctx *fasthttp.RequestCtx) {
@@ -126,7 +126,7 @@ func (a *API) patchUser(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, invalid("disabled", "is required (true or false)"))
 		return
 	}
-	user, err := a.db.SetAdminUserDisabled(ctx, id, *in.Disabled)
+	user, err := a.db.SetAdminUserDisabled(detach(ctx), id, *in.Disabled)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -143,7 +143,7 @@ func (a *API) deleteUser(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	if err := a.db.DeleteAdminUser(ctx, id); err != nil {
+	if err := a.db.DeleteAdminUser(detach(ctx), id); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -182,7 +182,7 @@ func (a *API) setPassword(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	if err := a.db.SetAdminUserPassword(ctx, user.ID, hash, keep); err != nil {
+	if err := a.db.SetAdminUserPassword(detach(ctx), user.ID, hash, keep); err != nil {
 		a.fail(ctx, err)
 		return
 	}
