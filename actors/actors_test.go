@@ -132,7 +132,12 @@ func TestPanicThenNextRequestWorks(t *testing.T) {
 	if res := call(t, rt, pid, get("/count"), 0); string(res.Body) != "1" {
 		t.Fatalf("after repeated panics: %d %q %s", res.Status, res.Body, res.ErrMessage)
 	}
-	p, _ := pool(status(t, rt, pid), 1, 1)
+	// The executor reports itself idle after it answers: wait for it.
+	var p actors.PoolStatus
+	eventually(t, waitFor, func() bool {
+		p, _ = pool(status(t, rt, pid), 1, 1)
+		return p.Executors == 1 && p.Idle == 1
+	})
 	if p.Executors != 1 || p.Idle != 1 {
 		t.Fatalf("pool after panics: %+v", p)
 	}
