@@ -4,7 +4,9 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
@@ -155,7 +157,7 @@ func (a *API) startSession(ctx *fasthttp.RequestCtx, status int, user *models.Ad
 		CreatedAt:  now,
 		LastUsedAt: now,
 		ExpiresAt:  now.Add(SessionTTL),
-		UserAgent:  truncate(string(ctx.UserAgent()), 256),
+		UserAgent:  cleanText(string(ctx.UserAgent()), maxUserAgent),
 		IP:         ctx.RemoteIP().String(),
 	}
 	if err := a.db.CreateSession(detach(ctx), s); err != nil {
@@ -168,11 +170,24 @@ func (a *API) startSession(ctx *fasthttp.RequestCtx, status int, user *models.Ad
 	a.reply(ctx, status, sessionView{Token: token, ExpiresAt: s.ExpiresAt, User: user})
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
+// maxUserAgent bounds the user agent kept with a session, in characters.
+const maxUserAgent = 256
+
+// cleanText makes a client-supplied header storable on every backend:
+// valid UTF-8 (PostgreSQL refuses anything else), no control characters,
+// at most n characters.
+func cleanText(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	return s[:n]
+	return string([]rune(s)[:n])
 }
 
 func (a *API) logout(ctx *fasthttp.RequestCtx) {

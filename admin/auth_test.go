@@ -148,6 +148,9 @@ func TestLogin(t *testing.T) {
 			}
 		}
 		s.runAll(t, []scenario{
+			{name: "hostile user agent", method: "POST", url: "/auth/login", anon: true,
+				headers: map[string]string{"User-Agent": "\xff\xfe bad \x80" + strings.Repeat("é", 300)},
+				body:    map[string]string{"username": rootName, "password": rootPassword}, status: 200},
 			{name: "unknown field", method: "POST", url: "/auth/login", anon: true, body: `{"username":"root","password":"x","admin":true}`, status: 400},
 			{name: "not JSON", method: "POST", url: "/auth/login", anon: true, body: `username=root`, status: 400},
 			{name: "cross-origin login", method: "POST", url: "/auth/login", anon: true,
