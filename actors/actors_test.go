@@ -235,7 +235,9 @@ func TestSaturationIs503(t *testing.T) {
 
 func TestIdleExecutorsStop(t *testing.T) {
 	rt := newRuntime(t)
-	pid := startApp(t, rt, snapshot(actors.Limits{IdleTimeout: 30 * time.Millisecond},
+	// The idle timeout must outlast the gap between the answers and the
+	// status query below, however loaded the machine.
+	pid := startApp(t, rt, snapshot(actors.Limits{IdleTimeout: 500 * time.Millisecond},
 		[]actors.ScriptVersion{script(1, 1, slowScript("ok"))},
 		actors.Route{ID: 1, Method: "GET", Path: "/", ScriptID: 1}))
 
