@@ -11,6 +11,7 @@ import (
 
 	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/internal/testdb"
+	"github.com/picloud/picloud/models"
 )
 
 // TestEveryEndpointNeedsASession: without a valid session every admin
@@ -231,4 +232,63 @@ func (s *apiServer) raw(t *testing.T, method, url, body string, headers map[stri
 	b := s.run(t, scenario{name: method + " " + url, method: method, url: url, body: body, anon: true, headers: headers,
 		status: -1, response: &res})
 	return res, b
+}
+
+// TestJanitorPurgesExpiredSessions: the janitor deletes what expired and
+// keeps what did not.
+func TestJanitorPurgesExpiredSessions(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		s := startAPI(t, tg)
+		old := s.token
+		s.clock.Advance(23 * time.Hour)
+		fresh := s.login(t, rootName, rootPassword)
+		s.clock.Advance(2 * time.Hour) // old is past its 24h, fresh is not
+
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.api.RunJanitor(ctx, time.Hour)
+		}()
+		countSessions := func() int64 {
+			n, err := s.db.Bun().NewSelect().Table("admin_sessions").Count(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for countSessions() != 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d sessions after the janitor ran, want 1", countSessions())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		s.run(t, scenario{name: "expired and purged", method: "GET", url: "/auth/me", token: old, status: 401})
+		s.run(t, scenario{name: "fresh survives", method: "GET", url: "/auth/me", token: fresh, status: 200})
+	})
+}
+
+// TestLoginUpgradesWeakHash: a hash made with weaker parameters than the
+// server's is replaced at the next successful login.
+func TestLoginUpgradesWeakHash(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		s := startAPI(t, tg)
+		weak := admin.Argon2Params{Memory: 32, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+		u := &models.AdminUser{Username: "old", PasswordHash: admin.HashPassword(weak, "an old long password")}
+		if err := s.db.CreateAdminUser(context.Background(), u); err != nil {
+			t.Fatal(err)
+		}
+		s.login(t, "old", "an old long password")
+		got, err := s.db.AdminUser(context.Background(), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(got.PasswordHash, "$argon2id$v=19$m=64,t=1,p=1$") {
+			t.Fatalf("hash after login = %q, want the server's parameters", got.PasswordHash)
+		}
+		s.login(t, "old", "an old long password")
+	})
 }

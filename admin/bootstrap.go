@@ -104,34 +104,3 @@ func (a *API) printSetupLink(ctx context.Context, base string, out io.Writer) er
 	a.logger.Warn("no admin user yet: printed a one-time setup link", "expires_at", expires.UTC().Format(time.RFC3339))
 	return nil
 }
-
-// RunJanitor purges expired sessions and setup tokens and forgets stale
-// rate-limit entries, now and then every interval, until ctx ends.
-func (a *API) RunJanitor(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		a.purge(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (a *API) purge(ctx context.Context) {
-	now := a.now()
-	n, err := a.db.PurgeExpiredSessions(ctx, now)
-	if err == nil {
-		err = a.db.PurgeExpiredSetupTokens(ctx, now)
-	}
-	if err != nil && ctx.Err() == nil {
-		a.logger.Warn("purge expired sessions", "err", err)
-	}
-	if n > 0 {
-		a.logger.Info("purged expired sessions", "count", n)
-	}
-	a.userFailures.sweep(now)
-	a.clientFailures.sweep(now)
-}
