@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -89,6 +90,12 @@ func (a *API) RequireSession(ctx *fasthttp.RequestCtx) bool {
 	}
 	if s.User.Disabled {
 		unauthorized(ctx, "the user of this session is disabled")
+		return false
+	}
+	if s.User.Role != models.RoleAdmin {
+		// Roles other than admin are for later; until then they grant
+		// nothing.
+		apierror.Writef(ctx, fasthttp.StatusForbidden, "forbidden", "role "+strconv.Quote(s.User.Role)+" has no access to the admin API")
 		return false
 	}
 	if cred.byCookie && changesState(ctx) && !sameOrigin(ctx) {

@@ -57,6 +57,14 @@ func TestUsers(t *testing.T) {
 		}
 		s.run(t, scenario{name: "token of a disabled user", method: "GET", url: "/auth/me", token: bob, status: 401, want: []string{"disabled"}})
 
+		// A role that is not yet known grants nothing.
+		carol := s.addUser(t, "carol", "carol's long password")
+		carolToken := s.login(t, "carol", "carol's long password")
+		if _, err := s.db.Bun().NewUpdate().Table("admin_users").Set("role = ?", "viewer").Where("id = ?", carol.ID).Exec(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		s.run(t, scenario{name: "unknown role", method: "GET", url: "/apps", token: carolToken, status: 403, want: []string{`role \"viewer\"`}})
+
 		s.runAll(t, []scenario{
 			{name: "delete bob", method: "DELETE", url: fmt.Sprintf("/users/%d", bobID), status: 204},
 			{name: "delete bob again", method: "DELETE", url: fmt.Sprintf("/users/%d", bobID), status: 404},
