@@ -17,11 +17,13 @@ test: ## vet, format check and every test with -race, on SQLite and PostgreSQL
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./cmd/picloud ./e2e
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 lint: ## staticcheck (installed on first use)
 	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags e2e ./cmd/picloud ./e2e
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

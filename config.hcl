@@ -15,6 +15,9 @@
 #   PICLOUD_DATA_DIR         data_dir
 #   PICLOUD_DATABASE_URL     database.url
 #   PICLOUD_LOG_LEVEL        log.level
+#
+# Not config keys: PICLOUD_ADMIN_USERNAME and PICLOUD_ADMIN_PASSWORD create
+# the first admin user at start while none exists (ignored afterwards).
 
 server {
   # Address the HTTP server binds, host:port. An empty host (":8080") means

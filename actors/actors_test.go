@@ -132,7 +132,12 @@ func TestPanicThenNextRequestWorks(t *testing.T) {
 	if res := call(t, rt, pid, get("/count"), 0); string(res.Body) != "1" {
 		t.Fatalf("after repeated panics: %d %q %s", res.Status, res.Body, res.ErrMessage)
 	}
-	p, _ := pool(status(t, rt, pid), 1, 1)
+	// The executor reports itself idle after it answers: wait for it.
+	var p actors.PoolStatus
+	eventually(t, waitFor, func() bool {
+		p, _ = pool(status(t, rt, pid), 1, 1)
+		return p.Executors == 1 && p.Idle == 1
+	})
 	if p.Executors != 1 || p.Idle != 1 {
 		t.Fatalf("pool after panics: %+v", p)
 	}
@@ -230,7 +235,9 @@ func TestSaturationIs503(t *testing.T) {
 
 func TestIdleExecutorsStop(t *testing.T) {
 	rt := newRuntime(t)
-	pid := startApp(t, rt, snapshot(actors.Limits{IdleTimeout: 30 * time.Millisecond},
+	// The idle timeout must outlast the gap between the answers and the
+	// status query below, however loaded the machine.
+	pid := startApp(t, rt, snapshot(actors.Limits{IdleTimeout: 500 * time.Millisecond},
 		[]actors.ScriptVersion{script(1, 1, slowScript("ok"))},
 		actors.Route{ID: 1, Method: "GET", Path: "/", ScriptID: 1}))
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
@@ -36,6 +37,15 @@ type Options struct {
 	// Config is what GET /config shows: the effective configuration with
 	// secrets already removed.
 	Config any
+	// Now is the clock of sessions, setup tokens and rate limits; nil
+	// means time.Now. Only tests set it.
+	Now func() time.Time
+	// Argon2 are the parameters of new password hashes; the zero value
+	// means DefaultArgon2Params. Only tests set cheaper ones.
+	Argon2 Argon2Params
+	// SecureCookie marks the session cookie Secure; set it when users
+	// reach the server over HTTPS (behind a proxy that ends TLS, too).
+	SecureCookie bool
 }
 
 // API is the admin API handler.
@@ -45,6 +55,13 @@ type API struct {
 	logger   *slog.Logger
 	config   any
 	router   *router.Router
+	now      func() time.Time
+	hasher   *hasher
+	// userFailures and clientFailures limit failed logins per username
+	// and per client address.
+	userFailures   *failureLimiter
+	clientFailures *failureLimiter
+	secureCookie   bool
 	// routeWrites serializes route creation so the conflict check and the
 	// insert see the same set of routes.
 	routeWrites sync.Mutex
@@ -52,12 +69,23 @@ type API struct {
 
 // New builds the API.
 func New(opts Options) *API {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Argon2 == (Argon2Params{}) {
+		opts.Argon2 = DefaultArgon2Params()
+	}
 	a := &API{
-		db:       opts.DB,
-		deployer: opts.Deployer,
-		logger:   opts.Logger,
-		config:   opts.Config,
-		router:   router.New(),
+		db:             opts.DB,
+		deployer:       opts.Deployer,
+		logger:         opts.Logger,
+		config:         opts.Config,
+		router:         router.New(),
+		now:            opts.Now,
+		hasher:         newHasher(opts.Argon2, concurrentHashes),
+		userFailures:   newFailureLimiter(loginFailuresPerUser, loginFailureWindow, maxLimitedKeys),
+		clientFailures: newFailureLimiter(loginFailuresPerClient, loginFailureWindow, maxLimitedKeys),
+		secureCookie:   opts.SecureCookie,
 	}
 	a.router.RedirectTrailingSlash = false
 	a.router.NotFound = func(ctx *fasthttp.RequestCtx) {
@@ -75,6 +103,16 @@ func New(opts Options) *API {
 }
 
 func (a *API) routes(g *router.Group) {
+	g.POST("/auth/login", a.login)
+	g.POST("/auth/setup", a.setup)
+	g.POST("/auth/logout", a.logout)
+	g.GET("/auth/me", a.me)
+	g.GET("/users", a.listUsers)
+	g.POST("/users", a.createUser)
+	g.GET("/users/{id}", a.getUser)
+	g.PATCH("/users/{id}", a.patchUser)
+	g.DELETE("/users/{id}", a.deleteUser)
+	g.PUT("/users/{id}/password", a.setPassword)
 	g.GET("/apps", a.listApps)
 	g.POST("/apps", a.createApp)
 	g.GET("/apps/{app}", a.getApp)
@@ -93,23 +131,25 @@ func (a *API) routes(g *router.Group) {
 	g.GET("/config", a.getConfig)
 }
 
-// Handler serves requests under Prefix. Until admin auth exists, only
-// clients on the loopback address get in.
+// Handler serves requests under Prefix. Every endpoint needs a valid
+// session except the two that make one: login and setup.
 func (a *API) Handler(ctx *fasthttp.RequestCtx) {
-	if !LoopbackOnly(ctx) {
+	if !isPublic(ctx) && !a.RequireSession(ctx) {
 		return
 	}
 	a.router.Handler(ctx)
 }
 
-// LoopbackOnly answers 403 and returns false for a client that is not on
-// the loopback address.
-func LoopbackOnly(ctx *fasthttp.RequestCtx) bool {
-	if ip := ctx.RemoteIP(); ip != nil && ip.IsLoopback() {
+// isPublic reports whether the request is for an endpoint that needs no
+// session.
+func isPublic(ctx *fasthttp.RequestCtx) bool {
+	if !ctx.IsPost() {
+		return false
+	}
+	switch string(ctx.Path()) {
+	case Prefix + "/auth/login", Prefix + "/auth/setup":
 		return true
 	}
-	apierror.Writef(ctx, fasthttp.StatusForbidden, "forbidden",
-		"the admin API answers only clients on the loopback address until admin users are set up")
 	return false
 }
 
@@ -129,6 +169,7 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 	var fe *fieldError
 	var ce *sandbox.CompileError
 	var je *jsonError
+	var fb *forbidden
 	switch {
 	case errors.As(err, &je):
 		apierror.Write(ctx, fasthttp.StatusBadRequest, apierror.Error{Code: "invalid_json", Message: je.Error()})
@@ -140,6 +181,8 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 		})
 	case errors.Is(err, models.ErrNotFound):
 		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", err.Error())
+	case errors.As(err, &fb):
+		apierror.Writef(ctx, fasthttp.StatusForbidden, fb.code, fb.msg)
 	case errors.Is(err, models.ErrConflict):
 		apierror.Writef(ctx, fasthttp.StatusConflict, "conflict", err.Error())
 	default:
@@ -152,11 +195,16 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 // deployed tells the control plane about a committed change. The change
 // is stored either way; a failure to make it live is logged and reported.
 func (a *API) deployed(ctx *fasthttp.RequestCtx, appID int64) error {
-	if err := a.deployer.AppChanged(ctx, appID); err != nil {
+	if err := a.deployer.AppChanged(detach(ctx), appID); err != nil {
 		return fmt.Errorf("change saved but not yet live: %w", err)
 	}
 	return nil
 }
+
+// forbidden is a request the caller may not make; it answers 403.
+type forbidden struct{ code, msg string }
+
+func (e *forbidden) Error() string { return e.msg }
 
 // jsonError is a request body that is not the JSON the endpoint takes.
 type jsonError struct{ err error }
@@ -201,6 +249,15 @@ func idParam(ctx *fasthttp.RequestCtx, name string) (int64, error) {
 		return 0, invalid(name, "must be a positive integer, got %q", s)
 	}
 	return id, nil
+}
+
+// detach returns the context for the database work of a request: its
+// values without its cancellation. A fasthttp.RequestCtx is recycled once
+// its handler returns, but the goroutine context.WithCancel starts for a
+// child of a foreign context (database/sql makes one per query) may read
+// the parent after that, when the server shuts down: a data race.
+func detach(ctx *fasthttp.RequestCtx) context.Context {
+	return context.WithoutCancel(ctx)
 }
 
 // list wraps a slice so that an empty result is [] rather than null.

@@ -46,7 +46,7 @@ func validateName(field, s string, max int) error {
 }
 
 func (a *API) listApps(ctx *fasthttp.RequestCtx) {
-	apps, err := a.db.ListApps(ctx)
+	apps, err := a.db.ListApps(detach(ctx))
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -72,7 +72,7 @@ func (a *API) createApp(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	app := &models.App{Slug: in.Slug, Name: in.Name}
-	if err := a.db.CreateApp(ctx, app); err != nil {
+	if err := a.db.CreateApp(detach(ctx), app); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -86,7 +86,7 @@ func (a *API) createApp(ctx *fasthttp.RequestCtx) {
 // appParam loads the app named by the {app} path parameter (id or slug).
 func (a *API) appParam(ctx *fasthttp.RequestCtx) (*models.App, error) {
 	ref, _ := ctx.UserValue("app").(string)
-	return a.db.App(ctx, ref)
+	return a.db.App(detach(ctx), ref)
 }
 
 func (a *API) getApp(ctx *fasthttp.RequestCtx) {

@@ -1,6 +1,14 @@
 // Package admin owns the admin API under /api/v1/admin: JSON handlers for
-// apps, scripts, versions, routes and invocations, their input
-// validation, and the access rule in front of them.
+// apps, scripts, versions, routes, invocations and admin users, their
+// input validation, and authentication in front of them.
+//
+// Authentication: admin users log in with a password (kept as an
+// Argon2id PHC string) and get a session token, sent back as a bearer
+// token or as the UI's HttpOnly cookie; the database keeps only its
+// SHA-256. Every endpoint needs a valid session except login and setup.
+// Failed logins are rate limited per username and per client address, in
+// memory. The first admin comes from the environment or from a one-time
+// setup link (Bootstrap).
 //
 // Handlers write through package models and then tell the control plane
 // (a Deployer) what changed; they never talk to actors directly.

@@ -41,20 +41,113 @@ func (d *recordingDeployer) count() int {
 	return len(d.changed)
 }
 
-// apiServer is the admin API on a real listener over a test database.
-type apiServer struct {
-	base     string
-	db       *models.DB
-	deployer *recordingDeployer
+// cheapArgon2 makes password hashing fast in tests; the binary always
+// uses admin.DefaultArgon2Params.
+func cheapArgon2() admin.Argon2Params {
+	return admin.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 }
 
+// Credentials of the admin user startAPI creates.
+const (
+	rootName     = "root"
+	rootPassword = "correct horse battery staple"
+)
+
+// fakeClock is a clock that tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// apiServer is the admin API on a real listener over a test database,
+// with a fake clock, and (from startAPI) an admin user logged in whose
+// token every scenario sends unless it says otherwise.
+type apiServer struct {
+	base     string
+	host     string
+	api      *admin.API
+	db       *models.DB
+	deployer *recordingDeployer
+	clock    *fakeClock
+	logs     *syncBuffer
+	root     *models.AdminUser
+	token    string
+}
+
+// syncBuffer collects log output safely across goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startAPI starts the API with the admin user root logged in.
 func startAPI(t *testing.T, tg testdb.Target) *apiServer {
+	t.Helper()
+	s := startBareAPI(t, tg)
+	s.root = s.addUser(t, rootName, rootPassword)
+	s.token = s.login(t, rootName, rootPassword)
+	return s
+}
+
+// addUser creates an admin user through package models.
+func (s *apiServer) addUser(t *testing.T, name, password string) *models.AdminUser {
+	t.Helper()
+	u := &models.AdminUser{Username: name, PasswordHash: admin.HashPassword(cheapArgon2(), password)}
+	if err := s.db.CreateAdminUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// login logs name in and returns the session token.
+func (s *apiServer) login(t *testing.T, name, password string) string {
+	t.Helper()
+	var v struct {
+		Token string `json:"token"`
+	}
+	body := s.run(t, scenario{name: "login " + name, method: "POST", url: "/auth/login", anon: true,
+		body: map[string]string{"username": name, "password": password}, status: 200})
+	if err := json.Unmarshal(body, &v); err != nil || v.Token == "" {
+		t.Fatalf("login %s: no token in %s", name, body)
+	}
+	return v.Token
+}
+
+// startBareAPI starts the API on a database without admin users.
+func startBareAPI(t *testing.T, tg testdb.Target) *apiServer {
 	t.Helper()
 	db := testdb.Open(t, tg)
 	dep := &recordingDeployer{}
+	clock := &fakeClock{now: time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)}
+	logs := &syncBuffer{}
 	api := admin.New(admin.Options{
 		DB: db, Deployer: dep, Config: map[string]string{"listen": "test"},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		Now:    clock.Now, Argon2: cheapArgon2(),
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,7 +162,10 @@ func startAPI(t *testing.T, tg testdb.Target) *apiServer {
 	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Shutdown() })
-	return &apiServer{base: "http://" + ln.Addr().String() + admin.Prefix, db: db, deployer: dep}
+	return &apiServer{
+		base: "http://" + ln.Addr().String() + admin.Prefix, host: ln.Addr().String(),
+		api: api, db: db, deployer: dep, clock: clock, logs: logs,
+	}
 }
 
 // scenario is one request against the API and what it must answer.
@@ -81,6 +177,17 @@ type scenario struct {
 	status  int
 	want    []string // fragments the body must contain
 	notWant []string // fragments it must not contain
+	// anon sends no token; token, when set, is sent instead of the
+	// server's; cookie sends it as the session cookie instead of a bearer.
+	anon   bool
+	token  string
+	cookie bool
+	// headers are added to the request; wantHeaders must be in the answer.
+	headers     map[string]string
+	wantHeaders map[string]string
+	// response, when set, receives the response (its body already read).
+	// A status of -1 accepts any.
+	response **http.Response
 }
 
 func (s *apiServer) run(t *testing.T, sc scenario) []byte {
@@ -103,13 +210,35 @@ func (s *apiServer) run(t *testing.T, sc scenario) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	token := s.token
+	if sc.token != "" {
+		token = sc.token
+	}
+	switch {
+	case sc.anon || token == "":
+	case sc.cookie:
+		req.AddCookie(&http.Cookie{Name: admin.SessionCookie, Value: token})
+	default:
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range sc.headers {
+		req.Header.Set(k, v)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s: %v", sc.name, err)
 	}
+	for k, v := range sc.wantHeaders {
+		if got := res.Header.Get(k); !strings.Contains(got, v) {
+			t.Fatalf("%s: header %s = %q, want it to contain %q", sc.name, k, got, v)
+		}
+	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != sc.status {
+	if sc.response != nil {
+		*sc.response = res
+	}
+	if sc.status != -1 && res.StatusCode != sc.status {
 		t.Fatalf("%s: %s %s: status %d, want %d; body %s", sc.name, sc.method, sc.url, res.StatusCode, sc.status, body)
 	}
 	for _, w := range sc.want {

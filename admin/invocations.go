@@ -15,7 +15,7 @@ func (a *API) listInvocations(ctx *fasthttp.RequestCtx) {
 	args := ctx.QueryArgs()
 	var f models.InvocationFilter
 	if ref := string(args.Peek("app")); ref != "" {
-		app, err := a.db.App(ctx, ref)
+		app, err := a.db.App(detach(ctx), ref)
 		if err != nil {
 			a.fail(ctx, err)
 			return
@@ -39,7 +39,7 @@ func (a *API) listInvocations(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	f.Limit = int(limit)
-	invs, err := a.db.ListInvocations(ctx, f)
+	invs, err := a.db.ListInvocations(detach(ctx), f)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -63,7 +63,7 @@ func queryInt(args *fasthttp.Args, name string, min, max int64) (int64, error) {
 
 func (a *API) getInvocation(ctx *fasthttp.RequestCtx) {
 	id, _ := ctx.UserValue("request_id").(string)
-	inv, err := a.db.Invocation(ctx, id)
+	inv, err := a.db.Invocation(detach(ctx), id)
 	if err != nil {
 		a.fail(ctx, err)
 		return

@@ -21,7 +21,7 @@ func (a *API) listRoutes(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	routes, err := a.db.ScriptRoutes(ctx, script.ID)
+	routes, err := a.db.ScriptRoutes(detach(ctx), script.ID)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -57,7 +57,7 @@ func (a *API) createRoute(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	r := &models.Route{AppID: script.AppID, ScriptID: script.ID, Method: method, Path: in.Path}
-	if err := a.db.CreateRoute(ctx, r); err != nil {
+	if err := a.db.CreateRoute(detach(ctx), r); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -71,7 +71,7 @@ func (a *API) createRoute(ctx *fasthttp.RequestCtx) {
 // checkConflict refuses a route that the app's trie would not accept
 // beside the routes it already has. Conflicts are strictly intra-app.
 func (a *API) checkConflict(ctx *fasthttp.RequestCtx, appID int64, method, path string) error {
-	existing, err := a.db.AppRoutes(ctx, appID)
+	existing, err := a.db.AppRoutes(detach(ctx), appID)
 	if err != nil {
 		return fmt.Errorf("load routes of app %d: %w", appID, err)
 	}
@@ -98,7 +98,7 @@ func (a *API) deleteRoute(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	r, err := a.db.DeleteRoute(ctx, id)
+	r, err := a.db.DeleteRoute(detach(ctx), id)
 	if err != nil {
 		a.fail(ctx, err)
 		return

@@ -69,7 +69,7 @@ func (a *API) listScripts(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	scripts, err := a.db.ListScripts(ctx, app.ID)
+	scripts, err := a.db.ListScripts(detach(ctx), app.ID)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -96,7 +96,7 @@ func (a *API) createScript(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	script, version, err := a.db.CreateScript(ctx, app.ID, in.Name, in.Source)
+	script, version, err := a.db.CreateScript(detach(ctx), app.ID, in.Name, in.Source)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -114,7 +114,7 @@ func (a *API) scriptParam(ctx *fasthttp.RequestCtx) (*models.Script, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.db.Script(ctx, id)
+	return a.db.Script(detach(ctx), id)
 }
 
 func (a *API) getScript(ctx *fasthttp.RequestCtx) {
@@ -123,7 +123,7 @@ func (a *API) getScript(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	v, err := a.db.ScriptVersion(ctx, script.ID, script.LiveVersion)
+	v, err := a.db.ScriptVersion(detach(ctx), script.ID, script.LiveVersion)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -146,7 +146,7 @@ func (a *API) updateScript(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	updated, version, err := a.db.UpdateScript(ctx, script.ID, in.Source)
+	updated, version, err := a.db.UpdateScript(detach(ctx), script.ID, in.Source)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -164,7 +164,7 @@ func (a *API) deleteScript(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	if err := a.db.DeleteScript(ctx, script.ID); err != nil {
+	if err := a.db.DeleteScript(detach(ctx), script.ID); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -181,7 +181,7 @@ func (a *API) listVersions(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	versions, err := a.db.ScriptVersions(ctx, script.ID)
+	versions, err := a.db.ScriptVersions(detach(ctx), script.ID)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -204,7 +204,7 @@ func (a *API) rollbackScript(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, invalid("version", "must be a positive version number, got %d", in.Version))
 		return
 	}
-	updated, err := a.db.RollbackScript(ctx, script.ID, in.Version)
+	updated, err := a.db.RollbackScript(detach(ctx), script.ID, in.Version)
 	if err != nil {
 		a.fail(ctx, err)
 		return

@@ -60,7 +60,7 @@ func Handle(req *picloud.Request) *picloud.Response {
 func TestReadmeTour(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
 		env := []string{"PICLOUD_DATA_DIR=" + tg.DataDir, "PICLOUD_DATABASE_URL=" + tg.URL}
-		s := startServer(t, env...)
+		s := startWithAdmin(t, env...)
 
 		// A fresh install says hello on /.
 		r := s.do("GET", "/", nil)
@@ -123,9 +123,11 @@ func TestReadmeTour(t *testing.T) {
 		})
 		expect(t, "panic invocations", s.do("GET", fmt.Sprintf("%s/invocations?script=%d&status=500", adminAPI, boomID), nil), 200, "script_panic")
 
-		// Everything survives a restart.
+		// Everything survives a restart, the session too.
 		s.stop()
-		s = startServer(t, env...)
+		token := s.token
+		s = startServer(t, append(adminEnv(), env...)...)
+		s.token = token
 		expect(t, "after restart", s.do("GET", "/greet/erin", nil), 200, `{"greeting":"hello erin"}`)
 		expect(t, "hello after restart", s.do("GET", "/", nil), 200, `{"hello":"world"}`)
 		r = s.do("GET", adminAPI+"/apps/hello/scripts", nil)

@@ -39,7 +39,9 @@ type Options struct {
 	// gives up with 504; the executor's own budget should end it first.
 	Timeout time.Duration
 	// Admin serves /api/v1/admin/*; UI serves /admin/*; Execute guards
-	// /api/v1/execute/*. Each may be nil (then 404 / open).
+	// /api/v1/execute/*. Each may be nil (then 404 / open). A script run
+	// through execute never sees the caller's Authorization header or
+	// cookies: they are the guard's, not the script's.
 	Admin   fasthttp.RequestHandler
 	UI      fasthttp.RequestHandler
 	Execute func(ctx *fasthttp.RequestCtx) bool
@@ -157,6 +159,8 @@ func (s *Server) execute(ctx *fasthttp.RequestCtx, id string) {
 	if s.opts.Execute != nil && !s.opts.Execute(ctx) {
 		return
 	}
+	ctx.Request.Header.Del(fasthttp.HeaderAuthorization)
+	ctx.Request.Header.DelAllCookies()
 	rest := ctx.Path()[len(prefixExecute):]
 	idPart, path := rest, []byte("/")
 	if i := bytes.IndexByte(rest, '/'); i >= 0 {

@@ -189,3 +189,42 @@ func TestRequestCopied(t *testing.T) {
 		t.Fatalf("X-Custom header = %q", custom)
 	}
 }
+
+// TestExecuteHidesCredentials: a script run through execute never sees
+// the credentials that let its caller in, while a routed script sees its
+// request's headers as sent.
+func TestExecuteHidesCredentials(t *testing.T) {
+	got := make(chan *actors.Request, 1)
+	router := scriptedRouter{answer: func(inv *actors.Invoke) (actors.Result, bool) {
+		got <- inv.Request
+		return actors.Result{Status: 200}, true
+	}}
+	base := start(t, router, nil, time.Second)
+	send := func(path string) map[string]string {
+		req, err := http.NewRequest("GET", base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer secret-token")
+		req.Header.Set("Cookie", "picloud_session=secret-cookie")
+		req.Header.Set("X-Custom", "v")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		headers := map[string]string{}
+		for _, h := range (<-got).Headers {
+			headers[h.Name] = h.Value
+		}
+		return headers
+	}
+	h := send("/api/v1/execute/7")
+	if h["Authorization"] != "" || h["Cookie"] != "" || h["X-Custom"] != "v" {
+		t.Fatalf("execute passed headers %v", h)
+	}
+	h = send("/routed")
+	if h["Authorization"] != "Bearer secret-token" || h["Cookie"] == "" {
+		t.Fatalf("a routed script lost its headers: %v", h)
+	}
+}

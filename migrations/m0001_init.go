@@ -94,12 +94,12 @@ func initSchema() migrate.Migration {
 		Comment: "init",
 		Up: func(ctx context.Context, m *migrate.Migrator, _ *migrate.Migration) error {
 			return m.DB().RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-				return createV1(ctx, tx)
+				return createTables(ctx, tx, tablesV1())
 			})
 		},
 		Down: func(ctx context.Context, m *migrate.Migrator, _ *migrate.Migration) error {
 			return m.DB().RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-				return dropV1(ctx, tx)
+				return dropTables(ctx, tx, tablesV1())
 			})
 		},
 	}
@@ -162,8 +162,10 @@ func tablesV1() []tableV1 {
 	}
 }
 
-func createV1(ctx context.Context, tx bun.Tx) error {
-	for _, t := range tablesV1() {
+// createTables creates tables with their foreign keys and indexes, in
+// order.
+func createTables(ctx context.Context, tx bun.Tx, tables []tableV1) error {
+	for _, t := range tables {
 		q := tx.NewCreateTable().Model(t.model)
 		for _, fk := range t.foreignKeys {
 			q = q.ForeignKey(fk)
@@ -184,8 +186,8 @@ func createV1(ctx context.Context, tx bun.Tx) error {
 	return nil
 }
 
-func dropV1(ctx context.Context, tx bun.Tx) error {
-	tables := tablesV1()
+// dropTables drops tables in the reverse of their creation order.
+func dropTables(ctx context.Context, tx bun.Tx, tables []tableV1) error {
 	for i := len(tables) - 1; i >= 0; i-- {
 		q := tx.NewDropTable().Model(tables[i].model).IfExists()
 		if _, err := q.Exec(ctx); err != nil {

@@ -47,7 +47,8 @@ func TestRunIsIdempotent(t *testing.T) {
 }
 
 func TestSchemaHasTables(t *testing.T) {
-	tables := []string{"apps", "scripts", "script_versions", "routes", "invocations"}
+	tables := []string{"apps", "scripts", "script_versions", "routes", "invocations",
+		"admin_users", "admin_sessions", "admin_setup_tokens"}
 	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
 		db := testdb.Open(t, tg)
 		for _, table := range tables {

@@ -63,3 +63,20 @@ var (
 	_ bun.AfterScanRowHook = (*Route)(nil)
 	_ bun.AfterScanRowHook = (*Invocation)(nil)
 )
+
+// AfterScanRow implements bun.AfterScanRowHook.
+func (u *AdminUser) AfterScanRow(context.Context) error {
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	return nil
+}
+
+// AfterScanRow implements bun.AfterScanRowHook.
+func (s *Session) AfterScanRow(context.Context) error {
+	s.CreatedAt, s.ExpiresAt, s.LastUsedAt = s.CreatedAt.UTC(), s.ExpiresAt.UTC(), s.LastUsedAt.UTC()
+	return nil
+}
+
+var (
+	_ bun.AfterScanRowHook = (*AdminUser)(nil)
+	_ bun.AfterScanRowHook = (*Session)(nil)
+)

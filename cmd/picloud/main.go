@@ -83,5 +83,9 @@ commands:
 
 Every config key has a default; PICLOUD_LISTEN, PICLOUD_DATA_DIR and
 PICLOUD_DATABASE_URL override the file.
+
+While no admin user exists, PICLOUD_ADMIN_USERNAME and PICLOUD_ADMIN_PASSWORD
+create the first one at start; without them the server prints a one-time
+setup link. Once an admin exists they are ignored.
 `)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,9 @@ import (
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/webui"
 )
+
+// sessionPurgeInterval is how often expired admin sessions are deleted.
+const sessionPurgeInterval = 10 * time.Minute
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.Log.Level}
@@ -114,14 +118,21 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		DefaultApp: cfg.Server.DefaultApp,
 		Logger:     logger,
 	})
-	api := admin.New(admin.Options{DB: db, Deployer: deployer, Logger: logger, Config: cfg.Public()})
+	clock, err := newClock(os.Getenv)
+	if err != nil {
+		return err
+	}
+	api := admin.New(admin.Options{
+		DB: db, Deployer: deployer, Logger: logger, Config: cfg.Public(),
+		Now: clock, SecureCookie: strings.HasPrefix(publicURL, "https://"),
+	})
 	ing = ingress.New(ingress.Options{
 		Version:       version,
 		PublicBaseURL: publicURL,
 		Timeout:       cfg.Executor.Timeout + time.Second,
 		Admin:         api.Handler,
 		UI:            webui.Handler(),
-		Execute:       admin.LoopbackOnly,
+		Execute:       api.RequireSession,
 	}, runtime, writer, logger)
 	registerWriterMetrics(ing.Registry(), writer)
 	if err := deployer.LoadAll(ctx); err != nil {
@@ -138,11 +149,29 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		MaxRequestBodySize:    int(cfg.Server.MaxRequestBody),
 		Logger:                fasthttpLogger{logger},
 	}
+	// The first admin exists (or can be made) before anyone is served: a
+	// bad bootstrap variable stops the start.
+	err = api.Bootstrap(ctx, admin.Bootstrap{
+		Username:      os.Getenv(admin.EnvAdminUsername),
+		Password:      os.Getenv(admin.EnvAdminPassword),
+		PublicBaseURL: publicURL,
+		Out:           stderr,
+	})
+	if err != nil {
+		return err
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	logger.Info("listening", "addr", ln.Addr().String(), "version", version,
 		"data_dir", cfg.DataDir, "database", db.Dialect())
 	fmt.Fprintf(stderr, "PiCloud %s is up: %s/ (admin API under %s)\n", version, publicURL, admin.Prefix)
+	janitorCtx, stopJanitor := context.WithCancel(context.WithoutCancel(ctx))
+	var janitorDone sync.WaitGroup
+	janitorDone.Go(func() { api.RunJanitor(janitorCtx, sessionPurgeInterval) })
+	defer func() {
+		stopJanitor()
+		janitorDone.Wait()
+	}()
 
 	select {
 	case err := <-serveErr:
