@@ -24,6 +24,7 @@ import (
 func all() *migrate.Migrations {
 	ms := migrate.NewMigrations()
 	ms.Add(initSchema())
+	ms.Add(domainsSchema())
 	return ms
 }
 

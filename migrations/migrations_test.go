@@ -47,7 +47,7 @@ func TestRunIsIdempotent(t *testing.T) {
 }
 
 func TestSchemaHasTables(t *testing.T) {
-	tables := []string{"apps", "scripts", "script_versions", "routes", "invocations"}
+	tables := []string{"apps", "scripts", "script_versions", "routes", "invocations", "domains", "slug_redirects"}
 	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
 		db := testdb.Open(t, tg)
 		for _, table := range tables {
