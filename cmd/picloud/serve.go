@@ -108,6 +108,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		Publish:    func(t *ingress.Table) { ing.SetTable(t) },
 		Limits:     executorLimits(cfg),
 		DefaultApp: cfg.Server.DefaultApp,
+		BaseDomain: cfg.Server.BaseDomain,
 		Logger:     logger,
 	})
 	api := admin.New(admin.Options{DB: db, Deployer: deployer, Logger: logger, Config: cfg.Public()})
