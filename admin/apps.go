@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
@@ -96,4 +97,82 @@ func (a *API) getApp(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	a.reply(ctx, fasthttp.StatusOK, app)
+}
+
+// patchAppInput is PATCH /apps/{app}: absent fields stay; in settings,
+// null resets a limit to the config default.
+type patchAppInput struct {
+	Name     *string                    `json:"name"`
+	Slug     *string                    `json:"slug"`
+	Settings map[string]json.RawMessage `json:"settings"`
+}
+
+func (a *API) patchApp(ctx *fasthttp.RequestCtx) {
+	app, err := a.appParam(ctx)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	var in patchAppInput
+	if err := decode(ctx, &in); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	change, err := a.appChange(app, &in)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	updated, err := a.db.UpdateApp(ctx, app.ID, change)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	if err := a.deployed(ctx, app.ID); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	a.reply(ctx, fasthttp.StatusOK, updated)
+}
+
+// appChange validates a PATCH and turns it into a models.AppChange.
+func (a *API) appChange(app *models.App, in *patchAppInput) (models.AppChange, error) {
+	var change models.AppChange
+	if in.Name != nil {
+		if err := validateName("name", *in.Name, 100); err != nil {
+			return change, err
+		}
+		change.Name = in.Name
+	}
+	if in.Slug != nil {
+		if !validSlug(*in.Slug) {
+			return change, invalid("slug", "must be a lowercase DNS label: 1-63 of a-z, 0-9 and '-', not starting or ending with '-' (got %q)", *in.Slug)
+		}
+		change.Slug = in.Slug
+	}
+	if in.Settings != nil {
+		settings, err := a.applySettings(app.Settings, in.Settings)
+		if err != nil {
+			return change, err
+		}
+		change.Settings = &settings
+	}
+	return change, nil
+}
+
+func (a *API) deleteApp(ctx *fasthttp.RequestCtx) {
+	app, err := a.appParam(ctx)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	if _, err := a.db.DeleteApp(ctx, app.ID); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	if err := a.deployed(ctx, app.ID); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }

@@ -54,7 +54,8 @@ func startAPI(t *testing.T, tg testdb.Target) *apiServer {
 	dep := &recordingDeployer{}
 	api := admin.New(admin.Options{
 		DB: db, Deployer: dep, Config: map[string]string{"listen": "test"},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		BaseDomain: "localhost", MaxRequestBody: 1 << 20,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

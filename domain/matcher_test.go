@@ -193,6 +193,9 @@ func FuzzPattern(f *testing.F) {
 			if !p.Overlaps(got) {
 				t.Fatalf("%s and %s both match %q but Overlaps says no", p, got, norm)
 			}
+			if p.String() != got.String() && (!got.Precedes(p) || p.Precedes(got)) {
+				t.Fatalf("Match(%q) = %s, but it does not precede %s, which also matches", norm, got, p)
+			}
 		}
 		if len(params) != len(got.Params()) {
 			t.Fatalf("Match(%q) = %s captured %v", norm, got, params)

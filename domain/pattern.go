@@ -153,6 +153,28 @@ func (p Pattern) Overlaps(q Pattern) bool {
 	}
 }
 
+// Precedes reports whether p is tried before q for a host that both
+// match: the precedence of the package doc.
+func (p Pattern) Precedes(q Pattern) bool {
+	if p.kind != q.kind {
+		return p.kind < q.kind
+	}
+	switch p.kind {
+	case Wildcard:
+		return len(p.labels) > len(q.labels)
+	case Param:
+		if len(p.labels) != len(q.labels) {
+			return false // no host matches both
+		}
+		for i := len(p.labels) - 1; i >= 0; i-- {
+			if p.labels[i].param != q.labels[i].param {
+				return !p.labels[i].param
+			}
+		}
+	}
+	return false
+}
+
 // compatible reports whether two label lists of the same length can
 // match the same labels.
 func compatible(a, b []label) bool {

@@ -111,4 +111,3 @@ func (r routerByApp) Send(pid *actor.PID, msg any) {
 	}
 	inv.Reply.Send(res)
 }
-

@@ -111,7 +111,8 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		BaseDomain: cfg.Server.BaseDomain,
 		Logger:     logger,
 	})
-	api := admin.New(admin.Options{DB: db, Deployer: deployer, Logger: logger, Config: cfg.Public()})
+	api := admin.New(admin.Options{DB: db, Deployer: deployer, Logger: logger, Config: cfg.Public(),
+		BaseDomain: cfg.Server.BaseDomain, MaxRequestBody: cfg.Server.MaxRequestBody})
 	ing = ingress.New(ingress.Options{
 		Version:       version,
 		PublicBaseURL: publicURL,
