@@ -1,7 +1,8 @@
-// Package models owns PiCloud's stored state: the bun models (apps,
-// scripts and their versions, routes, invocation logs) and every query
-// over them. It is the only package that writes the database; other
-// packages read through the queries here and never build SQL themselves.
+// Package models owns PiCloud's stored state: the bun models (apps with
+// their settings, domain claims and former slugs, scripts and their
+// versions, routes, invocation logs) and every query over them. It is the
+// only package that writes the database; other packages read through the
+// queries here and never build SQL themselves.
 //
 // One *DB serves both backends: an embedded SQLite file (the default, no
 // server needed) and PostgreSQL. Every query here runs unchanged on both;
