@@ -15,19 +15,25 @@ type createAppInput struct {
 }
 
 // validSlug reports whether s is a lowercase DNS label: 1-63 of a-z, 0-9
-// and '-', not starting or ending with '-'.
+// and '-', not starting or ending with '-', and not all digits (an
+// {app} reference of digits is an id).
 func validSlug(s string) bool {
 	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
 		return false
 	}
+	digits := true
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
 			return false
 		}
+		digits = digits && c >= '0' && c <= '9'
 	}
-	return true
+	return !digits
 }
+
+// slugRule says what validSlug accepts, for errors.
+const slugRule = "must be a lowercase DNS label: 1-63 of a-z, 0-9 and '-', not starting or ending with '-' and not all digits"
 
 func validateName(field, s string, max int) error {
 	switch {
@@ -62,7 +68,7 @@ func (a *API) createApp(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if !validSlug(in.Slug) {
-		a.fail(ctx, invalid("slug", "must be a lowercase DNS label: 1-63 of a-z, 0-9 and '-', not starting or ending with '-' (got %q)", in.Slug))
+		a.fail(ctx, invalid("slug", "%s (got %q)", slugRule, in.Slug))
 		return
 	}
 	if in.Name == "" {
@@ -146,7 +152,7 @@ func (a *API) appChange(app *models.App, in *patchAppInput) (models.AppChange, e
 	}
 	if in.Slug != nil {
 		if !validSlug(*in.Slug) {
-			return change, invalid("slug", "must be a lowercase DNS label: 1-63 of a-z, 0-9 and '-', not starting or ending with '-' (got %q)", *in.Slug)
+			return change, invalid("slug", "%s (got %q)", slugRule, *in.Slug)
 		}
 		change.Slug = in.Slug
 	}

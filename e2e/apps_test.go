@@ -22,6 +22,23 @@ func Handle(req *picloud.Request) *picloud.Response {
 }
 `
 
+// busy runs for a second before it answers.
+const busy = `package main
+
+import (
+	"time"
+
+	"picloud"
+)
+
+func Handle(req *picloud.Request) *picloud.Response {
+	start := time.Now()
+	for time.Since(start) < time.Second {
+	}
+	return picloud.Text(200, "done")
+}
+`
+
 // newApp creates an app with the whoami script bound to GET /.
 func (s *server) newApp(t *testing.T, slug string) int64 {
 	t.Helper()
@@ -130,6 +147,13 @@ func TestApps(t *testing.T) {
 		r = s.do("PATCH", adminAPI+"/apps/blog", map[string]any{"settings": map[string]any{"max_request_body": 8}})
 		expect(t, "blog settings", r, 200, `"max_request_body":8`)
 		expect(t, "over blog's body limit", s.do("POST", "/", "123456789", host("blog.test")...), 413, `"code":"body_too_large"`)
+		r = s.do("POST", adminAPI+"/apps/blog/scripts", map[string]string{"name": "busy", "source": busy})
+		expect(t, "busy script", r, 201)
+		busyID := int64(r.json(t)["id"].(float64))
+		expect(t, "bind busy", s.do("POST", fmt.Sprintf("%s/scripts/%d/routes", adminAPI, busyID), map[string]string{"method": "GET", "path": "/busy"}), 201)
+		expect(t, "busy within the default timeout", s.do("GET", "/busy", nil, host("blog.test")...), 200, "done")
+		expect(t, "blog timeout", s.do("PATCH", adminAPI+"/apps/blog", map[string]any{"settings": map[string]any{"timeout_ms": 100}}), 200)
+		expect(t, "over blog's own timeout", s.do("GET", "/busy", nil, host("blog.test")...), 504, `"code":"script_timeout"`, "100ms")
 
 		// Delete cascades: scripts, routes and claims go; hosts fall back.
 		expect(t, "delete wild", s.do("DELETE", adminAPI+"/apps/wild", nil), 204)
