@@ -32,7 +32,8 @@ server {
   # claims on <label>.<base_domain> are refused: those hosts are the apps'.
   base_domain = "localhost"
 
-  # Slug of the app that answers requests for hosts no app claims.
+  # Slug of the app that answers requests for hosts no app claims (an app
+  # renamed away from it keeps answering until another app takes it).
   # "" answers them 404 instead.
   default_app = "hello"
 

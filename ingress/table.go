@@ -44,8 +44,8 @@ type TableSpec struct {
 	// BaseDomain makes every app answer on {slug}.{BaseDomain}; "" turns
 	// that off.
 	BaseDomain string
-	// DefaultApp is the slug of the app that serves every other host; ""
-	// or an unknown slug means those hosts get 404.
+	// DefaultApp is the slug (or a former slug) of the app that serves
+	// every other host; "" or an unknown slug means those hosts get 404.
 	DefaultApp string
 }
 
@@ -121,6 +121,10 @@ func Build(spec TableSpec) (*Table, error) {
 		}
 	}
 	t.defaultApp = t.bySlug[spec.DefaultApp]
+	if t.defaultApp == nil {
+		// The default app was renamed: its old slug still names it.
+		t.defaultApp = byID[spec.Redirects[spec.DefaultApp]]
+	}
 	return t, errors.Join(errs...)
 }
 

@@ -88,6 +88,20 @@ func TestResolveWithoutDefaultOrBase(t *testing.T) {
 	}
 }
 
+func TestDefaultAppFollowsRename(t *testing.T) {
+	tbl, err := ingress.Build(ingress.TableSpec{
+		Apps:       []ingress.App{{ID: 1, Slug: "hi"}},
+		Redirects:  map[string]int64{"hello": 1},
+		DefaultApp: "hello",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := tbl.Resolve([]byte("localhost")); r.App == nil || r.App.Slug != "hi" {
+		t.Fatalf("Resolve = %+v, want the renamed default app", r)
+	}
+}
+
 func TestBuildReportsBadClaims(t *testing.T) {
 	tbl, err := ingress.Build(ingress.TableSpec{
 		Apps: []ingress.App{{ID: 1, Slug: "a"}, {ID: 2, Slug: "b"}},
