@@ -5,7 +5,10 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 # under it; DESIGN §7). Empty until cluster tests exist.
 NORACE_PKGS :=
 
-.PHONY: run build test lint fmt bench ui clean
+# How long CI runs each fuzz target.
+FUZZTIME    ?= 10s
+
+.PHONY: run build test fuzz lint fmt bench ui clean
 
 run: ## start PiCloud on the embedded SQLite default in ./data
 	$(GO) run ./cmd/picloud
@@ -20,6 +23,11 @@ test: ## vet, format check and every test with -race, on SQLite and PostgreSQL
 	$(GO) vet -tags e2e ./cmd/picloud ./e2e
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+fuzz: ## run each fuzz target for FUZZTIME (CI: a short smoke run)
+	$(GO) test -run '^$$' -fuzz '^FuzzPattern$$' -fuzztime $(FUZZTIME) ./domain/
+	$(GO) test -run '^$$' -fuzz '^FuzzTrie$$' -fuzztime $(FUZZTIME) ./route/
+	$(GO) test -run '^$$' -fuzz '^FuzzOverlaps$$' -fuzztime $(FUZZTIME) ./route/
+
 lint: ## staticcheck (installed on first use)
 	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	$(STATICCHECK) ./...
@@ -30,7 +38,7 @@ fmt:
 
 bench: ## load generator against the real binary and a bare fasthttp handler, plus Go benchmarks
 	bash bench/run.sh
-	$(GO) test -run '^$$' -bench . -benchmem ./route/ ./sandbox/ ./actors/
+	$(GO) test -run '^$$' -bench . -benchmem ./route/ ./sandbox/ ./actors/ ./ingress/
 
 ui: ## rebuild the embedded web UI (needs Node.js)
 	@echo "webui: the dashboard is a placeholder page until its issue lands"

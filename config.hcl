@@ -29,10 +29,14 @@ server {
   # localhost). Set it when running behind a proxy or on a real domain.
   public_base_url = ""
 
-  # Every app also answers on <slug>.<base_domain>, e.g. shop.localhost.
+  # Every app also answers on <slug>.<base_domain>, e.g. shop.localhost
+  # (browsers resolve *.localhost to this machine). A renamed app's old
+  # slug redirects (308) to the new one until another app takes it. Domain
+  # claims on <label>.<base_domain> are refused: those hosts are the apps'.
   base_domain = "localhost"
 
-  # Slug of the app that answers requests for hosts no app claims.
+  # Slug of the app that answers requests for hosts no app claims (an app
+  # renamed away from it keeps answering until another app takes it).
   # "" answers them 404 instead.
   default_app = "hello"
 

@@ -374,8 +374,10 @@ func TestExecutorFailureKeepsPoolUsable(t *testing.T) {
 			t.Fatalf("after the failure: %d %s", res.Status, res.ErrMessage)
 		}
 	}
-	p, _ := pool(status(t, rt, pid), 1, 1)
-	if p.Executors != 1 || p.Idle != 1 {
-		t.Fatalf("pool after the failure: %+v", p)
-	}
+	// The executor answers before it tells the router it is idle: wait
+	// for the router to hear it.
+	eventually(t, waitFor, func() bool {
+		p, _ := pool(status(t, rt, pid), 1, 1)
+		return p.Executors == 1 && p.Idle == 1
+	})
 }

@@ -46,6 +46,12 @@ type Options struct {
 	// SecureCookie marks the session cookie Secure; set it when users
 	// reach the server over HTTPS (behind a proxy that ends TLS, too).
 	SecureCookie bool
+	// BaseDomain is server.base_domain: the hosts {slug}.{BaseDomain}
+	// belong to the apps and cannot be claimed.
+	BaseDomain string
+	// MaxRequestBody is server.max_request_body, the most an app's own
+	// limit may be.
+	MaxRequestBody int64
 }
 
 // API is the admin API handler.
@@ -62,6 +68,9 @@ type API struct {
 	userFailures   *failureLimiter
 	clientFailures *failureLimiter
 	secureCookie   bool
+	// baseDomain and maxRequestBody: see Options.
+	baseDomain     string
+	maxRequestBody int64
 	// routeWrites serializes route creation so the conflict check and the
 	// insert see the same set of routes.
 	routeWrites sync.Mutex
@@ -86,6 +95,8 @@ func New(opts Options) *API {
 		userFailures:   newFailureLimiter(loginFailuresPerUser, loginFailureWindow, maxLimitedKeys),
 		clientFailures: newFailureLimiter(loginFailuresPerClient, loginFailureWindow, maxLimitedKeys),
 		secureCookie:   opts.SecureCookie,
+		baseDomain:     opts.BaseDomain,
+		maxRequestBody: opts.MaxRequestBody,
 	}
 	a.router.RedirectTrailingSlash = false
 	a.router.NotFound = func(ctx *fasthttp.RequestCtx) {
@@ -116,6 +127,13 @@ func (a *API) routes(g *router.Group) {
 	g.GET("/apps", a.listApps)
 	g.POST("/apps", a.createApp)
 	g.GET("/apps/{app}", a.getApp)
+	g.PATCH("/apps/{app}", a.patchApp)
+	g.DELETE("/apps/{app}", a.deleteApp)
+	g.GET("/apps/{app}/domains", a.listDomains)
+	g.POST("/apps/{app}/domains", a.createDomain)
+	g.DELETE("/apps/{app}/domains/{id}", a.deleteDomain)
+	g.POST("/apps/{app}/routes/check", a.checkRoute)
+	g.POST("/apps/{app}/routes/match", a.matchRoute)
 	g.GET("/apps/{app}/scripts", a.listScripts)
 	g.POST("/apps/{app}/scripts", a.createScript)
 	g.GET("/scripts/{id}", a.getScript)

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
@@ -14,19 +15,25 @@ type createAppInput struct {
 }
 
 // validSlug reports whether s is a lowercase DNS label: 1-63 of a-z, 0-9
-// and '-', not starting or ending with '-'.
+// and '-', not starting or ending with '-', and not all digits (an
+// {app} reference of digits is an id).
 func validSlug(s string) bool {
 	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
 		return false
 	}
+	digits := true
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
 			return false
 		}
+		digits = digits && c >= '0' && c <= '9'
 	}
-	return true
+	return !digits
 }
+
+// slugRule says what validSlug accepts, for errors.
+const slugRule = "must be a lowercase DNS label: 1-63 of a-z, 0-9 and '-', not starting or ending with '-' and not all digits"
 
 func validateName(field, s string, max int) error {
 	switch {
@@ -61,7 +68,7 @@ func (a *API) createApp(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if !validSlug(in.Slug) {
-		a.fail(ctx, invalid("slug", "must be a lowercase DNS label: 1-63 of a-z, 0-9 and '-', not starting or ending with '-' (got %q)", in.Slug))
+		a.fail(ctx, invalid("slug", "%s (got %q)", slugRule, in.Slug))
 		return
 	}
 	if in.Name == "" {
@@ -96,4 +103,82 @@ func (a *API) getApp(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	a.reply(ctx, fasthttp.StatusOK, app)
+}
+
+// patchAppInput is PATCH /apps/{app}: absent fields stay; in settings,
+// null resets a limit to the config default.
+type patchAppInput struct {
+	Name     *string                    `json:"name"`
+	Slug     *string                    `json:"slug"`
+	Settings map[string]json.RawMessage `json:"settings"`
+}
+
+func (a *API) patchApp(ctx *fasthttp.RequestCtx) {
+	app, err := a.appParam(ctx)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	var in patchAppInput
+	if err := decode(ctx, &in); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	change, err := a.appChange(app, &in)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	updated, err := a.db.UpdateApp(ctx, app.ID, change)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	if err := a.deployed(ctx, app.ID); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	a.reply(ctx, fasthttp.StatusOK, updated)
+}
+
+// appChange validates a PATCH and turns it into a models.AppChange.
+func (a *API) appChange(app *models.App, in *patchAppInput) (models.AppChange, error) {
+	var change models.AppChange
+	if in.Name != nil {
+		if err := validateName("name", *in.Name, 100); err != nil {
+			return change, err
+		}
+		change.Name = in.Name
+	}
+	if in.Slug != nil {
+		if !validSlug(*in.Slug) {
+			return change, invalid("slug", "%s (got %q)", slugRule, *in.Slug)
+		}
+		change.Slug = in.Slug
+	}
+	if in.Settings != nil {
+		settings, err := a.applySettings(app.Settings, in.Settings)
+		if err != nil {
+			return change, err
+		}
+		change.Settings = &settings
+	}
+	return change, nil
+}
+
+func (a *API) deleteApp(ctx *fasthttp.RequestCtx) {
+	app, err := a.appParam(ctx)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	if _, err := a.db.DeleteApp(ctx, app.ID); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	if err := a.deployed(ctx, app.ID); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }

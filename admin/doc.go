@@ -1,6 +1,7 @@
 // Package admin owns the admin API under /api/v1/admin: JSON handlers for
-// apps, scripts, versions, routes, invocations and admin users, their
-// input validation, and authentication in front of them.
+// apps (with their settings and domain claims), scripts, versions,
+// routes and the route tools, invocations and admin users, their input
+// validation, and authentication in front of them.
 //
 // Authentication: admin users log in with a password (kept as an
 // Argon2id PHC string) and get a session token, sent back as a bearer

@@ -37,6 +37,7 @@ func TestApps(t *testing.T) {
 			{name: "slug with dot", method: "POST", url: "/apps", body: map[string]string{"slug": "a.b"}, status: 400, want: []string{`"field":"slug"`}},
 			{name: "slug too long", method: "POST", url: "/apps", body: map[string]string{"slug": strings.Repeat("a", 64)}, status: 400, want: []string{`"field":"slug"`}},
 			{name: "slug leading dash", method: "POST", url: "/apps", body: map[string]string{"slug": "-a"}, status: 400},
+			{name: "slug all digits reads as an id", method: "POST", url: "/apps", body: map[string]string{"slug": "42"}, status: 400, want: []string{"not all digits"}},
 			{name: "control char in name", method: "POST", url: "/apps", body: map[string]string{"slug": "x", "name": "a\x01b"}, status: 400, want: []string{`"field":"name"`}},
 			{name: "malformed json", method: "POST", url: "/apps", body: `{"slug":`, status: 400, want: []string{`"code":"invalid_json"`, `"request_id":"test-req"`}},
 			{name: "unknown field", method: "POST", url: "/apps", body: `{"slug":"x","owner":"me"}`, status: 400, want: []string{"owner"}},
@@ -51,6 +52,36 @@ func TestApps(t *testing.T) {
 		if s.deployer.count() != 2 {
 			t.Fatalf("deployer told of %d changes, want 2 (one per created app)", s.deployer.count())
 		}
+
+		// Rename, change slug, settings, delete.
+		s.runAll(t, []scenario{
+			{name: "rename", method: "PATCH", url: "/apps/shop", body: map[string]string{"name": "The Shop"}, status: 200, want: []string{`"name":"The Shop"`, `"slug":"shop"`}},
+			{name: "change slug", method: "PATCH", url: "/apps/shop", body: map[string]string{"slug": "store"}, status: 200, want: []string{`"slug":"store"`}},
+			{name: "old slug is no app", method: "GET", url: "/apps/shop", status: 404},
+			{name: "new slug", method: "GET", url: "/apps/store", status: 200, want: []string{`"name":"The Shop"`}},
+			{name: "slug taken", method: "PATCH", url: "/apps/store", body: map[string]string{"slug": "blog"}, status: 409, want: []string{"blog"}},
+			{name: "bad slug", method: "PATCH", url: "/apps/store", body: map[string]string{"slug": "Not_A_Label"}, status: 400, want: []string{`"field":"slug"`}},
+			{name: "digit slug", method: "PATCH", url: "/apps/store", body: map[string]string{"slug": "7"}, status: 400, want: []string{`"field":"slug"`}},
+			{name: "empty name", method: "PATCH", url: "/apps/store", body: map[string]string{"name": ""}, status: 400, want: []string{`"field":"name"`}},
+			{name: "unknown field", method: "PATCH", url: "/apps/store", body: `{"owner":"x"}`, status: 400, want: []string{"owner"}},
+			{name: "settings", method: "PATCH", url: "/apps/store", body: `{"settings":{"timeout_ms":1500,"max_concurrency":2,"max_request_body":1024,"max_response_body":2048}}`, status: 200,
+				want: []string{`"timeout_ms":1500`, `"max_concurrency":2`, `"max_request_body":1024`, `"max_response_body":2048`}},
+			{name: "settings kept by other changes", method: "PATCH", url: "/apps/store", body: map[string]string{"name": "Shop"}, status: 200, want: []string{`"timeout_ms":1500`}},
+			{name: "reset one setting", method: "PATCH", url: "/apps/store", body: `{"settings":{"timeout_ms":null}}`, status: 200, want: []string{`"timeout_ms":null`, `"max_concurrency":2`}},
+			{name: "timeout zero", method: "PATCH", url: "/apps/store", body: `{"settings":{"timeout_ms":0}}`, status: 400, want: []string{`"field":"settings.timeout_ms"`, "between 1 and 600000"}},
+			{name: "timeout huge", method: "PATCH", url: "/apps/store", body: `{"settings":{"timeout_ms":600001}}`, status: 400},
+			{name: "concurrency negative", method: "PATCH", url: "/apps/store", body: `{"settings":{"max_concurrency":-1}}`, status: 400},
+			{name: "request body over server limit", method: "PATCH", url: "/apps/store", body: `{"settings":{"max_request_body":2097152}}`, status: 400, want: []string{"server.max_request_body"}},
+			{name: "fraction", method: "PATCH", url: "/apps/store", body: `{"settings":{"max_concurrency":1.5}}`, status: 400, want: []string{"whole number"}},
+			{name: "string", method: "PATCH", url: "/apps/store", body: `{"settings":{"max_concurrency":"2"}}`, status: 400},
+			{name: "unknown setting", method: "PATCH", url: "/apps/store", body: `{"settings":{"memory":1}}`, status: 400, want: []string{"unknown setting", "timeout_ms"}},
+			{name: "a refused patch changed nothing", method: "GET", url: "/apps/store", status: 200, want: []string{`"max_concurrency":2`, `"name":"Shop"`}},
+			{name: "patch missing", method: "PATCH", url: "/apps/nope", body: map[string]string{"name": "x"}, status: 404},
+			{name: "delete", method: "DELETE", url: "/apps/store", status: 204},
+			{name: "deleted", method: "GET", url: "/apps/store", status: 404},
+			{name: "delete again", method: "DELETE", url: "/apps/store", status: 404},
+			{name: "list after delete", method: "GET", url: "/apps", status: 200, want: []string{`"slug":"blog"`}, notWant: []string{`"slug":"store"`}},
+		})
 	})
 }
 

@@ -1,8 +1,10 @@
 // Package deploy owns turning stored state into live state on this node:
 // it loads an app's scripts and routes through package models, spawns or
-// stops the app's router actor, sends it a fresh AppSnapshot, and
-// publishes a new ingress Table. The admin API calls it after every
-// committed change; that is how a script change becomes live at once.
+// stops the app's router actor, sends it a fresh AppSnapshot with the
+// app's own limits (config defaults filling the gaps), and publishes a
+// new ingress Table with every app's domain claims and former slugs. The
+// admin API calls it after every committed change; that is how a change
+// becomes live at once.
 package deploy
 
 import (
@@ -12,10 +14,10 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-
-	"github.com/asynkron/protoactor-go/actor"
+	"time"
 
 	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/domain"
 	"github.com/picloud/picloud/ingress"
 	"github.com/picloud/picloud/models"
 )
@@ -25,9 +27,12 @@ type Options struct {
 	DB      *models.DB
 	Runtime *actors.Runtime
 	// Publish receives every new ingress table.
-	Publish    func(*ingress.Table)
+	Publish func(*ingress.Table)
+	// Limits are the config defaults; an app's settings override them.
 	Limits     actors.Limits
 	DefaultApp string
+	// BaseDomain makes every app answer on {slug}.{BaseDomain}.
+	BaseDomain string
 	Logger     *slog.Logger
 }
 
@@ -42,8 +47,7 @@ type Deployer struct {
 
 // liveApp is what the Deployer remembers of a deployed app.
 type liveApp struct {
-	slug    string
-	router  *actor.PID
+	ingress ingress.App
 	scripts []int64
 }
 
@@ -65,8 +69,7 @@ func (d *Deployer) LoadAll(ctx context.Context) error {
 			return err
 		}
 	}
-	d.publishLocked()
-	return nil
+	return d.publishLocked(ctx)
 }
 
 // AppChanged reloads one app and makes its stored state live: new
@@ -85,8 +88,7 @@ func (d *Deployer) AppChanged(ctx context.Context, appID int64) error {
 			return err
 		}
 	}
-	d.publishLocked()
-	return nil
+	return d.publishLocked(ctx)
 }
 
 func (d *Deployer) deployLocked(ctx context.Context, app *models.App) error {
@@ -101,7 +103,7 @@ func (d *Deployer) deployLocked(ctx context.Context, app *models.App) error {
 	snap := &actors.AppSnapshot{
 		AppID:   app.ID,
 		Slug:    app.Slug,
-		Limits:  d.opts.Limits,
+		Limits:  AppLimits(d.opts.Limits, app.Settings),
 		Scripts: make([]actors.ScriptVersion, 0, len(scripts)),
 		Routes:  make([]actors.Route, 0, len(routes)),
 	}
@@ -126,12 +128,20 @@ func (d *Deployer) deployLocked(ctx context.Context, app *models.App) error {
 		if err != nil {
 			return fmt.Errorf("start router of app %q: %w", app.Slug, err)
 		}
-		live = &liveApp{router: pid}
+		live = &liveApp{ingress: ingress.App{ID: app.ID, Router: pid}}
 		d.apps[app.ID] = live
 	}
-	live.slug = app.Slug
+	live.ingress.Slug = app.Slug
+	live.ingress.MaxRequestBody = deref(app.Settings.MaxRequestBody)
+	live.ingress.MaxResponseBody = deref(app.Settings.MaxResponseBody)
+	live.ingress.Wait = 0
+	if app.Settings.TimeoutMS != nil {
+		// Ingress waits a little longer than the executor's own budget,
+		// so the executor's 504 is the one the client sees.
+		live.ingress.Wait = snap.Limits.Timeout + time.Second
+	}
 	live.scripts = ids
-	d.opts.Runtime.Send(live.router, snap)
+	d.opts.Runtime.Send(live.ingress.Router, snap)
 	return nil
 }
 
@@ -141,18 +151,69 @@ func (d *Deployer) removeLocked(appID int64) {
 		return
 	}
 	delete(d.apps, appID)
-	d.opts.Runtime.Stop(live.router)
-	d.opts.Logger.Info("app removed", "app_id", appID, "slug", live.slug)
+	d.opts.Runtime.Stop(live.ingress.Router)
+	d.opts.Logger.Info("app removed", "app_id", appID, "slug", live.ingress.Slug)
 }
 
-func (d *Deployer) publishLocked() {
-	apps := make([]ingress.App, 0, len(d.apps))
-	scripts := make(map[int64]int64)
+// publishLocked publishes a Table of the deployed apps with every domain
+// claim and former slug as stored now.
+func (d *Deployer) publishLocked(ctx context.Context) error {
+	spec := ingress.TableSpec{
+		Apps:       make([]ingress.App, 0, len(d.apps)),
+		Scripts:    make(map[int64]int64),
+		Redirects:  make(map[string]int64),
+		BaseDomain: d.opts.BaseDomain,
+		DefaultApp: d.opts.DefaultApp,
+	}
 	for id, live := range d.apps {
-		apps = append(apps, ingress.App{ID: id, Slug: live.slug, Router: live.router})
+		spec.Apps = append(spec.Apps, live.ingress)
 		for _, s := range live.scripts {
-			scripts[s] = id
+			spec.Scripts[s] = id
 		}
 	}
-	d.opts.Publish(ingress.NewTable(apps, scripts, d.opts.DefaultApp))
+	domains, err := d.opts.DB.AllDomains(ctx)
+	if err != nil {
+		return fmt.Errorf("load domain claims: %w", err)
+	}
+	for _, dom := range domains {
+		p, err := domain.Parse(dom.Pattern)
+		if err != nil {
+			d.opts.Logger.Warn("stored domain claim does not parse; ignored", "domain_id", dom.ID, "pattern", dom.Pattern, "err", err)
+			continue
+		}
+		spec.Claims = append(spec.Claims, ingress.Claim{Pattern: p, AppID: dom.AppID})
+	}
+	redirects, err := d.opts.DB.SlugRedirects(ctx)
+	if err != nil {
+		return fmt.Errorf("load slug redirects: %w", err)
+	}
+	for _, r := range redirects {
+		spec.Redirects[r.OldSlug] = r.AppID
+	}
+	t, err := ingress.Build(spec)
+	if err != nil {
+		d.opts.Logger.Warn("some domain claims are not served", "err", err)
+	}
+	d.opts.Publish(t)
+	return nil
+}
+
+// AppLimits returns the limits of an app's scripts: the app's settings
+// where it has them, defaults elsewhere.
+func AppLimits(defaults actors.Limits, s models.AppSettings) actors.Limits {
+	l := defaults
+	if s.TimeoutMS != nil {
+		l.Timeout = time.Duration(*s.TimeoutMS) * time.Millisecond
+	}
+	if s.MaxConcurrency != nil {
+		l.MaxConcurrency = int(*s.MaxConcurrency)
+	}
+	return l
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

@@ -143,14 +143,35 @@ func (s *Server) serveOr404(ctx *fasthttp.RequestCtx, h fasthttp.RequestHandler)
 	h(ctx)
 }
 
-// dispatch sends a request to the router of the app that serves its host.
+// dispatch sends a request to the router of the app that serves its
+// host, or redirects a former slug of an app to its current one.
 func (s *Server) dispatch(ctx *fasthttp.RequestCtx, id string) {
-	app := s.table.Load().ForHost(string(ctx.Host()))
-	if app == nil {
+	res := s.table.Load().Resolve(ctx.Host())
+	switch {
+	case res.App == nil:
 		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", "no app serves host "+strconv.Quote(string(ctx.Host())))
-		return
+	case res.Redirect != "":
+		redirectHost(ctx, res.Redirect)
+	default:
+		s.invoke(ctx, res.App, 0, string(ctx.Path()), id, res.DomainParams)
 	}
-	s.invoke(ctx, app, 0, string(ctx.Path()), id)
+}
+
+// redirectHost answers 308 with the same request on host (keeping the
+// request's port, path and query).
+func redirectHost(ctx *fasthttp.RequestCtx, host string) {
+	scheme := "http://"
+	if ctx.IsTLS() {
+		scheme = "https://"
+	}
+	port := ""
+	if h := ctx.Host(); bytes.IndexByte(h, ']') < 0 {
+		if i := bytes.LastIndexByte(h, ':'); i >= 0 {
+			port = string(h[i:])
+		}
+	}
+	ctx.Response.Header.Set("Location", scheme+host+port+string(ctx.RequestURI()))
+	apierror.Writef(ctx, fasthttp.StatusPermanentRedirect, "moved", "this app is now at "+host)
 }
 
 // execute runs a script by id: /api/v1/execute/{id}[/rest], the script
@@ -179,18 +200,25 @@ func (s *Server) execute(ctx *fasthttp.RequestCtx, id string) {
 		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", "no script "+strconv.FormatInt(scriptID, 10))
 		return
 	}
-	s.invoke(ctx, app, scriptID, string(path), id)
+	s.invoke(ctx, app, scriptID, string(path), id, nil)
 }
 
-func (s *Server) invoke(ctx *fasthttp.RequestCtx, app *App, scriptID int64, path, id string) {
+func (s *Server) invoke(ctx *fasthttp.RequestCtx, app *App, scriptID int64, path, id string, params map[string]string) {
 	start := time.Now()
+	if app.MaxRequestBody > 0 && int64(len(ctx.PostBody())) > app.MaxRequestBody {
+		apierror.Writef(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
+			"request body of "+strconv.Itoa(len(ctx.PostBody()))+" bytes; app "+strconv.Quote(app.Slug)+
+				" takes at most "+strconv.FormatInt(app.MaxRequestBody, 10))
+		return
+	}
 	req := &actors.Request{
-		Method:    string(ctx.Method()),
-		Path:      path,
-		Host:      string(ctx.Host()),
-		RawQuery:  string(ctx.URI().QueryString()),
-		RequestID: id,
-		Headers:   requestHeaders(&ctx.Request.Header),
+		Method:       string(ctx.Method()),
+		Path:         path,
+		Host:         string(ctx.Host()),
+		RawQuery:     string(ctx.URI().QueryString()),
+		RequestID:    id,
+		Headers:      requestHeaders(&ctx.Request.Header),
+		DomainParams: params,
 	}
 	if body := ctx.PostBody(); len(body) > 0 {
 		req.Body = append([]byte(nil), body...)
@@ -198,19 +226,32 @@ func (s *Server) invoke(ctx *fasthttp.RequestCtx, app *App, scriptID int64, path
 	reply := actors.NewReply()
 	s.sender.Send(app.Router, &actors.Invoke{Request: req, ScriptID: scriptID, Reply: reply})
 
-	timer := time.NewTimer(s.opts.Timeout)
+	wait := s.opts.Timeout
+	if app.Wait > 0 {
+		wait = app.Wait
+	}
+	timer := time.NewTimer(wait)
 	var res actors.Result
 	select {
 	case res = <-reply.C():
 		timer.Stop()
 	case <-timer.C:
-		res = actors.Result{ErrCode: actors.CodeTimeout, ErrMessage: "no answer from the script within " + s.opts.Timeout.String()}
+		res = actors.Result{ErrCode: actors.CodeTimeout, ErrMessage: "no answer from the script within " + wait.String()}
+	}
+	if app.MaxResponseBody > 0 && int64(len(res.Body)) > app.MaxResponseBody {
+		res = actors.Result{ErrCode: codeResponseTooLarge, RouteID: res.RouteID, ScriptID: res.ScriptID,
+			Version: res.Version, Output: res.Output, ErrMessage: "the script's response body of " +
+				strconv.Itoa(len(res.Body)) + " bytes is over the app's limit of " + strconv.FormatInt(app.MaxResponseBody, 10)}
 	}
 	s.respond(ctx, &res)
 	elapsed := time.Since(start)
 	s.metrics.observe(ctx.Response.StatusCode(), elapsed)
 	s.record(app, req, &res, ctx.Response.StatusCode(), elapsed)
 }
+
+// codeResponseTooLarge is the error code of a script response over its
+// app's limit (500).
+const codeResponseTooLarge = "response_too_large"
 
 // statusOf decides the HTTP status of a Result that is an error: the one
 // place that maps executor outcomes to HTTP.

@@ -25,6 +25,7 @@ func all() *migrate.Migrations {
 	ms := migrate.NewMigrations()
 	ms.Add(initSchema())
 	ms.Add(adminAuth())
+	ms.Add(domainsSchema())
 	return ms
 }
 

@@ -48,7 +48,7 @@ func TestRunIsIdempotent(t *testing.T) {
 
 func TestSchemaHasTables(t *testing.T) {
 	tables := []string{"apps", "scripts", "script_versions", "routes", "invocations",
-		"admin_users", "admin_sessions", "admin_setup_tokens"}
+		"admin_users", "admin_sessions", "admin_setup_tokens", "domains", "slug_redirects"}
 	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
 		db := testdb.Open(t, tg)
 		for _, table := range tables {

@@ -1,6 +1,7 @@
-// Package models owns PiCloud's stored state: the bun models (apps,
-// scripts and their versions, routes, invocation logs, admin users with
-// their sessions and setup tokens) and every query over them. It is the
+// Package models owns PiCloud's stored state: the bun models (apps with
+// their settings, domain claims and former slugs, scripts and their
+// versions, routes, invocation logs, admin users with their sessions and
+// setup tokens) and every query over them. It is the
 // only package that writes the database; other packages read through the
 // queries here and never build SQL themselves.
 //

@@ -62,6 +62,8 @@ var (
 	_ bun.AfterScanRowHook = (*ScriptVersion)(nil)
 	_ bun.AfterScanRowHook = (*Route)(nil)
 	_ bun.AfterScanRowHook = (*Invocation)(nil)
+	_ bun.AfterScanRowHook = (*Domain)(nil)
+	_ bun.AfterScanRowHook = (*SlugRedirect)(nil)
 )
 
 // AfterScanRow implements bun.AfterScanRowHook.

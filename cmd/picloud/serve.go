@@ -116,6 +116,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		Publish:    func(t *ingress.Table) { ing.SetTable(t) },
 		Limits:     executorLimits(cfg),
 		DefaultApp: cfg.Server.DefaultApp,
+		BaseDomain: cfg.Server.BaseDomain,
 		Logger:     logger,
 	})
 	clock, err := newClock(os.Getenv)
@@ -125,6 +126,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	api := admin.New(admin.Options{
 		DB: db, Deployer: deployer, Logger: logger, Config: cfg.Public(),
 		Now: clock, SecureCookie: strings.HasPrefix(publicURL, "https://"),
+		BaseDomain: cfg.Server.BaseDomain, MaxRequestBody: cfg.Server.MaxRequestBody,
 	})
 	ing = ingress.New(ingress.Options{
 		Version:       version,
