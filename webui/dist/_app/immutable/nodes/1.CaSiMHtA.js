@@ -1,1 +1,0 @@
-import"../chunks/xihTtKlq.js";import{H as e,I as t,Q as n,S as r,U as i,W as a,Z as o,w as s,x as c}from"../chunks/B60Dte3U.js";import{t as l}from"../chunks/BGE-llcF.js";var u=s(`<h1> </h1> <p> </p>`,1);function d(s,d){n(d,!0);var f=u(),p=e(f),m=i(p,!0),h=a(p,2),g=i(h,!0);t(()=>{c(m,l.status),c(g,l.error?.message)}),r(s,f),o()}export{d as component};

@@ -1,0 +1,266 @@
+// The dashboard end to end: the real binary, Debian's chromium driven by
+// playwright-core, and a self-hoster's first session: set up the first
+// admin, log in, create an app, write a script with a compile error, fix
+// it, bind a route, invoke it, find the invocation, roll back. Screenshots
+// of the main pages go to docs/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import http from 'node:http';
+import { chromium } from 'playwright-core';
+import { buildBinary, startServer } from './server.mjs';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = resolve(import.meta.dirname, '..', '..', 'docs', 'screenshots');
+const PASSWORD = 'a long ui e2e password';
+
+let work, server, context, page;
+
+before(async () => {
+	work = mkdtempSync(join(tmpdir(), 'picloud-ui-'));
+	server = await startServer(buildBinary(work));
+	context = await chromium.launchPersistentContext(join(work, 'profile'), {
+		executablePath: CHROMIUM,
+		headless: true,
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+			'--disable-component-update', '--disable-sync'],
+		viewport: { width: 1280, height: 860 },
+		colorScheme: 'light',
+		reducedMotion: 'reduce'
+	});
+	context.setDefaultTimeout(15_000);
+	page = context.pages()[0] ?? (await context.newPage());
+	page.on('pageerror', (e) => console.error('page error:', e.message));
+	mkdirSync(SHOTS, { recursive: true });
+});
+
+after(async () => {
+	await context?.close();
+	await server?.stop();
+	if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const shot = (name) => page.screenshot({ path: join(SHOTS, `${name}.png`), animations: 'disabled' });
+
+/** replaceSource puts text into the CodeMirror editor, as typed. */
+async function replaceSource(text) {
+	await page.locator('.cm-content').first().click();
+	await page.keyboard.press('ControlOrMeta+a');
+	await page.keyboard.press('Delete');
+	await page.keyboard.insertText(text);
+}
+
+/** get sends a request to the server with a Host header (fetch cannot). */
+function get(path, host) {
+	return new Promise((resolveGet, reject) => {
+		const req = http.get(server.base + path, { headers: { Host: host } }, (res) => {
+			let body = '';
+			res.on('data', (c) => (body += c));
+			res.on('end', () => resolveGet({ status: res.statusCode, body }));
+		});
+		req.on('error', reject);
+	});
+}
+
+const broken = `package main
+
+import "picloud"
+
+func Handle(req *picloud.Request) *picloud.Response {
+	return picloud.JSON(200, undefinedThing)
+}
+`;
+
+const greet = (word) => `package main
+
+import "picloud"
+
+func Handle(req *picloud.Request) *picloud.Response {
+	name := req.Params["name"]
+	if name == "" {
+		name = req.QueryParam("name")
+	}
+	picloud.Log("greeting", name)
+	return picloud.JSON(200, map[string]any{"greeting": "${word} " + name})
+}
+`;
+
+test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
+	// Steps run in order and each needs the ones before: after a failure
+	// the rest are skipped rather than failing on its leftovers.
+	let failed = false;
+	const t = {
+		test: (name, fn) =>
+			tc.test(name, { skip: failed }, async () => {
+				try {
+					await fn();
+				} catch (e) {
+					failed = true;
+					await shot('failure-' + name.replace(/\W+/g, '-')).catch(() => {});
+					throw e;
+				}
+			})
+	};
+	await t.test('first run: the setup link creates the first admin', async () => {
+		await page.goto(`${server.base}/admin/setup?token=${server.setupToken}`);
+		await page.getByLabel('Username', { exact: true }).fill('admin');
+		await page.getByLabel('Password', { exact: true }).fill('short');
+		await page.getByText('At least 12 characters.').waitFor();
+		assert.ok(await page.getByRole('button', { name: 'Create admin and log in' }).isDisabled(), 'a short password cannot be sent');
+		await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+		await page.getByLabel('Repeat the password', { exact: true }).fill(PASSWORD);
+		await shot('setup');
+		await page.getByRole('button', { name: 'Create admin and log in' }).click();
+		await page.getByRole('heading', { name: 'Apps', exact: true }).waitFor();
+	});
+
+	await t.test('log out and log in again', async () => {
+		await page.getByRole('button', { name: 'Log out' }).click();
+		await page.getByRole('heading', { name: 'Log in to PiCloud' }).waitFor();
+		await page.getByLabel('Username', { exact: true }).fill('admin');
+		await page.getByLabel('Password', { exact: true }).fill('wrong password!');
+		await page.getByRole('button', { name: 'Log in' }).click();
+		await page.getByText('invalid username or password').waitFor();
+		await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+		await shot('login');
+		await page.getByRole('button', { name: 'Log in' }).click();
+		await page.getByRole('heading', { name: 'Apps', exact: true }).waitFor();
+		// The fresh install's Hello World app is listed.
+		await page.getByRole('link', { name: /hello/i }).first().waitFor();
+	});
+
+	await t.test('create an app, with inline validation and a domain claim', async () => {
+		await page.getByLabel('Slug', { exact: true }).fill('Shop!');
+		await page.getByText('Only lowercase a-z, 0-9 and "-".').waitFor();
+		await page.getByLabel('Slug', { exact: true }).fill('shop');
+		await page.getByLabel('Name (optional)', { exact: true }).fill('Shop');
+		await shot('apps');
+		await page.getByRole('button', { name: 'Create app' }).click();
+		await page.waitForURL('**/admin/apps/shop');
+		await page.getByRole('heading', { name: /^Shop/ }).waitFor();
+
+		await page.getByLabel('Domain', { exact: true }).fill('api.example.com:8080');
+		await page.getByText('A host name only').waitFor();
+		await page.getByLabel('Domain', { exact: true }).fill('api.example.com');
+		await page.getByRole('button', { name: 'Claim' }).click();
+		await page.getByRole('listitem').filter({ hasText: 'api.example.com' }).waitFor();
+	});
+
+	let scriptURL;
+	await t.test('write a script with a compile error: shown at its line', async () => {
+		await page.getByRole('link', { name: 'New script' }).click();
+		await page.getByLabel('Script name', { exact: true }).fill('greet');
+		await page.locator('.cm-content').waitFor();
+		await replaceSource(broken);
+		await page.keyboard.press('ControlOrMeta+s'); // saves from inside the editor
+		await page.locator('[data-error-line="6"]').waitFor();
+		assert.equal(await page.locator('[data-error-line]').count(), 1, 'one line is marked');
+		const msg = await page.getByTestId('save-error').textContent();
+		assert.match(msg, /line 6/);
+		assert.match(msg, /undefinedThing/);
+		await page.locator('.cm-lint-marker-error').first().waitFor();
+		await shot('editor-compile-error');
+	});
+
+	await t.test('fix it: save makes version 1', async () => {
+		await replaceSource(greet('hello'));
+		assert.equal(await page.locator('[data-error-line]').count(), 0, 'an edit clears the mark');
+		await page.getByRole('button', { name: 'Create' }).click();
+		await page.waitForURL(/\/admin\/apps\/shop\/scripts\/\d+$/);
+		scriptURL = page.url();
+		await page.getByTestId('live-version').filter({ hasText: 'live v1' }).waitFor();
+		await replaceSource(greet('hi'));
+		await page.getByText('Unsaved changes').waitFor();
+		await page.keyboard.press('ControlOrMeta+s');
+		await page.getByText('Saved as version 2; it is live.').waitFor();
+		await page.getByTestId('live-version').filter({ hasText: 'live v2' }).waitFor();
+	});
+
+	await t.test('bind a route and ask the router about it', async () => {
+		await page.getByRole('tab', { name: 'Routes' }).click();
+		await page.getByLabel('Path', { exact: true }).fill('/api/x');
+		await page.getByText('/api/ is reserved.').waitFor();
+		await page.getByLabel('Path', { exact: true }).fill('/greet/:name');
+		await page.getByRole('button', { name: 'Bind route' }).click();
+		await page.locator('code', { hasText: 'GET /greet/:name' }).waitFor();
+		const res = await get('/greet/bob', 'shop.localhost');
+		assert.equal(res.status, 200, res.body);
+		assert.match(res.body, /"greeting":"hi bob"/);
+
+		await page.getByRole('link', { name: 'shop', exact: true }).click();
+		await page.getByLabel('Path', { exact: true }).fill('/greet/carol');
+		await page.getByRole('button', { name: 'Match request' }).click();
+		await page.getByText('"name":"carol"').waitFor();
+		await page.getByRole('button', { name: 'Check route' }).click();
+		await page.getByText('conflicts with:').waitFor({ state: 'detached' }).catch(() => {});
+		await page.getByLabel('Path', { exact: true }).fill('/greet/:who');
+		await page.getByRole('button', { name: 'Check route' }).click();
+		await page.getByText('conflicts with:').waitFor();
+		await shot('app');
+	});
+
+	await t.test('invoke it from the console: status, body and log', async () => {
+		await page.goto(scriptURL);
+		await page.getByRole('tab', { name: 'Invoke' }).click();
+		await page.getByLabel('Path and query', { exact: true }).fill('/?name=alice');
+		await page.getByLabel(/^Headers/).fill('X-Test: yes');
+		await page.getByRole('button', { name: 'Send' }).click();
+		await page.getByTestId('invoke-status').filter({ hasText: '200' }).waitFor();
+		assert.match(await page.getByTestId('invoke-body').textContent(), /"greeting": "hi alice"/);
+		await page.getByTestId('invoke-log').filter({ hasText: 'greeting alice' }).waitFor();
+		await shot('invoke');
+	});
+
+	await t.test('see the invocation in the live list, with its log and the chart', async () => {
+		await page.getByRole('link', { name: 'Invocations', exact: true }).click();
+		const row = page.locator('tr', { hasText: 'GET /?name=alice' });
+		await row.waitFor();
+		await page.locator('figure', { hasText: 'greet' }).waitFor();
+		// A new request shows up without a reload.
+		await get('/greet/dave', 'shop.localhost');
+		await page.locator('tr', { hasText: 'GET /greet/dave' }).waitFor();
+		await row.getByRole('button', { name: 'Log' }).click();
+		await page.locator('pre', { hasText: 'greeting alice' }).waitFor();
+		await page.getByLabel('Status', { exact: true }).fill('500');
+		await page.getByText('No invocations match.').waitFor();
+		await page.getByLabel('Status', { exact: true }).fill('');
+		await page.locator('tr', { hasText: 'GET /greet/dave' }).waitFor();
+		await shot('invocations');
+	});
+
+	await t.test('versions: diff, then roll back with one click', async () => {
+		await page.goto(scriptURL);
+		await page.getByRole('tab', { name: 'Versions' }).click();
+		await page.getByRole('button', { name: 'Diff with live' }).click();
+		await page.getByRole('heading', { name: 'v1 → live v2' }).waitFor();
+		await page.locator('.cm-deletedChunk, .cm-changedLine').first().waitFor();
+		await shot('versions');
+		await page.getByRole('button', { name: 'Roll back to v1' }).click();
+		await page.getByTestId('live-version').filter({ hasText: 'live v1' }).waitFor();
+		const res = await get('/greet/erin', 'shop.localhost');
+		assert.match(res.body, /"greeting":"hello erin"/);
+	});
+
+	await t.test('an expired session asks for the password again and keeps the edit', async () => {
+		await replaceSource(greet('hey'));
+		await context.clearCookies(); // the session is gone, as after expiry
+		await page.keyboard.press('ControlOrMeta+s');
+		const dialog = page.getByRole('dialog', { name: 'Your session has expired' });
+		await dialog.waitFor();
+		await dialog.getByLabel('Password', { exact: true }).fill(PASSWORD);
+		await dialog.getByRole('button', { name: 'Log in' }).click();
+		await page.getByText('Saved as version 3; it is live.').waitFor();
+		const res = await get('/greet/finn', 'shop.localhost');
+		assert.match(res.body, /"greeting":"hey finn"/);
+	});
+
+	await t.test('dark mode follows the system', async () => {
+		await page.emulateMedia({ colorScheme: 'dark' });
+		const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+		assert.equal(bg, 'rgb(19, 20, 23)');
+		await shot('editor-dark');
+		await page.emulateMedia({ colorScheme: 'light' });
+	});
+});
