@@ -10,7 +10,7 @@ const repo = resolve(import.meta.dirname, '..', '..');
 
 /** buildBinary builds ./cmd/picloud unless PICLOUD_BIN names a binary. */
 export function buildBinary(dir) {
-	if (process.env.PICLOUD_BIN) return process.env.PICLOUD_BIN;
+	if (process.env.PICLOUD_BIN) return resolve(process.env.PICLOUD_BIN);
 	const bin = join(dir, 'picloud');
 	execFileSync('go', ['build', '-o', bin, './cmd/picloud'], { cwd: repo, stdio: 'inherit' });
 	return bin;
