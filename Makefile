@@ -50,7 +50,7 @@ ui-check: ui ## fail when the committed webui/dist is not what the source builds
 ui-test: ## Playwright end-to-end test of the web UI against the real binary (needs chromium); screenshots to docs/screenshots
 	@test -d webui/node_modules || (cd webui && npm ci --no-audit --no-fund)
 	$(GO) build -o bin/picloud ./cmd/picloud
-	cd webui && PICLOUD_BIN=../bin/picloud node --test --test-reporter=spec e2e/
+	cd webui && PICLOUD_BIN=../bin/picloud node --test --test-reporter=spec test/ e2e/
 
 clean:
 	rm -rf bin data

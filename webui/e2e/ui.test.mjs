@@ -42,6 +42,9 @@ after(async () => {
 	if (work) rmSync(work, { recursive: true, force: true });
 });
 
+/** nav finds a link of the main navigation. */
+const nav = (name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+
 const shot = (name) => page.screenshot({ path: join(SHOTS, `${name}.png`), animations: 'disabled' });
 
 /** replaceSource puts text into the CodeMirror editor, as typed. */
@@ -149,6 +152,19 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 	});
 
 	let scriptURL, requestId;
+	await t.test("another app's claim collides, with the server's message", async () => {
+		await nav('Apps').click();
+		await page.getByRole('link', { name: /hello/i }).first().click();
+		await page.getByLabel('Domain', { exact: true }).fill('API.example.com');
+		await page.getByRole('button', { name: 'Claim' }).click();
+		const msg = page.locator('#domain-msg');
+		await msg.filter({ hasText: 'Taken:' }).waitFor();
+		assert.match(await msg.textContent(), /shop/, 'the message names the app that holds the claim');
+		await nav('Apps').click();
+		await page.getByRole('link', { name: 'Shop' }).click();
+		await page.waitForURL('**/admin/apps/shop');
+	});
+
 	await t.test('write a script with a compile error: shown at its line', async () => {
 		await page.getByRole('link', { name: 'New script' }).click();
 		await page.getByLabel('Script name', { exact: true }).fill('greet');
@@ -181,14 +197,21 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await page.getByRole('tab', { name: 'Routes' }).click();
 		await page.getByLabel('Path', { exact: true }).fill('/api/x');
 		await page.getByText('/api/ is reserved.').waitFor();
+		await page.getByLabel('Path', { exact: true }).fill('/tmp');
+		await page.getByRole('button', { name: 'Bind route' }).click();
+		await page.getByRole('button', { name: 'Unbind GET /tmp' }).click();
+		await page.locator('code', { hasText: 'GET /tmp' }).waitFor({ state: 'detached' });
 		await page.getByLabel('Path', { exact: true }).fill('/greet/:name');
 		await page.getByRole('button', { name: 'Bind route' }).click();
 		await page.locator('code', { hasText: 'GET /greet/:name' }).waitFor();
+		await page.getByRole('button', { name: 'Bind route' }).click();
+		await page.locator('#route-msg').filter({ hasText: 'conflicts with' }).waitFor();
 		const res = await get('/greet/bob', 'shop.localhost');
 		assert.equal(res.status, 200, res.body);
 		assert.match(res.body, /"greeting":"hi bob"/);
 
 		await page.getByRole('link', { name: 'shop', exact: true }).click();
+		await page.getByRole('heading', { name: 'Check and match' }).waitFor();
 		await page.getByLabel('Path', { exact: true }).fill('/greet/carol');
 		await page.getByRole('button', { name: 'Match request' }).click();
 		await page.getByText('"name":"carol"').waitFor();
@@ -214,7 +237,7 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 	});
 
 	await t.test('see the invocation in the live list, with its log and the chart', async () => {
-		await page.getByRole('link', { name: 'Invocations', exact: true }).click();
+		await nav('Invocations').click();
 		const row = page.locator(`tr[data-request-id="${requestId}"]`);
 		await row.waitFor();
 		await page.locator('figure', { hasText: 'greet' }).waitFor();
@@ -254,6 +277,16 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await page.getByText('Saved as version 3; it is live.').waitFor();
 		const res = await get('/greet/finn', 'shop.localhost');
 		assert.match(res.body, /"greeting":"hey finn"/);
+	});
+
+	await t.test('on a phone the page fits the screen', async () => {
+		await page.setViewportSize({ width: 390, height: 844 });
+		await page.goto(scriptURL);
+		await page.getByTestId('live-version').waitFor();
+		const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+		assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+		await shot('phone');
+		await page.setViewportSize({ width: 1280, height: 860 });
 	});
 
 	await t.test('dark mode follows the system', async () => {

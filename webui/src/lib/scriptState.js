@@ -4,7 +4,7 @@ import { get } from './api.js';
 
 /** scriptState returns {state, parked_until, reason, crashes} or null. */
 export async function scriptState(app, script) {
-	if (script.state) return { state: script.state };
+	if (script.state && script.state !== 'parked') return { state: script.state };
 	try {
 		return await get(`/apps/${encodeURIComponent(app)}/scripts/${script.id}/status`);
 	} catch (e) {
