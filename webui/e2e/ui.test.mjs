@@ -279,6 +279,19 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		assert.match(res.body, /"greeting":"hey finn"/);
 	});
 
+	await t.test('opening a page without a session goes to the login and back', async () => {
+		await context.clearCookies();
+		await page.goto(`${server.base}/admin/invocations?status=200`);
+		await page.getByRole('heading', { name: 'Log in to PiCloud' }).waitFor();
+		assert.match(page.url(), /\/admin\/login\?next=/);
+		await page.getByLabel('Username', { exact: true }).fill('admin');
+		await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+		await page.getByRole('button', { name: 'Log in' }).click();
+		await page.waitForURL('**/admin/invocations?status=200');
+		await page.getByRole('heading', { name: 'Invocations' }).waitFor();
+		assert.equal(await page.getByLabel('Status', { exact: true }).inputValue(), '200');
+	});
+
 	await t.test('on a phone the page fits the screen', async () => {
 		await page.setViewportSize({ width: 390, height: 844 });
 		await page.goto(scriptURL);
