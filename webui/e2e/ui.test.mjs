@@ -279,6 +279,21 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		assert.match(res.body, /"greeting":"hey finn"/);
 	});
 
+	await t.test('a parked script shows as parked (status from the server when it has one)', async () => {
+		// This server has no status endpoint yet (404: nothing shown);
+		// answer for it as one that parks crashing scripts would.
+		const parked = { state: 'parked', parked_until: new Date(Date.now() + 60_000).toISOString(), reason: 'crashed 3 times in a row', crashes: 3 };
+		await page.route('**/api/v1/admin/apps/*/scripts/*/status', (r) => r.fulfill({ json: parked }));
+		await page.goto(scriptURL);
+		await page.getByText('This script kept crashing and is parked: crashed 3 times in a row').waitFor();
+		await page.goto(`${server.base}/admin/apps/shop`);
+		await page.locator('.badge', { hasText: /^parked until/ }).waitFor();
+		await page.unroute('**/api/v1/admin/apps/*/scripts/*/status');
+		await page.reload();
+		await page.locator('.badge', { hasText: 'live' }).first().waitFor();
+		assert.equal(await page.locator('.badge', { hasText: 'parked' }).count(), 0);
+	});
+
 	await t.test('opening a page without a session goes to the login and back', async () => {
 		await context.clearCookies();
 		await page.goto(`${server.base}/admin/invocations?status=200`);
