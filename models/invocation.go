@@ -55,7 +55,8 @@ type MinuteCount struct {
 }
 
 // MinuteFilter selects the invocations InvocationsPerMinute counts: those
-// logged at or after Since, of AppID and ScriptID when not zero.
+// logged at or after Since, of AppID and of ScriptID; zero fields match
+// everything.
 type MinuteFilter struct {
 	AppID    int64
 	ScriptID int64

@@ -113,11 +113,13 @@ func (db *DB) InvocationsPerMinute(ctx context.Context, f MinuteFilter) ([]Minut
 		Errors   int64  `bun:"errors"`
 	}
 	q := db.bun.NewSelect().Model((*Invocation)(nil)).
-		ColumnExpr(db.minuteExpr()+" AS minute").
+		ColumnExpr(db.minuteExpr() + " AS minute").
 		Column("script_id").
 		ColumnExpr("COUNT(*) AS requests").
-		ColumnExpr("SUM(CASE WHEN status >= 500 THEN 1 ELSE 0 END) AS errors").
-		Where("created_at >= ?", normalizeTime(f.Since))
+		ColumnExpr("SUM(CASE WHEN status >= 500 THEN 1 ELSE 0 END) AS errors")
+	if !f.Since.IsZero() {
+		q = q.Where("created_at >= ?", normalizeTime(f.Since))
+	}
 	if f.AppID != 0 {
 		q = q.Where("app_id = ?", f.AppID)
 	}

@@ -211,6 +211,7 @@ func TestInvocationsPerMinute(t *testing.T) {
 			{"earlier", models.MinuteFilter{Since: base.Add(-time.Hour), ScriptID: 10}, []models.MinuteCount{m(-1, 10, 1, 0), m(0, 10, 2, 1), m(1, 10, 1, 1)}},
 			{"later", models.MinuteFilter{Since: base.Add(time.Minute)}, []models.MinuteCount{m(1, 10, 1, 1), m(3, 20, 1, 0)}},
 			{"nothing", models.MinuteFilter{Since: base.Add(time.Hour)}, []models.MinuteCount{}},
+			{"no lower bound", models.MinuteFilter{AppID: 1}, []models.MinuteCount{m(-1, 10, 1, 0), m(0, 10, 2, 1), m(0, 11, 1, 0), m(1, 10, 1, 1)}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
