@@ -307,6 +307,18 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		assert.equal(await page.getByLabel('Status', { exact: true }).inputValue(), '200');
 	});
 
+	await t.test('keyboard: Tab indents in the editor, Esc then Tab leaves it', async () => {
+		await page.goto(scriptURL);
+		await page.getByTestId('live-version').waitFor();
+		await page.locator('.cm-content').first().click();
+		await page.keyboard.press('Tab');
+		assert.ok(await page.evaluate(() => document.activeElement?.classList.contains('cm-content')), 'Tab stays in the editor');
+		await page.keyboard.press('ControlOrMeta+z');
+		await page.keyboard.press('Escape');
+		await page.keyboard.press('Tab');
+		assert.ok(await page.evaluate(() => !document.activeElement?.classList.contains('cm-content')), 'Esc, Tab leaves the editor');
+	});
+
 	await t.test('on a phone the page fits the screen', async () => {
 		await page.setViewportSize({ width: 390, height: 844 });
 		await page.goto(scriptURL);
