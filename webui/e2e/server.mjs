@@ -5,8 +5,11 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const repo = resolve(import.meta.dirname, '..', '..');
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+const repo = resolve(here, '..', '..');
 
 /** buildBinary builds ./cmd/picloud unless PICLOUD_BIN names a binary. */
 export function buildBinary(dir) {

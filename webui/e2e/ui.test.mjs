@@ -10,10 +10,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import http from 'node:http';
 import { chromium } from 'playwright-core';
+import { fileURLToPath } from 'node:url';
 import { buildBinary, startServer } from './server.mjs';
 
+const here = fileURLToPath(new URL('.', import.meta.url));
+
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = resolve(import.meta.dirname, '..', '..', 'docs', 'screenshots');
+const SHOTS = resolve(here, '..', '..', 'docs', 'screenshots');
 const PASSWORD = 'a long ui e2e password';
 
 let work, server, context, page;
