@@ -239,17 +239,45 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await shot('invoke');
 	});
 
+	await t.test('errors of a failing script are counted on the app page', async () => {
+		// A second script that always fails, set up through the API with the
+		// browser's own session (the request context shares its cookies).
+		const api = `${server.base}/api/v1/admin`;
+		const headers = { Origin: server.base };
+		const boom = 'package main\n\nimport "picloud"\n\nfunc Handle(req *picloud.Request) *picloud.Response {\n\tpanic("boom")\n}\n';
+		let res = await context.request.post(`${api}/apps/shop/scripts`, { data: { name: 'boom', source: boom }, headers });
+		assert.equal(res.status(), 201, await res.text());
+		const { id } = await res.json();
+		res = await context.request.post(`${api}/scripts/${id}/routes`, { data: { method: 'GET', path: '/boom' }, headers });
+		assert.equal(res.status(), 201, await res.text());
+		for (let i = 0; i < 3; i++) assert.equal((await get('/boom', 'shop.localhost')).status, 500);
+		await page.goto(`${server.base}/admin/apps/shop`);
+		const row = page.locator('tr', { hasText: 'boom' });
+		await row.waitFor();
+		// Invocation logs are written in batches: reload until they are in.
+		for (let i = 0; i < 20 && (await row.locator('td').nth(3).textContent()) !== '3'; i++) {
+			await page.waitForTimeout(250);
+			await page.reload();
+			await row.waitFor();
+		}
+		assert.equal(await row.locator('td').nth(3).textContent(), '3');
+	});
+
 	await t.test('see the invocation in the live list, with its log and the chart', async () => {
 		await nav('Invocations').click();
 		const row = page.locator(`tr[data-request-id="${requestId}"]`);
 		await row.waitFor();
 		await page.locator('figure', { hasText: 'greet' }).waitFor();
+		await page.locator('figure', { hasText: 'boom' }).filter({ hasText: '3 errors' }).waitFor();
 		// A new request shows up without a reload.
 		await get('/greet/dave', 'shop.localhost');
 		await page.locator('tr', { hasText: 'GET /greet/dave' }).waitFor();
 		await row.getByRole('button', { name: 'Log' }).click();
 		await page.locator('pre', { hasText: 'greeting alice' }).waitFor();
 		await page.getByLabel('Status', { exact: true }).fill('500');
+		await page.locator('tr', { hasText: 'GET /greet/dave' }).waitFor({ state: 'detached' });
+		assert.equal(await page.locator('tbody tr', { hasText: 'GET /boom' }).count(), 3);
+		await page.getByLabel('Status', { exact: true }).fill('418');
 		await page.getByText('No invocations match.').waitFor();
 		await page.getByLabel('Status', { exact: true }).fill('');
 		await page.locator('tr', { hasText: 'GET /greet/dave' }).waitFor();
@@ -290,7 +318,7 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await page.goto(scriptURL);
 		await page.getByText('This script kept crashing and is parked: crashed 3 times in a row').waitFor();
 		await page.goto(`${server.base}/admin/apps/shop`);
-		await page.locator('.badge', { hasText: /^parked until/ }).waitFor();
+		await page.locator('tr', { hasText: 'greet' }).locator('.badge', { hasText: /^parked until/ }).waitFor();
 		await page.unroute('**/api/v1/admin/apps/*/scripts/*/status');
 		await page.reload();
 		await page.locator('.badge', { hasText: 'live' }).first().waitFor();
