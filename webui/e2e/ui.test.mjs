@@ -215,6 +215,8 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 
 		await page.getByRole('link', { name: 'shop', exact: true }).click();
 		await page.getByRole('heading', { name: 'Check and match' }).waitFor();
+		const port = new URL(server.base).port;
+		await page.getByRole('link', { name: `http://shop.localhost:${port}/` }).waitFor();
 		await page.getByLabel('Path', { exact: true }).fill('/greet/carol');
 		await page.getByRole('button', { name: 'Match request' }).click();
 		await page.getByText('"name":"carol"').waitFor();
