@@ -369,4 +369,31 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await shot('editor-dark');
 		await page.emulateMedia({ colorScheme: 'light' });
 	});
+
+	await t.test('rename, change the slug, then delete with a confirmation naming what goes', async () => {
+		await page.goto(`${server.base}/admin/apps/shop`);
+		await page.getByLabel('Name', { exact: true }).fill('Shop renamed');
+		await page.getByRole('button', { name: 'Rename' }).click();
+		await page.getByRole('heading', { name: /^Shop renamed/ }).waitFor();
+		await page.getByLabel('Slug', { exact: true }).fill('Store');
+		await page.getByText('Only lowercase a-z, 0-9 and "-".').waitFor();
+		await page.getByLabel('Slug', { exact: true }).fill('store');
+		await page.getByRole('button', { name: 'Change slug' }).click();
+		await page.waitForURL('**/admin/apps/store');
+		await page.getByText('the old one redirects to store').waitFor();
+
+		await page.getByRole('button', { name: 'Delete app…' }).click();
+		const dialog = page.getByRole('dialog', { name: 'Delete app Shop renamed?' });
+		await dialog.waitFor();
+		const text = await dialog.textContent();
+		for (const what of ['2 scripts: boom, greet', '2 routes', '1 domain claim: api.example.com']) assert.ok(text.includes(what), `the dialog names ${what}: ${text}`);
+		const confirm = dialog.getByRole('button', { name: 'Delete app' });
+		assert.ok(await confirm.isDisabled(), 'disabled until the slug is typed');
+		await dialog.getByLabel(/^Type/).fill('store');
+		await confirm.click();
+		await page.getByRole('heading', { name: 'Apps', exact: true }).waitFor();
+		await page.getByRole('link', { name: 'Hello World' }).waitFor();
+		assert.equal(await page.getByRole('link', { name: 'Shop renamed' }).count(), 0);
+		assert.equal((await get('/greet/x', 'store.localhost')).status, 404);
+	});
 });
