@@ -382,6 +382,13 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await page.waitForURL('**/admin/apps/store');
 		await page.getByText('the old one redirects to store').waitFor();
 
+		await page.getByLabel('Time budget (ms)').fill('999999999');
+		await page.getByRole('button', { name: 'Save limits' }).click();
+		await page.getByText('settings.timeout_ms: must be between 1 and 600000 milliseconds').waitFor();
+		await page.getByLabel('Time budget (ms)').fill('2000');
+		await page.getByRole('button', { name: 'Save limits' }).click();
+		await page.getByText('Limits saved').waitFor();
+
 		await page.getByRole('button', { name: 'Delete app…' }).click();
 		const dialog = page.getByRole('dialog', { name: 'Delete app Shop renamed?' });
 		await dialog.waitFor();
