@@ -8,7 +8,7 @@ NORACE_PKGS :=
 # How long CI runs each fuzz target.
 FUZZTIME    ?= 10s
 
-.PHONY: run build test fuzz lint fmt bench ui clean
+.PHONY: run build test fuzz lint fmt bench ui ui-check ui-test clean
 
 run: ## start PiCloud on the embedded SQLite default in ./data
 	$(GO) run ./cmd/picloud
@@ -40,8 +40,17 @@ bench: ## load generator against the real binary and a bare fasthttp handler, pl
 	bash bench/run.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./route/ ./sandbox/ ./actors/ ./ingress/
 
-ui: ## rebuild the embedded web UI (needs Node.js)
-	@echo "webui: the dashboard is a placeholder page until its issue lands"
+ui: ## rebuild the embedded web UI into webui/dist (needs Node.js 20+; commit the result)
+	cd webui && npm ci --no-audit --no-fund && npm run build
+
+ui-check: ui ## fail when the committed webui/dist is not what the source builds to
+	@stale=$$(git status --porcelain -- webui/dist); \
+	  if [ -n "$$stale" ]; then echo "webui/dist is stale: run make ui and commit it:"; echo "$$stale"; exit 1; fi
+
+ui-test: ## Playwright end-to-end test of the web UI against the real binary (needs chromium); screenshots to docs/screenshots
+	@test -d webui/node_modules || (cd webui && npm ci --no-audit --no-fund)
+	$(GO) build -o bin/picloud ./cmd/picloud
+	cd webui && PICLOUD_BIN=../bin/picloud node --test --test-reporter=spec test/ e2e/
 
 clean:
 	rm -rf bin data

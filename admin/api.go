@@ -132,6 +132,7 @@ func (a *API) routes(g *router.Group) {
 	g.GET("/apps/{app}/domains", a.listDomains)
 	g.POST("/apps/{app}/domains", a.createDomain)
 	g.DELETE("/apps/{app}/domains/{id}", a.deleteDomain)
+	g.GET("/apps/{app}/routes", a.listAppRoutes)
 	g.POST("/apps/{app}/routes/check", a.checkRoute)
 	g.POST("/apps/{app}/routes/match", a.matchRoute)
 	g.GET("/apps/{app}/scripts", a.listScripts)
@@ -145,6 +146,7 @@ func (a *API) routes(g *router.Group) {
 	g.POST("/scripts/{id}/routes", a.createRoute)
 	g.DELETE("/routes/{id}", a.deleteRoute)
 	g.GET("/invocations", a.listInvocations)
+	g.GET("/invocations/per-minute", a.invocationsPerMinute)
 	g.GET("/invocations/{request_id}", a.getInvocation)
 	g.GET("/config", a.getConfig)
 }

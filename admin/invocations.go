@@ -2,6 +2,7 @@ package admin
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -69,4 +70,54 @@ func (a *API) getInvocation(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	a.reply(ctx, fasthttp.StatusOK, inv)
+}
+
+// Windows of GET /invocations/per-minute, in minutes.
+const (
+	defaultMinuteWindow = 60
+	maxMinuteWindow     = 24 * 60
+)
+
+// minuteCounts is what GET /invocations/per-minute answers: the counts of
+// the minutes from Since on that had invocations (the others are zero).
+type minuteCounts struct {
+	Since   time.Time            `json:"since"`
+	Minutes int64                `json:"minutes"`
+	Items   []models.MinuteCount `json:"items"`
+}
+
+// invocationsPerMinute counts requests and server errors per minute and
+// script over the last `minutes` minutes (the current one included),
+// optionally of one app or script: the dashboard's chart.
+func (a *API) invocationsPerMinute(ctx *fasthttp.RequestCtx) {
+	args := ctx.QueryArgs()
+	var f models.MinuteFilter
+	if ref := string(args.Peek("app")); ref != "" {
+		app, err := a.db.App(detach(ctx), ref)
+		if err != nil {
+			a.fail(ctx, err)
+			return
+		}
+		f.AppID = app.ID
+	}
+	var err error
+	if f.ScriptID, err = queryInt(args, "script", 1, 1<<62); err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	minutes, err := queryInt(args, "minutes", 1, maxMinuteWindow)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	if minutes == 0 {
+		minutes = defaultMinuteWindow
+	}
+	f.Since = a.now().UTC().Truncate(time.Minute).Add(-time.Duration(minutes-1) * time.Minute)
+	counts, err := a.db.InvocationsPerMinute(detach(ctx), f)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	a.reply(ctx, fasthttp.StatusOK, minuteCounts{Since: f.Since, Minutes: minutes, Items: counts})
 }

@@ -48,6 +48,11 @@ func TestRouteTools(t *testing.T) {
 			match("blog", "blog", "GET", "/posts/hello", 200, []string{`"params":{"slug":"hello"}`, `"name":"posts"`}),
 			match("relative path", "shop", "GET", "users", 400, []string{`"field":"path"`}),
 			match("ANY is no request method", "shop", "ANY", "/users/me", 400, []string{`"field":"method"`}),
+			// Every route of an app, whichever script binds it.
+			{name: "app routes", method: "GET", url: "/apps/shop/routes", status: 200,
+				want: []string{`"path":"/users/:id"`, `"path":"/users/me"`, `"path":"/files/*rest"`}, notWant: []string{"/posts/"}},
+			{name: "other app's routes", method: "GET", url: "/apps/blog/routes", status: 200, want: []string{`"path":"/posts/:slug"`}, notWant: []string{"/users"}},
+			{name: "routes of a missing app", method: "GET", url: "/apps/nope/routes", status: 404},
 		})
 	})
 }

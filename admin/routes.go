@@ -29,6 +29,21 @@ func (a *API) listRoutes(ctx *fasthttp.RequestCtx) {
 	a.reply(ctx, fasthttp.StatusOK, list(routes))
 }
 
+// listAppRoutes lists every route of an app, whichever script it binds.
+func (a *API) listAppRoutes(ctx *fasthttp.RequestCtx) {
+	app, err := a.appParam(ctx)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	routes, err := a.db.AppRoutes(detach(ctx), app.ID)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	a.reply(ctx, fasthttp.StatusOK, list(routes))
+}
+
 func (a *API) createRoute(ctx *fasthttp.RequestCtx) {
 	script, err := a.scriptParam(ctx)
 	if err != nil {

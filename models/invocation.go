@@ -43,3 +43,22 @@ const (
 	DefaultInvocationLimit = 50
 	MaxInvocationLimit     = 500
 )
+
+// MinuteCount is how many invocations of one script began in one minute,
+// and how many of them failed with a server error (status 500 and up).
+type MinuteCount struct {
+	// Minute is the start of the minute, UTC.
+	Minute   time.Time `json:"minute"`
+	ScriptID int64     `json:"script_id"`
+	Requests int64     `json:"requests"`
+	Errors   int64     `json:"errors"`
+}
+
+// MinuteFilter selects the invocations InvocationsPerMinute counts: those
+// logged at or after Since, of AppID and of ScriptID; zero fields match
+// everything.
+type MinuteFilter struct {
+	AppID    int64
+	ScriptID int64
+	Since    time.Time
+}

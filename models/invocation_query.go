@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 )
 
 // ListInvocations returns the invocations matching f, newest first.
@@ -84,4 +86,57 @@ func (db *DB) TrimInvocations(ctx context.Context, keep int) (int64, error) {
 		return 0, fmt.Errorf("trim invocations to %d: %w", keep, err)
 	}
 	return n, nil
+}
+
+// minuteLayout is the text form of a minute bucket in InvocationsPerMinute.
+const minuteLayout = "2006-01-02 15:04"
+
+// minuteExpr is the SQL for the minute an invocation's created_at falls
+// in, as text in minuteLayout. SQLite keeps timestamps as text in UTC
+// ("2006-01-02 15:04:05.999999+00:00"), whose first 16 characters are the
+// minute; PostgreSQL keeps timestamptz.
+func (db *DB) minuteExpr() string {
+	if db.dialect == DialectPostgres {
+		return `to_char(date_trunc('minute', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:MI')`
+	}
+	return "substr(created_at, 1, 16)"
+}
+
+// InvocationsPerMinute counts the invocations matching f per minute and
+// script, oldest minute first, then by script id. It feeds the
+// dashboard's requests-per-minute chart.
+func (db *DB) InvocationsPerMinute(ctx context.Context, f MinuteFilter) ([]MinuteCount, error) {
+	var rows []struct {
+		Minute   string `bun:"minute"`
+		ScriptID int64  `bun:"script_id"`
+		Requests int64  `bun:"requests"`
+		Errors   int64  `bun:"errors"`
+	}
+	q := db.bun.NewSelect().Model((*Invocation)(nil)).
+		ColumnExpr(db.minuteExpr() + " AS minute").
+		Column("script_id").
+		ColumnExpr("COUNT(*) AS requests").
+		ColumnExpr("SUM(CASE WHEN status >= 500 THEN 1 ELSE 0 END) AS errors")
+	if !f.Since.IsZero() {
+		q = q.Where("created_at >= ?", normalizeTime(f.Since))
+	}
+	if f.AppID != 0 {
+		q = q.Where("app_id = ?", f.AppID)
+	}
+	if f.ScriptID != 0 {
+		q = q.Where("script_id = ?", f.ScriptID)
+	}
+	q = q.GroupExpr("minute, script_id").OrderExpr("minute, script_id")
+	if err := q.Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("count invocations per minute: %w", err)
+	}
+	out := make([]MinuteCount, 0, len(rows))
+	for _, r := range rows {
+		m, err := time.Parse(minuteLayout, strings.Replace(r.Minute, "T", " ", 1))
+		if err != nil {
+			return nil, fmt.Errorf("count invocations per minute: bucket %q: %w", r.Minute, err)
+		}
+		out = append(out, MinuteCount{Minute: m.UTC(), ScriptID: r.ScriptID, Requests: r.Requests, Errors: r.Errors})
+	}
+	return out, nil
 }

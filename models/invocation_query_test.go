@@ -175,3 +175,54 @@ func requestIDs(invs []models.Invocation) []string {
 	}
 	return ids
 }
+
+func TestInvocationsPerMinute(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		ctx := context.Background()
+		db := testdb.Open(t, tg)
+		base := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
+		at := func(offset time.Duration, appID, scriptID int64, status int) models.Invocation {
+			inv := invocationAt(0, appID, scriptID, status)
+			inv.CreatedAt = base.Add(offset)
+			return inv
+		}
+		batch := []models.Invocation{
+			at(-time.Second, 1, 10, 200),                        // before the window
+			at(0, 1, 10, 200),                                   // 03:04, first instant
+			at(59*time.Second+999*time.Millisecond, 1, 10, 500), // 03:04, last instant
+			at(30*time.Second, 1, 11, 404),                      // 03:04, other script, not an error
+			at(time.Minute, 1, 10, 503),                         // 03:05
+			at(3*time.Minute+time.Second, 2, 20, 200),           // 03:07, other app
+		}
+		if err := db.InsertInvocations(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		m := func(minute int, scriptID, requests, errors int64) models.MinuteCount {
+			return models.MinuteCount{Minute: base.Add(time.Duration(minute) * time.Minute), ScriptID: scriptID, Requests: requests, Errors: errors}
+		}
+		tests := []struct {
+			name   string
+			filter models.MinuteFilter
+			want   []models.MinuteCount
+		}{
+			{"all", models.MinuteFilter{Since: base}, []models.MinuteCount{m(0, 10, 2, 1), m(0, 11, 1, 0), m(1, 10, 1, 1), m(3, 20, 1, 0)}},
+			{"app", models.MinuteFilter{Since: base, AppID: 2}, []models.MinuteCount{m(3, 20, 1, 0)}},
+			{"script", models.MinuteFilter{Since: base, ScriptID: 10}, []models.MinuteCount{m(0, 10, 2, 1), m(1, 10, 1, 1)}},
+			{"earlier", models.MinuteFilter{Since: base.Add(-time.Hour), ScriptID: 10}, []models.MinuteCount{m(-1, 10, 1, 0), m(0, 10, 2, 1), m(1, 10, 1, 1)}},
+			{"later", models.MinuteFilter{Since: base.Add(time.Minute)}, []models.MinuteCount{m(1, 10, 1, 1), m(3, 20, 1, 0)}},
+			{"nothing", models.MinuteFilter{Since: base.Add(time.Hour)}, []models.MinuteCount{}},
+			{"no lower bound", models.MinuteFilter{AppID: 1}, []models.MinuteCount{m(-1, 10, 1, 0), m(0, 10, 2, 1), m(0, 11, 1, 0), m(1, 10, 1, 1)}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := db.InvocationsPerMinute(ctx, tt.filter)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+					t.Errorf("InvocationsPerMinute(%+v) =\n%v\nwant\n%v", tt.filter, got, tt.want)
+				}
+			})
+		}
+	})
+}

@@ -1,0 +1,17 @@
+import { sveltekit } from '@sveltejs/kit/vite';
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+	plugins: [sveltekit()],
+	build: {
+		sourcemap: false,
+		reportCompressedSize: false,
+		chunkSizeWarningLimit: 1200,
+		// Quiet: the plugin timing report is noise in CI logs.
+		rolldownOptions: { checks: { pluginTimings: false } }
+	},
+	server: {
+		// `npm run dev` talks to a PiCloud started with `make run`.
+		proxy: { '/api': 'http://127.0.0.1:8080' }
+	}
+});
