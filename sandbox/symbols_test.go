@@ -109,7 +109,7 @@ func change() {
 func TestSymbolTable(t *testing.T) {
 	for _, p := range AllowedImports() {
 		t.Run(p, func(t *testing.T) {
-			exports, err := symbolTable([]string{p}, io.Discard)
+			exports, err := symbolTable([]string{p}, interpOutput{out: io.Discard, traces: io.Discard})
 			if err != nil {
 				t.Fatal(err)
 			}

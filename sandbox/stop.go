@@ -1,0 +1,74 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/traefik/yaegi/interp"
+)
+
+// hostImportPath is a package only the sandbox imports into an
+// interpreter, to learn when its stop switch is armed. Scripts cannot
+// import it: it is not on the allowlist, and Check runs first.
+const hostImportPath = "picloudhost"
+
+// stopGrace is how long a stopped call may take to unwind before Call
+// returns without it. Loops and channel operations end at the next step
+// of the interpreter; only a long host call (a huge regexp or JSON
+// document) can take longer, and its goroutine is then left to finish
+// alone.
+const stopGrace = 50 * time.Millisecond
+
+// armStop gives the interpreter a stop switch: cancelling ctx stops it.
+//
+// yaegi stops an interpreter only from EvalWithContext (or
+// ExecuteWithContext) while that call is still waiting: cancelling its
+// context bumps the interpreter's run id, which ends every loop of every
+// frame, and closes the channel that every blocking channel operation
+// also waits on. The switch is such a call that never ends on its own: it
+// blocks in an empty select until stop is called. Functions fetched
+// afterwards (Handle) run in frames that inherit its channel, so stop
+// ends them too, wherever they are, and leaves the interpreter poisoned:
+// nothing runs on it again.
+func armStop(ctx context.Context, i *interp.Interpreter) error {
+	armed := make(chan struct{})
+	err := i.Use(interp.Exports{hostImportPath + "/" + hostImportPath: {
+		"Armed": reflect.ValueOf(func() { close(armed) }),
+	}})
+	if err != nil {
+		return fmt.Errorf("sandbox: load host symbols: %w", err)
+	}
+	if _, err := i.Eval(`import "` + hostImportPath + `"`); err != nil {
+		return fmt.Errorf("sandbox: import host symbols: %w", err)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		_, err := i.EvalWithContext(ctx, hostImportPath+".Armed(); select {}")
+		ended <- err
+	}()
+	select {
+	case <-armed:
+		return nil
+	case err := <-ended:
+		return fmt.Errorf("sandbox: arm the stop switch: %w", err)
+	}
+}
+
+// stoppableSleep is time.Sleep as scripts see it: it returns early when
+// stopped is closed, so a script sleeping past its budget does not keep
+// a goroutine for the rest of its sleep.
+func stoppableSleep(stopped <-chan struct{}) func(time.Duration) {
+	return func(d time.Duration) {
+		if d <= 0 {
+			return
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-stopped:
+		}
+	}
+}
