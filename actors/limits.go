@@ -13,6 +13,9 @@ const (
 	DefaultTimeout        = 30 * time.Second
 	DefaultMaxOutput      = sandbox.DefaultMaxOutput
 	DefaultIdleTimeout    = 5 * time.Minute
+	DefaultMaxResponse    = sandbox.DefaultMaxResponseBody
+	DefaultCrashLimit     = 5
+	DefaultCrashWindow    = time.Minute
 )
 
 // WithDefaults returns l with every zero or negative field set to its
@@ -32,6 +35,15 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.IdleTimeout <= 0 {
 		l.IdleTimeout = DefaultIdleTimeout
+	}
+	if l.MaxResponseBody <= 0 {
+		l.MaxResponseBody = DefaultMaxResponse
+	}
+	if l.CrashLimit <= 0 {
+		l.CrashLimit = DefaultCrashLimit
+	}
+	if l.CrashWindow <= 0 {
+		l.CrashWindow = DefaultCrashWindow
 	}
 	return l
 }

@@ -26,6 +26,15 @@ type executorIdle struct {
 	id uint64
 }
 
+// executorCrashed is what an executor tells its router when a call left
+// its interpreter unusable (a panic or a timeout), just before it fails
+// and is restarted. The router counts them to park a script.
+type executorCrashed struct {
+	id      uint64
+	timeout bool
+	cause   string
+}
+
 // sweepIdle asks the router to stop executors idle for too long.
 type sweepIdle struct{}
 
@@ -53,6 +62,7 @@ type executorPool struct {
 	idle  []*executorRef // a stack: the last to go idle is used first
 	size  int            // executors, idle and busy
 	queue jobQueue
+	crash crashRecord
 }
 
 func newExecutorPool(script ScriptVersion, app string, limits Limits) *executorPool {

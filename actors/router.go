@@ -61,6 +61,10 @@ func (r *appRouter) Receive(ctx actor.Context) {
 		r.invoke(ctx, msg)
 	case *executorIdle:
 		r.executorIdle(ctx, msg)
+	case *executorCrashed:
+		r.executorCrashed(ctx, msg)
+	case *unparkDue:
+		r.unparkDue(ctx, msg)
 	case *AppSnapshot:
 		r.applySnapshot(ctx, msg)
 	case *sweepIdle:
@@ -94,6 +98,12 @@ func (r *appRouter) invoke(ctx actor.Context, inv *Invoke) {
 	if pool == nil {
 		inv.Reply.Send(res)
 		return
+	}
+	if !pool.crash.parkedUntil.IsZero() {
+		if now := time.Now(); pool.crash.parked(now) {
+			inv.Reply.Send(r.parkedResult(pool, job, now))
+			return
+		}
 	}
 	r.dispatch(ctx, pool, job)
 }
@@ -194,7 +204,7 @@ func (r *appRouter) executorIdle(ctx actor.Context, msg *executorIdle) {
 		r.run(ctx, ex, job)
 		return
 	}
-	if !pool.live || r.draining || pool.size > pool.limits.MaxConcurrency {
+	if !pool.live || r.draining || pool.size > pool.limits.MaxConcurrency || pool.crash.parked(time.Now()) {
 		r.retire(ctx, ex)
 		r.stopIfDrained(ctx)
 		return
@@ -222,6 +232,10 @@ func (r *appRouter) applySnapshot(ctx actor.Context, s *AppSnapshot) {
 	limits := s.Limits.WithDefaults()
 	live := make(map[int64]*executorPool, len(s.Scripts))
 	for _, sv := range s.Scripts {
+		limits := limits
+		if sv.Limits != nil {
+			limits = sv.Limits.WithDefaults()
+		}
 		if old := r.live[sv.ScriptID]; old != nil && old.serves(sv, s.Slug, limits) {
 			live[sv.ScriptID] = old
 			continue
@@ -261,6 +275,7 @@ func (r *appRouter) buildTrie(s *AppSnapshot, live map[int64]*executorPool) *rou
 // ones serve what the pool holds, then stop.
 func (r *appRouter) retirePool(ctx actor.Context, pool *executorPool) {
 	pool.live = false
+	pool.crash.stop()
 	for ex := pool.popIdle(); ex != nil; ex = pool.popIdle() {
 		r.retire(ctx, ex)
 	}
@@ -331,7 +346,10 @@ func (r *appRouter) executorTerminated(ctx actor.Context, pid *actor.PID) {
 		}
 		r.seed.logger.Warn("executor stopped unexpectedly", slog.String("app", r.slug),
 			slog.String("executor", pid.Id), slog.Bool("had_request", ex.job != nil))
-		r.refill(ctx, ex.pool)
+		r.recordCrash(ctx, ex.pool, "executor stopped unexpectedly")
+		if !ex.pool.crash.parked(time.Now()) {
+			r.refill(ctx, ex.pool)
+		}
 		break
 	}
 	r.stopIfDrained(ctx)
@@ -363,6 +381,9 @@ func (r *appRouter) started(ctx actor.Context) {
 // Terminated messages start no new ones.
 func (r *appRouter) restarting(ctx actor.Context) {
 	r.stopSweep()
+	for _, pool := range r.live {
+		pool.crash.stop()
+	}
 	seen := map[*executorPool]bool{}
 	for _, ex := range r.executors {
 		if seen[ex.pool] {
@@ -381,13 +402,19 @@ func (r *appRouter) restarting(ctx actor.Context) {
 func (r *appRouter) inspect(msg *Inspect) {
 	st := RouterStatus{AppID: r.seed.appID, Slug: r.slug, Routes: len(r.trie.Routes())}
 	seen := map[*executorPool]bool{}
+	now := time.Now()
 	add := func(p *executorPool) {
 		if seen[p] {
 			return
 		}
 		seen[p] = true
-		st.Pools = append(st.Pools, PoolStatus{ScriptID: p.script.ScriptID, Version: p.script.Version,
-			Live: p.live, Executors: p.size, Idle: len(p.idle), Queued: p.queue.len()})
+		ps := PoolStatus{ScriptID: p.script.ScriptID, Version: p.script.Version,
+			Live: p.live, Executors: p.size, Idle: len(p.idle), Queued: p.queue.len(),
+			Crashes: p.crash.count(now, p.limits.CrashWindow)}
+		if p.crash.parked(now) {
+			ps.ParkedUntil, ps.ParkReason = p.crash.parkedUntil, p.crash.reason
+		}
+		st.Pools = append(st.Pools, ps)
 	}
 	for _, p := range r.live {
 		add(p)
@@ -413,6 +440,9 @@ func (r *appRouter) inspect(msg *Inspect) {
 func (r *appRouter) stopped() {
 	r.seed.afterlife.gone.Store(true)
 	r.stopSweep()
+	for _, pool := range r.live {
+		pool.crash.stop()
+	}
 	if r.seed.stopped != nil {
 		r.seed.stopped()
 	}

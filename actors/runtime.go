@@ -161,3 +161,16 @@ func (h minLevelHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 func (h minLevelHandler) WithGroup(name string) slog.Handler {
 	return minLevelHandler{Handler: h.Handler.WithGroup(name), min: h.min}
 }
+
+// Inspect asks the router pid for its status and waits for the answer
+// until ctx ends: the router's state is only ever read by the router.
+func (rt *Runtime) Inspect(ctx context.Context, pid *actor.PID) (RouterStatus, error) {
+	ch := make(chan RouterStatus, 1)
+	rt.system.Root.Send(pid, &Inspect{Reply: ch})
+	select {
+	case st := <-ch:
+		return st, nil
+	case <-ctx.Done():
+		return RouterStatus{}, fmt.Errorf("inspect router %s: %w", pid.Id, ctx.Err())
+	}
+}
