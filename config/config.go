@@ -95,6 +95,14 @@ type Executor struct {
 	// MaxOutput caps the printed and logged output kept per invocation,
 	// in bytes.
 	MaxOutput int64
+	// MaxResponseBody caps a script's response (body and headers), in
+	// bytes; a bigger one is answered 500 response_too_large.
+	MaxResponseBody int64
+	// A script version whose executors crash (panic or time out) more
+	// than CrashLimit times within CrashWindow is parked: answered 503
+	// until the window has passed or a new version is deployed.
+	CrashLimit  int
+	CrashWindow time.Duration
 }
 
 // Invocations configures the invocation log (block "invocations").
@@ -140,6 +148,10 @@ func Default() *Config {
 			QueueLimit:     256,
 			IdleTimeout:    5 * time.Minute,
 			MaxOutput:      64 << 10,
+
+			MaxResponseBody: 6 << 20,
+			CrashLimit:      5,
+			CrashWindow:     time.Minute,
 		},
 		Invocations: Invocations{Retain: 100000, MaxPerSecond: 1000},
 		Log:         Log{Level: slog.LevelInfo, Format: LogText},

@@ -128,6 +128,9 @@ executor {
   queue_limit     = 3
   idle_timeout    = "1m30s"
   max_output      = 4096
+  max_response_body = "2MiB"
+  crash_limit     = 9
+  crash_window    = "10s"
 }
 invocations {
   retain         = 5
@@ -159,6 +162,10 @@ log {
 			QueueLimit:     3,
 			IdleTimeout:    90 * time.Second,
 			MaxOutput:      4096,
+
+			MaxResponseBody: 2 << 20,
+			CrashLimit:      9,
+			CrashWindow:     10 * time.Second,
 		},
 		Invocations: Invocations{Retain: 5, MaxPerSecond: 7},
 		Log:         Log{Level: slog.LevelDebug, Format: LogJSON},

@@ -196,6 +196,10 @@ func executorLimits(cfg *config.Config) actors.Limits {
 		Timeout:        cfg.Executor.Timeout,
 		MaxOutput:      int(cfg.Executor.MaxOutput),
 		IdleTimeout:    cfg.Executor.IdleTimeout,
+
+		MaxResponseBody: int(cfg.Executor.MaxResponseBody),
+		CrashLimit:      cfg.Executor.CrashLimit,
+		CrashWindow:     cfg.Executor.CrashWindow,
 	}
 }
 
