@@ -149,6 +149,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		WriteTimeout:          cfg.Server.WriteTimeout,
 		IdleTimeout:           cfg.Server.IdleTimeout,
 		MaxRequestBodySize:    int(cfg.Server.MaxRequestBody),
+		ErrorHandler:          ingress.ReadError,
 		Logger:                fasthttpLogger{logger},
 	}
 	// The first admin exists (or can be made) before anyone is served: a
