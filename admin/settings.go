@@ -30,6 +30,7 @@ func (a *API) appSettings(s *models.AppSettings) map[string]setting {
 	return map[string]setting{
 		"timeout_ms":      {&s.TimeoutMS, 1, maxTimeoutMS, "milliseconds"},
 		"max_concurrency": {&s.MaxConcurrency, 1, maxConcurrency, "invocations"},
+		"max_output":      {&s.MaxOutput, 1, maxOutputCap, "bytes"},
 		// fasthttp refuses bigger bodies before ingress sees them, so an
 		// app may lower the server's limit but not raise it.
 		"max_request_body":  {&s.MaxRequestBody, 1, a.maxRequestBody, "bytes (server.max_request_body)"},

@@ -227,6 +227,9 @@ func AppLimits(defaults actors.Limits, s models.AppSettings) actors.Limits {
 	if s.MaxConcurrency != nil {
 		l.MaxConcurrency = int(*s.MaxConcurrency)
 	}
+	if s.MaxOutput != nil {
+		l.MaxOutput = int(*s.MaxOutput)
+	}
 	if s.MaxResponseBody != nil {
 		l.MaxResponseBody = int(*s.MaxResponseBody)
 	}

@@ -22,6 +22,8 @@ func TestAppLimits(t *testing.T) {
 			actors.Limits{MaxConcurrency: 8, QueueLimit: 256, Timeout: 1500 * time.Millisecond, MaxOutput: 1024, IdleTimeout: time.Minute}},
 		{"concurrency", models.AppSettings{MaxConcurrency: n(2)},
 			actors.Limits{MaxConcurrency: 2, QueueLimit: 256, Timeout: 5 * time.Second, MaxOutput: 1024, IdleTimeout: time.Minute}},
+		{"output", models.AppSettings{MaxOutput: n(10)},
+			actors.Limits{MaxConcurrency: 8, QueueLimit: 256, Timeout: 5 * time.Second, MaxOutput: 10, IdleTimeout: time.Minute}},
 		{"request body is ingress's", models.AppSettings{MaxRequestBody: n(10)}, defaults},
 		{"response body", models.AppSettings{MaxResponseBody: n(10)},
 			actors.Limits{MaxConcurrency: 8, QueueLimit: 256, Timeout: 5 * time.Second, MaxOutput: 1024, IdleTimeout: time.Minute, MaxResponseBody: 10}},
