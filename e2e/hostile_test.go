@@ -103,6 +103,8 @@ func hostileCases() []hostileCase {
 		refuse("file-through-template", "text/template", `template.ParseFiles`),
 		{name: "stdin-through-fmt", source: hostile("\t\"fmt\"\n", "\tvar s string\n\tfmt.Scanln(&s)\n\treturn nil"), upload: 422,
 			want: []string{`"line":10`, "Scanln"}},
+		{name: "file-through-time", source: hostile("\t\"time\"\n", "\t_, err := time.LoadLocation(\"../../etc/passwd\")\n\treturn picloud.Text(200, err.Error())"),
+			upload: 422, want: []string{"has no symbol LoadLocation", `"line":9`}},
 		{name: "embed-a-file", source: "package main\n\nimport \"picloud\"\n\n//go:embed /etc/passwd\nvar secret string\n\nfunc Handle(req *picloud.Request) *picloud.Response { return nil }\n",
 			upload: 422, want: []string{"//go:embed is not allowed", `"line":5`}},
 		{name: "import-from-disk", source: refused("github.com/picloud/picloud/models", "0"), upload: 422,
