@@ -90,6 +90,10 @@ executor {
   # with Retry-After. At least 1.
   queue_limit = 256
 
+  # How long an invocation may wait for a busy script before it gets 503
+  # with Retry-After.
+  queue_timeout = "1s"
+
   # An executor idle this long is stopped; an unused script costs nothing.
   idle_timeout = "5m"
 

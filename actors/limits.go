@@ -10,6 +10,7 @@ import (
 const (
 	DefaultMaxConcurrency = 8
 	DefaultQueueLimit     = 256
+	DefaultQueueTimeout   = time.Second
 	DefaultTimeout        = 30 * time.Second
 	DefaultMaxOutput      = sandbox.DefaultMaxOutput
 	DefaultIdleTimeout    = 5 * time.Minute
@@ -26,6 +27,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.QueueLimit <= 0 {
 		l.QueueLimit = DefaultQueueLimit
+	}
+	if l.QueueTimeout <= 0 {
+		l.QueueTimeout = DefaultQueueTimeout
 	}
 	if l.Timeout <= 0 {
 		l.Timeout = DefaultTimeout

@@ -167,3 +167,22 @@ func TestScriptLimitsOverrideTheApps(t *testing.T) {
 		t.Errorf("after a big response: %d %q", res.Status, res.ErrCode)
 	}
 }
+
+func TestQueueWaitIsBounded(t *testing.T) {
+	rt := newRuntime(t)
+	pid := startApp(t, rt, snapshot(actors.Limits{MaxConcurrency: 1, QueueTimeout: 50 * time.Millisecond},
+		[]actors.ScriptVersion{script(1, 1, slowScript("ok"))},
+		actors.Route{ID: 1, Method: "GET", Path: "/", ScriptID: 1}))
+
+	running := send(rt, pid, slow("/", 1000), 0)
+	res := call(t, rt, pid, slow("/", 0), 0)
+	if res.Status != 503 || res.ErrCode != actors.CodeSaturated || !strings.Contains(res.ErrMessage, "no executor was free within 50ms") {
+		t.Fatalf("queued request: %d %q %q", res.Status, res.ErrCode, res.ErrMessage)
+	}
+	if res := await(t, running); res.Status != 200 {
+		t.Fatalf("running request: %d %s", res.Status, res.ErrMessage)
+	}
+	if res := call(t, rt, pid, slow("/", 0), 0); res.Status != 200 {
+		t.Fatalf("afterwards: %d %s", res.Status, res.ErrMessage)
+	}
+}

@@ -118,6 +118,7 @@ type Route struct {
 type Limits struct {
 	MaxConcurrency  int           // executors per script version
 	QueueLimit      int           // requests waiting per script version before 503
+	QueueTimeout    time.Duration // a request waiting longer for an executor gets 503
 	Timeout         time.Duration // wall time per invocation
 	MaxOutput       int           // bytes of output kept per invocation
 	MaxResponseBody int           // bytes of response body and headers, else 500

@@ -18,6 +18,7 @@ type execute struct {
 	inv     *Invoke
 	routeID int64
 	params  route.Params
+	queued  time.Time // when it joined its pool's queue
 }
 
 // executorIdle is what an executor tells its router after every execute,
@@ -34,6 +35,10 @@ type executorCrashed struct {
 	timeout bool
 	cause   string
 }
+
+// expireQueued asks the router to answer the requests that waited too
+// long for an executor.
+type expireQueued struct{}
 
 // sweepIdle asks the router to stop executors idle for too long.
 type sweepIdle struct{}
@@ -120,6 +125,14 @@ func (q *jobQueue) push(j *execute) {
 	}
 	q.buf[(q.head+q.n)%len(q.buf)] = j
 	q.n++
+}
+
+// peek returns the oldest request without removing it, or nil.
+func (q *jobQueue) peek() *execute {
+	if q.n == 0 {
+		return nil
+	}
+	return q.buf[q.head]
 }
 
 // pop returns the oldest request, or nil.

@@ -40,6 +40,7 @@ type appRouter struct {
 	executors map[uint64]*executorRef
 	nextID    uint64
 	sweep     *time.Timer // armed while some executor is idle
+	expiry    *time.Timer // armed while some request is queued
 	draining  bool
 	stopping  bool
 }
@@ -69,6 +70,8 @@ func (r *appRouter) Receive(ctx actor.Context) {
 		r.applySnapshot(ctx, msg)
 	case *sweepIdle:
 		r.sweepIdle(ctx)
+	case *expireQueued:
+		r.expireQueued(ctx)
 	case *drain:
 		r.drain(ctx)
 	case *Inspect:
@@ -145,7 +148,9 @@ func (r *appRouter) dispatch(ctx actor.Context, pool *executorPool, job *execute
 		return
 	}
 	if pool.queue.len() < pool.limits.QueueLimit {
+		job.queued = time.Now()
 		pool.queue.push(job)
+		r.armExpiry(ctx, pool.limits.QueueTimeout)
 		return
 	}
 	job.inv.Reply.Send(r.failed(pool, job, 503, CodeSaturated, fmt.Sprintf(
@@ -452,6 +457,10 @@ func (r *appRouter) stopSweep() {
 	if r.sweep != nil {
 		r.sweep.Stop()
 		r.sweep = nil
+	}
+	if r.expiry != nil {
+		r.expiry.Stop()
+		r.expiry = nil
 	}
 }
 

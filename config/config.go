@@ -89,6 +89,9 @@ type Executor struct {
 	// QueueLimit is how many invocations may wait for a busy pool before
 	// new ones are answered 503 (at least 1).
 	QueueLimit int
+	// QueueTimeout is how long an invocation may wait for a busy pool
+	// before it is answered 503.
+	QueueTimeout time.Duration
 	// IdleTimeout is how long an idle executor lives before the pool
 	// shrinks.
 	IdleTimeout time.Duration
@@ -146,6 +149,7 @@ func Default() *Config {
 			Timeout:        5 * time.Second,
 			MaxConcurrency: 8,
 			QueueLimit:     256,
+			QueueTimeout:   time.Second,
 			IdleTimeout:    5 * time.Minute,
 			MaxOutput:      64 << 10,
 

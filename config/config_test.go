@@ -126,6 +126,7 @@ executor {
   timeout         = "250ms"
   max_concurrency = 2
   queue_limit     = 3
+  queue_timeout   = "2s"
   idle_timeout    = "1m30s"
   max_output      = 4096
   max_response_body = "2MiB"
@@ -160,6 +161,7 @@ log {
 			Timeout:        250 * time.Millisecond,
 			MaxConcurrency: 2,
 			QueueLimit:     3,
+			QueueTimeout:   2 * time.Second,
 			IdleTimeout:    90 * time.Second,
 			MaxOutput:      4096,
 

@@ -74,6 +74,7 @@ func (c *Config) settings() []setting {
 		{"executor", "timeout", "", duration(&ex.Timeout)},
 		{"executor", "max_concurrency", "", integer(&ex.MaxConcurrency, 1)},
 		{"executor", "queue_limit", "", integer(&ex.QueueLimit, 1)},
+		{"executor", "queue_timeout", "", duration(&ex.QueueTimeout)},
 		{"executor", "idle_timeout", "", duration(&ex.IdleTimeout)},
 		{"executor", "max_output", "", size(&ex.MaxOutput)},
 		{"executor", "max_response_body", "", size(&ex.MaxResponseBody)},

@@ -155,9 +155,10 @@ func (d *Deployer) deployLocked(ctx context.Context, app *models.App) error {
 	live.ingress.MaxResponseBody = deref(app.Settings.MaxResponseBody)
 	live.ingress.Wait = 0
 	if wait != d.opts.Limits.Timeout {
-		// Ingress waits a little longer than the longest budget of the
-		// app's scripts, so the executor's 504 is the one the client sees.
-		live.ingress.Wait = wait + time.Second
+		// Ingress waits a little longer than the longest a request of
+		// the app may queue and run, so the executor's 504 (or 503) is
+		// the one the client sees.
+		live.ingress.Wait = snap.Limits.QueueTimeout + wait + time.Second
 	}
 	live.scripts = ids
 	d.opts.Runtime.Send(live.ingress.Router, snap)
