@@ -107,18 +107,13 @@ type Instance struct {
 	// interp keeps the interpreter the handle belongs to alive.
 	interp *interp.Interpreter
 	// stop stops the interpreter for good (see armStop); stopped is
-	// closed once it has.
+	// closed once it has. It is safe to call from any goroutine.
 	stop    context.CancelFunc
 	stopped <-chan struct{}
-	// calls feeds the goroutine that runs Handle. It lives as long as the
-	// instance, so its stack, grown once inside yaegi, is reused; the
-	// caller waits for the outcome or for its ctx, whichever comes first.
-	calls    chan *sdk.Request
-	outcomes chan outcome
-	closed   bool
+	closed  bool
 }
 
-// outcome is what the call goroutine hands back.
+// outcome is what one call of Handle produced.
 type outcome struct {
 	resp sdk.Response
 	err  error // a *PanicError, or ErrResponseTooLarge wrapped
@@ -149,8 +144,6 @@ func New(ctx context.Context, source string, opts Options) (*Instance, error) {
 		stop()
 		return nil, err
 	}
-	in.calls, in.outcomes = make(chan *sdk.Request), make(chan outcome, 1)
-	go in.serve(in.handle, in.calls, in.outcomes)
 	return in, nil
 }
 
@@ -240,9 +233,14 @@ func lookupHandle(i *interp.Interpreter, s *script) (func(*sdk.Request) *sdk.Res
 
 // Call runs the script's Handle on a copy of req and converts what it
 // returns to plain data, all within ctx. When ctx ends first, Call stops
-// the interpreter (loops, channel operations and time.Sleep end at once),
-// returns with Err wrapping ctx.Err(), and the Instance is closed: build a
-// new one.
+// the interpreter: loops, channel operations and time.Sleep end at once,
+// and Call returns with Err wrapping ctx.Err(). The Instance is closed
+// then: build a new one.
+//
+// Handle runs on the caller's goroutine: a hand-off to another one would
+// cost more than the rest of a small call. So only a single long call of
+// a host function (a huge strings.Repeat, say) can outlast ctx, by as
+// long as that call takes.
 func (in *Instance) Call(ctx context.Context, req *sdk.Request) Result {
 	if in.closed {
 		return Result{Err: ErrClosed}
@@ -253,25 +251,17 @@ func (in *Instance) Call(ctx context.Context, req *sdk.Request) Result {
 	in.out.Reset()
 	in.traces.Reset()
 	start := time.Now()
-	in.calls <- cloneRequest(req)
-	select {
-	case o := <-in.outcomes:
-		return in.result(o, time.Since(start))
-	case <-ctx.Done():
+	notStopped := context.AfterFunc(ctx, in.stop)
+	o := in.invoke(in.handle, cloneRequest(req))
+	if !notStopped() {
+		// ctx ended during the call and the interpreter was stopped (the
+		// stop may still be finishing on another goroutine; it is safe
+		// to repeat).
+		in.Close()
+		return Result{Err: fmt.Errorf("sandbox: call stopped: %w", ctx.Err()),
+			Output: in.out.String(), Duration: time.Since(start)}
 	}
-	in.Close()
-	res := Result{Err: fmt.Errorf("sandbox: call stopped: %w", ctx.Err())}
-	// The stopped call unwinds at the interpreter's next step; wait for
-	// that briefly so its output can be read without racing with it.
-	grace := time.NewTimer(stopGrace)
-	defer grace.Stop()
-	select {
-	case <-in.outcomes:
-		res.Output = in.out.String()
-	case <-grace.C:
-	}
-	res.Duration = time.Since(start)
-	return res
+	return in.result(o, time.Since(start))
 }
 
 func (in *Instance) result(o outcome, d time.Duration) Result {
@@ -283,15 +273,6 @@ func (in *Instance) result(o outcome, d time.Duration) Result {
 		res.Err = o.err
 	}
 	return res
-}
-
-// serve runs Handle for every request on calls, until calls is closed.
-// It is handed handle, rather than reading in.handle, because Close may
-// run while a stopped call unwinds.
-func (in *Instance) serve(handle func(*sdk.Request) *sdk.Response, calls <-chan *sdk.Request, outcomes chan<- outcome) {
-	for req := range calls {
-		outcomes <- in.invoke(handle, req)
-	}
 }
 
 // invoke calls Handle and copies its response out, turning a panic into a
@@ -330,7 +311,7 @@ func (in *Instance) Close() {
 	}
 	in.closed = true
 	in.stop()
-	close(in.calls)
+	in.handle = nil
 	in.interp = nil
 }
 

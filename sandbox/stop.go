@@ -14,13 +14,6 @@ import (
 // import it: it is not on the allowlist, and Check runs first.
 const hostImportPath = "picloudhost"
 
-// stopGrace is how long a stopped call may take to unwind before Call
-// returns without it. Loops and channel operations end at the next step
-// of the interpreter; only a long host call (a huge regexp or JSON
-// document) can take longer, and its goroutine is then left to finish
-// alone.
-const stopGrace = 50 * time.Millisecond
-
 // armStop gives the interpreter a stop switch: cancelling ctx stops it.
 //
 // yaegi stops an interpreter only from EvalWithContext (or
