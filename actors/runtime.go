@@ -10,9 +10,14 @@
 // so a request costs no future and the router never waits for a script.
 //
 // Pools grow on demand up to Limits.MaxConcurrency, queue up to
-// Limits.QueueLimit (then 503), and shrink to zero after
-// Limits.IdleTimeout. A new snapshot switches new requests to the new
-// versions at once; the old pools finish what they hold and stop.
+// Limits.QueueLimit for at most Limits.QueueTimeout (then 503), and
+// shrink to zero after Limits.IdleTimeout. A call that overruns
+// Limits.Timeout is stopped and answered 504, and its executor restarts
+// with a fresh interpreter. A script version that crashes more than
+// Limits.CrashLimit times within Limits.CrashWindow is parked (503,
+// nothing runs) until the window passes or a new version comes (see
+// parking.go). A new snapshot switches new requests to the new versions
+// at once; the old pools finish what they hold and stop.
 //
 // All mailboxes run on a WorkerDispatcher: long-lived goroutines instead
 // of one new goroutine per mailbox wake-up.
