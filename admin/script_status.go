@@ -26,7 +26,8 @@ const (
 type scriptStatus struct {
 	State       string     `json:"state"`
 	ParkedUntil *time.Time `json:"parked_until,omitempty"`
-	Reason      string     `json:"reason,omitempty"`
+	// Reason says why it is parked ("" when it is not).
+	Reason string `json:"reason"`
 	// Crashes counts the crashes within the current window.
 	Crashes int `json:"crashes"`
 }

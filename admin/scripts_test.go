@@ -180,7 +180,7 @@ func TestScriptSettingsAndStatus(t *testing.T) {
 				want: []string{`"field":"settings.max_response_body"`, "whole number"}},
 			{name: "no settings", method: "PATCH", url: u, body: map[string]any{}, status: 400, want: []string{`"field":"settings"`}},
 			{name: "missing script", method: "PATCH", url: "/scripts/99999", body: map[string]any{"settings": map[string]any{}}, status: 404},
-			{name: "status ok", method: "GET", url: status, status: 200, want: []string{`{"state":"ok","crashes":0}`}},
+			{name: "status ok", method: "GET", url: status, status: 200, want: []string{`{"state":"ok","reason":"","crashes":0}`}},
 			{name: "list has state", method: "GET", url: "/apps/shop/scripts", status: 200, want: []string{`"state":"ok"`}},
 			{name: "status through another app", method: "GET", url: fmt.Sprintf("/apps/other/scripts/%d/status", id), status: 404},
 			{name: "status of a missing script", method: "GET", url: "/apps/shop/scripts/99999/status", status: 404},
