@@ -385,7 +385,7 @@ func (r *appRouter) started(ctx actor.Context) {
 // executors before the restart; they are forgotten here so that their
 // Terminated messages start no new ones.
 func (r *appRouter) restarting(ctx actor.Context) {
-	r.stopSweep()
+	r.stopTimers()
 	for _, pool := range r.live {
 		pool.crash.stop()
 	}
@@ -444,7 +444,7 @@ func (r *appRouter) inspect(msg *Inspect) {
 
 func (r *appRouter) stopped() {
 	r.seed.afterlife.gone.Store(true)
-	r.stopSweep()
+	r.stopTimers()
 	for _, pool := range r.live {
 		pool.crash.stop()
 	}
@@ -453,7 +453,7 @@ func (r *appRouter) stopped() {
 	}
 }
 
-func (r *appRouter) stopSweep() {
+func (r *appRouter) stopTimers() {
 	if r.sweep != nil {
 		r.sweep.Stop()
 		r.sweep = nil
