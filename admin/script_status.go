@@ -72,7 +72,7 @@ func (a *API) getScriptStatus(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, fmt.Errorf("%w: app %q has no script %d", models.ErrNotFound, app.Slug, script.ID))
 		return
 	}
-	st, err := a.appStatus(ctx, app.ID)
+	st, err := a.appStatus(detach(ctx), app.ID)
 	if err != nil {
 		a.fail(ctx, fmt.Errorf("status of script %d: %w", script.ID, err))
 		return
