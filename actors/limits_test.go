@@ -13,12 +13,18 @@ const hostileScript = `package main
 
 import (
 	"picloud"
+	"strconv"
 	"strings"
 	"time"
 )
 
+var calls int
+
 func Handle(req *picloud.Request) *picloud.Response {
+	calls++
 	switch req.QueryParam("mode") {
+	case "count":
+		return picloud.Text(200, strconv.Itoa(calls))
 	case "loop":
 		for {
 		}
@@ -76,6 +82,25 @@ func TestOverrunIsStoppedAndAnswered504(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestOverrunReplacesTheInterpreter(t *testing.T) {
+	rt := newRuntime(t)
+	pid := startApp(t, rt, snapshot(actors.Limits{MaxConcurrency: 1, Timeout: 100 * time.Millisecond},
+		[]actors.ScriptVersion{script(1, 1, hostileScript)},
+		actors.Route{ID: 1, Method: "GET", Path: "/", ScriptID: 1}))
+	for _, want := range []string{"1", "2"} {
+		if res := call(t, rt, pid, mode("count"), 0); string(res.Body) != want {
+			t.Fatalf("count: %d %q, want %s", res.Status, res.Body, want)
+		}
+	}
+	if res := call(t, rt, pid, mode("loop"), 0); res.ErrCode != actors.CodeTimeout {
+		t.Fatalf("loop: %d %q", res.Status, res.ErrCode)
+	}
+	// The only executor now runs a fresh interpreter: the count restarts.
+	if res := call(t, rt, pid, mode("count"), 0); string(res.Body) != "1" {
+		t.Fatalf("after the overrun: %d %q %s, want a fresh count of 1", res.Status, res.Body, res.ErrMessage)
 	}
 }
 

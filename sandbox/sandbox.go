@@ -110,7 +110,10 @@ type Instance struct {
 	// closed once it has. It is safe to call from any goroutine.
 	stop    context.CancelFunc
 	stopped <-chan struct{}
-	closed  bool
+	// released lets the stop switch's evaluation end (see armStop): it is
+	// closed by Close, when no call is running.
+	released chan struct{}
+	closed   bool
 }
 
 // outcome is what one call of Handle produced.
@@ -139,9 +142,11 @@ func New(ctx context.Context, source string, opts Options) (*Instance, error) {
 		maxResponseBody: cmp.Or(max(opts.MaxResponseBody, 0), DefaultMaxResponseBody),
 		stop:            stop,
 		stopped:         stopCtx.Done(),
+		released:        make(chan struct{}),
 	}
 	if err := in.load(ctx, stopCtx, s, source); err != nil {
 		stop()
+		close(in.released)
 		return nil, err
 	}
 	return in, nil
@@ -162,7 +167,7 @@ func (in *Instance) load(ctx, stopCtx context.Context, s *script, source string)
 	}
 	// Armed before Handle is fetched, so that Handle's frames inherit the
 	// switch's channel.
-	if err := armStop(stopCtx, in.interp); err != nil {
+	if err := armStop(stopCtx, in.released, in.interp); err != nil {
 		return err
 	}
 	in.handle, err = lookupHandle(in.interp, s)
@@ -311,6 +316,7 @@ func (in *Instance) Close() {
 	}
 	in.closed = true
 	in.stop()
+	close(in.released)
 	in.handle = nil
 	in.interp = nil
 }

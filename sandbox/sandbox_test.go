@@ -499,6 +499,9 @@ func TestCallStopsHostileScripts(t *testing.T) {
 		body string
 	}{
 		{"busy loop", `for { }`},
+		// Run under -race: nothing reads the globals while a stopped call
+		// unwinds.
+		{"busy loop writing a global", `for { hits++ }`},
 		{"sleep past the budget", `time.Sleep(time.Hour)`},
 		{"deadlock on a channel", `ch := make(chan int); <-ch`},
 		{"send nobody receives", `ch := make(chan int); ch <- 1`},
@@ -506,7 +509,7 @@ func TestCallStopsHostileScripts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := "package main\n\nimport (\n\t\"picloud\"\n\t\"time\"\n)\n\nvar _ = time.Second\n\n" +
+			src := "package main\n\nimport (\n\t\"picloud\"\n\t\"time\"\n)\n\nvar _ = time.Second\n\nvar hits int\n\n" +
 				"func Handle(req *picloud.Request) *picloud.Response {\n\t" + tt.body + "\n\treturn picloud.Text(200, \"done\")\n}\n"
 			in := newInstance(t, src, Options{})
 			before := runtime.NumGoroutine()

@@ -20,15 +20,20 @@ const hostImportPath = "picloudhost"
 // ExecuteWithContext) while that call is still waiting: cancelling its
 // context bumps the interpreter's run id, which ends every loop of every
 // frame, and closes the channel that every blocking channel operation
-// also waits on. The switch is such a call that never ends on its own: it
-// blocks in an empty select until stop is called. Functions fetched
-// afterwards (Handle) run in frames that inherit its channel, so stop
-// ends them too, wherever they are, and leaves the interpreter poisoned:
-// nothing runs on it again.
-func armStop(ctx context.Context, i *interp.Interpreter) error {
+// also waits on. The switch is such a call that does not end on its own:
+// it blocks in a host function until released is closed. Functions
+// fetched afterwards (Handle) run in frames that inherit its channel, so
+// stop ends them too, wherever they are, and leaves the interpreter
+// poisoned: nothing runs on it again.
+//
+// The switch's own evaluation must go on blocking after stop, until
+// released: once it ends, yaegi reads the interpreter's root frame, where
+// a Handle still unwinding may be writing.
+func armStop(ctx context.Context, released <-chan struct{}, i *interp.Interpreter) error {
 	armed := make(chan struct{})
 	err := i.Use(interp.Exports{hostImportPath + "/" + hostImportPath: {
 		"Armed": reflect.ValueOf(func() { close(armed) }),
+		"Park":  reflect.ValueOf(func() { <-released }),
 	}})
 	if err != nil {
 		return fmt.Errorf("sandbox: load host symbols: %w", err)
@@ -38,7 +43,7 @@ func armStop(ctx context.Context, i *interp.Interpreter) error {
 	}
 	ended := make(chan error, 1)
 	go func() {
-		_, err := i.EvalWithContext(ctx, hostImportPath+".Armed(); select {}")
+		_, err := i.EvalWithContext(ctx, hostImportPath+".Armed(); "+hostImportPath+".Park()")
 		ended <- err
 	}()
 	select {
