@@ -55,6 +55,8 @@ type hostileCase struct {
 	body   string
 	status int
 	want   []string
+	// logged, when set, must show in the invocation's record.
+	logged string
 }
 
 func hostileCases() []hostileCase {
@@ -128,7 +130,7 @@ func hostileCases() []hostileCase {
 		// Invented: an output flood (about 500KiB) is cut at max_output;
 		// the call succeeds.
 		{name: "output-flood", source: hostile("\t\"fmt\"\n", "\tfor i := 0; i < 20000; i++ {\n\t\tfmt.Println(\"spam spam spam spam\", i)\n\t}\n\treturn picloud.Text(200, \"flooded\")"),
-			upload: 201, status: 200, want: []string{"flooded"}},
+			upload: 201, status: 200, want: []string{"flooded"}, logged: "[output truncated]"},
 	}
 }
 
@@ -182,6 +184,14 @@ func TestHostileScripts(t *testing.T) {
 			}
 			if tc.status >= 400 && r.Header.Get("Content-Type") != "application/json" {
 				t.Errorf("error with Content-Type %q, want JSON", r.Header.Get("Content-Type"))
+			}
+			if tc.logged != "" {
+				// Invocation records are written in batches, off the
+				// request's path.
+				url := fmt.Sprintf("%s/invocations?script=%d&limit=1", adminAPI, id)
+				eventually(t, 10*time.Second, "the invocation record", func() bool {
+					return strings.Contains(string(s.do("GET", url, nil).Body), tc.logged)
+				})
 			}
 			good(t)
 		})
