@@ -32,9 +32,9 @@ type scriptStatus struct {
 	Crashes int `json:"crashes"`
 }
 
-// statusOf finds the live version of script in st; a script the router
+// statusIn finds the live version of script in st; a script the router
 // does not hold (not deployed yet, or no traffic since a restart) is ok.
-func statusOf(st actors.RouterStatus, scriptID int64) scriptStatus {
+func statusIn(st actors.RouterStatus, scriptID int64) scriptStatus {
 	for _, p := range st.Pools {
 		if p.ScriptID != scriptID || !p.Live {
 			continue
@@ -77,7 +77,7 @@ func (a *API) getScriptStatus(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, fmt.Errorf("status of script %d: %w", script.ID, err))
 		return
 	}
-	a.reply(ctx, fasthttp.StatusOK, statusOf(st, script.ID))
+	a.reply(ctx, fasthttp.StatusOK, statusIn(st, script.ID))
 }
 
 // scriptItem is a script in the list of an app's scripts, with its state.
@@ -94,7 +94,7 @@ func (a *API) scriptItems(ctx context.Context, appID int64, scripts []models.Scr
 	for i, s := range scripts {
 		items[i].Script = s
 		if err == nil {
-			items[i].State = statusOf(st, s.ID).State
+			items[i].State = statusIn(st, s.ID).State
 		}
 	}
 	if err != nil {
