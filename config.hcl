@@ -70,7 +70,10 @@ database {
   url = ""
 }
 
-# Defaults for running scripts; apps and scripts can override them.
+# Defaults for running scripts. Apps (PATCH /api/v1/admin/apps/{app}
+# "settings") override timeout, max_concurrency and max_response_body;
+# scripts (PATCH /api/v1/admin/scripts/{id} "settings") override timeout,
+# max_concurrency, max_output and max_response_body, over their app's.
 executor {
   # Where scripts run: "none" runs them inside the server process; "process"
   # runs them in supervised worker processes, so a script that crashes the
@@ -87,12 +90,28 @@ executor {
   # with Retry-After. At least 1.
   queue_limit = 256
 
+  # How long an invocation may wait for a busy script before it gets 503
+  # with Retry-After.
+  queue_timeout = "1s"
+
   # An executor idle this long is stopped; an unused script costs nothing.
   idle_timeout = "5m"
 
   # Output (fmt.Print*, picloud.Log) kept per invocation; the rest is
   # dropped with a "[truncated]" marker.
   max_output = "64KiB"
+
+  # Largest response (body and headers) a script may return; a bigger one
+  # is answered 500 with error code "response_too_large".
+  max_response_body = "6MiB"
+
+  # Restart intensity: a script version whose executors crash (a panic or
+  # a time budget overrun) more than crash_limit times within crash_window
+  # is parked: answered 503 "script_parked" with Retry-After, running
+  # nothing, until the window has passed or a new version is deployed.
+  crash_limit = 5
+
+  crash_window = "1m"
 }
 
 invocations {

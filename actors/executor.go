@@ -110,7 +110,8 @@ func (e *executor) Receive(ctx actor.Context) {
 func (e *executor) load() {
 	ctx, cancel := context.WithCancel(context.Background())
 	overrun := time.AfterFunc(loadTimeout, cancel)
-	inst, err := newInstance(ctx, e.cfg.script.Source, sandbox.Options{MaxOutput: e.cfg.limits.MaxOutput})
+	inst, err := newInstance(ctx, e.cfg.script.Source, sandbox.Options{
+		MaxOutput: e.cfg.limits.MaxOutput, MaxResponseBody: e.cfg.limits.MaxResponseBody})
 	if !overrun.Stop() {
 		if err == nil {
 			inst.Close()
@@ -171,6 +172,12 @@ func (e *executor) execute(ctx actor.Context, job *execute) {
 		}
 	}()
 	res, discard := e.call(job)
+	if discard != nil {
+		// The router counts crashes to park a script that keeps crashing.
+		// It hears of this one before the caller does, so a request sent
+		// after the answer already finds the script parked.
+		ctx.Send(ctx.Parent(), &executorCrashed{id: e.cfg.id, timeout: discard.timeout, cause: discard.String()})
+	}
 	job.inv.Reply.Send(res)
 	answered = true
 	if discard != nil {
@@ -181,9 +188,8 @@ func (e *executor) execute(ctx actor.Context, job *execute) {
 // call runs the script on job's request and returns the Result, plus a
 // reason to discard the interpreter when it must not be reused.
 //
-// The time limit cancels the interpreter's context. The sandbox does not
-// interrupt a call in progress (yet): a call that overruns is answered
-// 504 when it returns, and its interpreter is replaced.
+// The time limit cancels the interpreter's context: the sandbox then
+// stops the call at once, and the interpreter is replaced.
 func (e *executor) call(job *execute) (Result, *discardInstance) {
 	res := Result{RouteID: job.routeID, ScriptID: e.cfg.script.ScriptID, Version: e.cfg.script.Version}
 	if e.inst == nil {
@@ -205,6 +211,10 @@ func (e *executor) call(job *execute) (Result, *discardInstance) {
 		res.Status, res.ErrCode = 500, CodePanic
 		res.ErrMessage = "script panicked: " + panicMessage(out.Panic)
 		return res, &discardInstance{script: e.cfg.script, cause: out.Panic}
+	case errors.Is(out.Err, sandbox.ErrResponseTooLarge):
+		res.Status, res.ErrCode = 500, CodeTooLarge
+		res.ErrMessage = fmt.Sprintf("script %q: %v", e.cfg.script.Name, out.Err)
+		return res, nil
 	case out.Err != nil:
 		res.Status, res.ErrCode = 500, CodeInternal
 		res.ErrMessage = fmt.Sprintf("script %d version %d was not called: %v", e.cfg.script.ScriptID, e.cfg.script.Version, out.Err)

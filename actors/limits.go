@@ -10,9 +10,13 @@ import (
 const (
 	DefaultMaxConcurrency = 8
 	DefaultQueueLimit     = 256
+	DefaultQueueTimeout   = time.Second
 	DefaultTimeout        = 30 * time.Second
 	DefaultMaxOutput      = sandbox.DefaultMaxOutput
 	DefaultIdleTimeout    = 5 * time.Minute
+	DefaultMaxResponse    = sandbox.DefaultMaxResponseBody
+	DefaultCrashLimit     = 5
+	DefaultCrashWindow    = time.Minute
 )
 
 // WithDefaults returns l with every zero or negative field set to its
@@ -24,6 +28,9 @@ func (l Limits) WithDefaults() Limits {
 	if l.QueueLimit <= 0 {
 		l.QueueLimit = DefaultQueueLimit
 	}
+	if l.QueueTimeout <= 0 {
+		l.QueueTimeout = DefaultQueueTimeout
+	}
 	if l.Timeout <= 0 {
 		l.Timeout = DefaultTimeout
 	}
@@ -32,6 +39,15 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.IdleTimeout <= 0 {
 		l.IdleTimeout = DefaultIdleTimeout
+	}
+	if l.MaxResponseBody <= 0 {
+		l.MaxResponseBody = DefaultMaxResponse
+	}
+	if l.CrashLimit <= 0 {
+		l.CrashLimit = DefaultCrashLimit
+	}
+	if l.CrashWindow <= 0 {
+		l.CrashWindow = DefaultCrashWindow
 	}
 	return l
 }

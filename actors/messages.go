@@ -32,14 +32,16 @@ type Invoke struct {
 
 // Error codes of a Result that did not come from the script.
 const (
-	CodeNotFound    = "not_found"      // no route, or no such script in the app
-	CodePanic       = "script_panic"   // the script panicked (500)
-	CodeTimeout     = "script_timeout" // the time budget ran out (504)
-	CodeSaturated   = "saturated"      // the script's pool and queue are full (503)
-	CodeLoadFailed  = "script_load"    // the script did not compile in the executor (500)
-	CodeCrashed     = "worker_crashed" // the executor's process died (502)
-	CodeUnavailable = "unavailable"    // the app's router is stopping or gone (503)
-	CodeInternal    = "internal"       // anything else (500)
+	CodeNotFound    = "not_found"          // no route, or no such script in the app
+	CodePanic       = "script_panic"       // the script panicked (500)
+	CodeTimeout     = "script_timeout"     // the time budget ran out (504)
+	CodeSaturated   = "saturated"          // the script's pool and queue are full (503)
+	CodeParked      = "script_parked"      // the script crashed too often and rests (503)
+	CodeTooLarge    = "response_too_large" // the script's response is over its limit (500)
+	CodeLoadFailed  = "script_load"        // the script did not compile in the executor (500)
+	CodeCrashed     = "worker_crashed"     // the executor's process died (502)
+	CodeUnavailable = "unavailable"        // the app's router is stopping or gone (503)
+	CodeInternal    = "internal"           // anything else (500)
 )
 
 // Result is the outcome of an Invoke.
@@ -57,6 +59,9 @@ type Result struct {
 	Version  int64
 	Output   string
 	Duration time.Duration
+	// RetryAfter, when positive, is when to try again (a 503's
+	// Retry-After).
+	RetryAfter time.Duration
 }
 
 // Reply is the single-use slot an Invoke's Result is written to. It is
@@ -96,6 +101,9 @@ type ScriptVersion struct {
 	Version  int64
 	Source   string
 	Hash     string
+	// Limits, when set, replace the app's limits for this script (the
+	// control plane merges config, app and script settings into it).
+	Limits *Limits
 }
 
 // Route binds Method + Path to a script.
@@ -108,11 +116,19 @@ type Route struct {
 
 // Limits bound the executors of an app's scripts.
 type Limits struct {
-	MaxConcurrency int           // executors per script version
-	QueueLimit     int           // requests waiting per script version before 503
-	Timeout        time.Duration // wall time per invocation
-	MaxOutput      int           // bytes of output kept per invocation
-	IdleTimeout    time.Duration // an idle executor stops after this
+	MaxConcurrency  int           // executors per script version
+	QueueLimit      int           // requests waiting per script version before 503
+	QueueTimeout    time.Duration // a request waiting longer for an executor gets 503
+	Timeout         time.Duration // wall time per invocation
+	MaxOutput       int           // bytes of output kept per invocation
+	MaxResponseBody int           // bytes of response body and headers, else 500
+	IdleTimeout     time.Duration // an idle executor stops after this
+	// A script version that crashes its executor (panic, timeout) more
+	// than CrashLimit times within CrashWindow is parked: answered 503
+	// without running until CrashWindow has passed or a new version is
+	// deployed.
+	CrashLimit  int
+	CrashWindow time.Duration
 }
 
 // Inspect asks a router for a RouterStatus, sent to Reply without
@@ -139,4 +155,9 @@ type PoolStatus struct {
 	Executors int  // running executors, busy and idle
 	Idle      int
 	Queued    int
+	// Crashes counts the executor crashes within the current window.
+	Crashes int
+	// ParkedUntil is set while the version is parked; ParkReason says why.
+	ParkedUntil time.Time
+	ParkReason  string
 }

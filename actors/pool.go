@@ -18,6 +18,7 @@ type execute struct {
 	inv     *Invoke
 	routeID int64
 	params  route.Params
+	queued  time.Time // when it joined its pool's queue
 }
 
 // executorIdle is what an executor tells its router after every execute,
@@ -25,6 +26,19 @@ type execute struct {
 type executorIdle struct {
 	id uint64
 }
+
+// executorCrashed is what an executor tells its router when a call left
+// its interpreter unusable (a panic or a timeout), just before it fails
+// and is restarted. The router counts them to park a script.
+type executorCrashed struct {
+	id      uint64
+	timeout bool
+	cause   string
+}
+
+// expireQueued asks the router to answer the requests that waited too
+// long for an executor.
+type expireQueued struct{}
 
 // sweepIdle asks the router to stop executors idle for too long.
 type sweepIdle struct{}
@@ -53,6 +67,7 @@ type executorPool struct {
 	idle  []*executorRef // a stack: the last to go idle is used first
 	size  int            // executors, idle and busy
 	queue jobQueue
+	crash crashRecord
 }
 
 func newExecutorPool(script ScriptVersion, app string, limits Limits) *executorPool {
@@ -110,6 +125,14 @@ func (q *jobQueue) push(j *execute) {
 	}
 	q.buf[(q.head+q.n)%len(q.buf)] = j
 	q.n++
+}
+
+// peek returns the oldest request without removing it, or nil.
+func (q *jobQueue) peek() *execute {
+	if q.n == 0 {
+		return nil
+	}
+	return q.buf[q.head]
 }
 
 // pop returns the oldest request, or nil.

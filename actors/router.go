@@ -40,6 +40,7 @@ type appRouter struct {
 	executors map[uint64]*executorRef
 	nextID    uint64
 	sweep     *time.Timer // armed while some executor is idle
+	expiry    *time.Timer // armed while some request is queued
 	draining  bool
 	stopping  bool
 }
@@ -61,10 +62,16 @@ func (r *appRouter) Receive(ctx actor.Context) {
 		r.invoke(ctx, msg)
 	case *executorIdle:
 		r.executorIdle(ctx, msg)
+	case *executorCrashed:
+		r.executorCrashed(ctx, msg)
+	case *unparkDue:
+		r.unparkDue(ctx, msg)
 	case *AppSnapshot:
 		r.applySnapshot(ctx, msg)
 	case *sweepIdle:
 		r.sweepIdle(ctx)
+	case *expireQueued:
+		r.expireQueued(ctx)
 	case *drain:
 		r.drain(ctx)
 	case *Inspect:
@@ -94,6 +101,12 @@ func (r *appRouter) invoke(ctx actor.Context, inv *Invoke) {
 	if pool == nil {
 		inv.Reply.Send(res)
 		return
+	}
+	if !pool.crash.parkedUntil.IsZero() {
+		if now := time.Now(); pool.crash.parked(now) {
+			inv.Reply.Send(r.parkedResult(pool, job, now))
+			return
+		}
 	}
 	r.dispatch(ctx, pool, job)
 }
@@ -135,7 +148,9 @@ func (r *appRouter) dispatch(ctx actor.Context, pool *executorPool, job *execute
 		return
 	}
 	if pool.queue.len() < pool.limits.QueueLimit {
+		job.queued = time.Now()
 		pool.queue.push(job)
+		r.armExpiry(ctx, pool.limits.QueueTimeout)
 		return
 	}
 	job.inv.Reply.Send(r.failed(pool, job, 503, CodeSaturated, fmt.Sprintf(
@@ -194,7 +209,7 @@ func (r *appRouter) executorIdle(ctx actor.Context, msg *executorIdle) {
 		r.run(ctx, ex, job)
 		return
 	}
-	if !pool.live || r.draining || pool.size > pool.limits.MaxConcurrency {
+	if !pool.live || r.draining || pool.size > pool.limits.MaxConcurrency || pool.crash.parked(time.Now()) {
 		r.retire(ctx, ex)
 		r.stopIfDrained(ctx)
 		return
@@ -222,6 +237,10 @@ func (r *appRouter) applySnapshot(ctx actor.Context, s *AppSnapshot) {
 	limits := s.Limits.WithDefaults()
 	live := make(map[int64]*executorPool, len(s.Scripts))
 	for _, sv := range s.Scripts {
+		limits := limits
+		if sv.Limits != nil {
+			limits = sv.Limits.WithDefaults()
+		}
 		if old := r.live[sv.ScriptID]; old != nil && old.serves(sv, s.Slug, limits) {
 			live[sv.ScriptID] = old
 			continue
@@ -261,6 +280,7 @@ func (r *appRouter) buildTrie(s *AppSnapshot, live map[int64]*executorPool) *rou
 // ones serve what the pool holds, then stop.
 func (r *appRouter) retirePool(ctx actor.Context, pool *executorPool) {
 	pool.live = false
+	pool.crash.stop()
 	for ex := pool.popIdle(); ex != nil; ex = pool.popIdle() {
 		r.retire(ctx, ex)
 	}
@@ -331,7 +351,10 @@ func (r *appRouter) executorTerminated(ctx actor.Context, pid *actor.PID) {
 		}
 		r.seed.logger.Warn("executor stopped unexpectedly", slog.String("app", r.slug),
 			slog.String("executor", pid.Id), slog.Bool("had_request", ex.job != nil))
-		r.refill(ctx, ex.pool)
+		r.recordCrash(ctx, ex.pool, "executor stopped unexpectedly")
+		if !ex.pool.crash.parked(time.Now()) {
+			r.refill(ctx, ex.pool)
+		}
 		break
 	}
 	r.stopIfDrained(ctx)
@@ -362,7 +385,10 @@ func (r *appRouter) started(ctx actor.Context) {
 // executors before the restart; they are forgotten here so that their
 // Terminated messages start no new ones.
 func (r *appRouter) restarting(ctx actor.Context) {
-	r.stopSweep()
+	r.stopTimers()
+	for _, pool := range r.live {
+		pool.crash.stop()
+	}
 	seen := map[*executorPool]bool{}
 	for _, ex := range r.executors {
 		if seen[ex.pool] {
@@ -381,13 +407,19 @@ func (r *appRouter) restarting(ctx actor.Context) {
 func (r *appRouter) inspect(msg *Inspect) {
 	st := RouterStatus{AppID: r.seed.appID, Slug: r.slug, Routes: len(r.trie.Routes())}
 	seen := map[*executorPool]bool{}
+	now := time.Now()
 	add := func(p *executorPool) {
 		if seen[p] {
 			return
 		}
 		seen[p] = true
-		st.Pools = append(st.Pools, PoolStatus{ScriptID: p.script.ScriptID, Version: p.script.Version,
-			Live: p.live, Executors: p.size, Idle: len(p.idle), Queued: p.queue.len()})
+		ps := PoolStatus{ScriptID: p.script.ScriptID, Version: p.script.Version,
+			Live: p.live, Executors: p.size, Idle: len(p.idle), Queued: p.queue.len(),
+			Crashes: p.crash.count(now, p.limits.CrashWindow)}
+		if p.crash.parked(now) {
+			ps.ParkedUntil, ps.ParkReason = p.crash.parkedUntil, p.crash.reason
+		}
+		st.Pools = append(st.Pools, ps)
 	}
 	for _, p := range r.live {
 		add(p)
@@ -412,16 +444,23 @@ func (r *appRouter) inspect(msg *Inspect) {
 
 func (r *appRouter) stopped() {
 	r.seed.afterlife.gone.Store(true)
-	r.stopSweep()
+	r.stopTimers()
+	for _, pool := range r.live {
+		pool.crash.stop()
+	}
 	if r.seed.stopped != nil {
 		r.seed.stopped()
 	}
 }
 
-func (r *appRouter) stopSweep() {
+func (r *appRouter) stopTimers() {
 	if r.sweep != nil {
 		r.sweep.Stop()
 		r.sweep = nil
+	}
+	if r.expiry != nil {
+		r.expiry.Stop()
+		r.expiry = nil
 	}
 }
 

@@ -10,9 +10,14 @@
 // so a request costs no future and the router never waits for a script.
 //
 // Pools grow on demand up to Limits.MaxConcurrency, queue up to
-// Limits.QueueLimit (then 503), and shrink to zero after
-// Limits.IdleTimeout. A new snapshot switches new requests to the new
-// versions at once; the old pools finish what they hold and stop.
+// Limits.QueueLimit for at most Limits.QueueTimeout (then 503), and
+// shrink to zero after Limits.IdleTimeout. A call that overruns
+// Limits.Timeout is stopped and answered 504, and its executor restarts
+// with a fresh interpreter. A script version that crashes more than
+// Limits.CrashLimit times within Limits.CrashWindow is parked (503,
+// nothing runs) until the window passes or a new version comes (see
+// parking.go). A new snapshot switches new requests to the new versions
+// at once; the old pools finish what they hold and stop.
 //
 // All mailboxes run on a WorkerDispatcher: long-lived goroutines instead
 // of one new goroutine per mailbox wake-up.
@@ -160,4 +165,17 @@ func (h minLevelHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h minLevelHandler) WithGroup(name string) slog.Handler {
 	return minLevelHandler{Handler: h.Handler.WithGroup(name), min: h.min}
+}
+
+// Inspect asks the router pid for its status and waits for the answer
+// until ctx ends: the router's state is only ever read by the router.
+func (rt *Runtime) Inspect(ctx context.Context, pid *actor.PID) (RouterStatus, error) {
+	ch := make(chan RouterStatus, 1)
+	rt.system.Root.Send(pid, &Inspect{Reply: ch})
+	select {
+	case st := <-ch:
+		return st, nil
+	case <-ctx.Done():
+		return RouterStatus{}, fmt.Errorf("inspect router %s: %w", pid.Id, ctx.Err())
+	}
 }

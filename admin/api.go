@@ -15,6 +15,7 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
+	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/apierror"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
@@ -24,9 +25,11 @@ import (
 const Prefix = "/api/v1/admin"
 
 // Deployer makes stored changes live. AppChanged is called after every
-// committed change to an app's scripts or routes.
+// committed change to an app's scripts or routes. AppStatus asks the
+// app's router for its runtime state (parked scripts, crash counts).
 type Deployer interface {
 	AppChanged(ctx context.Context, appID int64) error
+	AppStatus(ctx context.Context, appID int64) (actors.RouterStatus, error)
 }
 
 // Options configure the API.
@@ -137,8 +140,10 @@ func (a *API) routes(g *router.Group) {
 	g.POST("/apps/{app}/routes/match", a.matchRoute)
 	g.GET("/apps/{app}/scripts", a.listScripts)
 	g.POST("/apps/{app}/scripts", a.createScript)
+	g.GET("/apps/{app}/scripts/{id}/status", a.getScriptStatus)
 	g.GET("/scripts/{id}", a.getScript)
 	g.PUT("/scripts/{id}", a.updateScript)
+	g.PATCH("/scripts/{id}", a.patchScript)
 	g.DELETE("/scripts/{id}", a.deleteScript)
 	g.GET("/scripts/{id}/versions", a.listVersions)
 	g.POST("/scripts/{id}/rollback", a.rollbackScript)

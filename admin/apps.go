@@ -157,8 +157,8 @@ func (a *API) appChange(app *models.App, in *patchAppInput) (models.AppChange, e
 		change.Slug = in.Slug
 	}
 	if in.Settings != nil {
-		settings, err := a.applySettings(app.Settings, in.Settings)
-		if err != nil {
+		settings := app.Settings
+		if err := applySettings(a.appSettings(&settings), in.Settings); err != nil {
 			return change, err
 		}
 		change.Settings = &settings

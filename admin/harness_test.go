@@ -15,6 +15,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/apierror"
 	"github.com/picloud/picloud/internal/testdb"
@@ -26,6 +27,7 @@ type recordingDeployer struct {
 	mu      sync.Mutex
 	changed []int64
 	err     error
+	status  actors.RouterStatus
 }
 
 func (d *recordingDeployer) AppChanged(_ context.Context, appID int64) error {
@@ -33,6 +35,15 @@ func (d *recordingDeployer) AppChanged(_ context.Context, appID int64) error {
 	defer d.mu.Unlock()
 	d.changed = append(d.changed, appID)
 	return d.err
+}
+
+// AppStatus answers a router with nothing parked, or status when set.
+func (d *recordingDeployer) AppStatus(_ context.Context, appID int64) (actors.RouterStatus, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := d.status
+	st.AppID = appID
+	return st, nil
 }
 
 func (d *recordingDeployer) count() int {

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/internal/testdb"
 )
 
@@ -64,8 +66,8 @@ func TestApps(t *testing.T) {
 			{name: "digit slug", method: "PATCH", url: "/apps/store", body: map[string]string{"slug": "7"}, status: 400, want: []string{`"field":"slug"`}},
 			{name: "empty name", method: "PATCH", url: "/apps/store", body: map[string]string{"name": ""}, status: 400, want: []string{`"field":"name"`}},
 			{name: "unknown field", method: "PATCH", url: "/apps/store", body: `{"owner":"x"}`, status: 400, want: []string{"owner"}},
-			{name: "settings", method: "PATCH", url: "/apps/store", body: `{"settings":{"timeout_ms":1500,"max_concurrency":2,"max_request_body":1024,"max_response_body":2048}}`, status: 200,
-				want: []string{`"timeout_ms":1500`, `"max_concurrency":2`, `"max_request_body":1024`, `"max_response_body":2048`}},
+			{name: "settings", method: "PATCH", url: "/apps/store", body: `{"settings":{"timeout_ms":1500,"max_concurrency":2,"max_output":512,"max_request_body":1024,"max_response_body":2048}}`, status: 200,
+				want: []string{`"timeout_ms":1500`, `"max_concurrency":2`, `"max_output":512`, `"max_request_body":1024`, `"max_response_body":2048`}},
 			{name: "settings kept by other changes", method: "PATCH", url: "/apps/store", body: map[string]string{"name": "Shop"}, status: 200, want: []string{`"timeout_ms":1500`}},
 			{name: "reset one setting", method: "PATCH", url: "/apps/store", body: `{"settings":{"timeout_ms":null}}`, status: 200, want: []string{`"timeout_ms":null`, `"max_concurrency":2`}},
 			{name: "timeout zero", method: "PATCH", url: "/apps/store", body: `{"settings":{"timeout_ms":0}}`, status: 400, want: []string{`"field":"settings.timeout_ms"`, "between 1 and 600000"}},
@@ -148,6 +150,52 @@ func TestInvocationFilters(t *testing.T) {
 			{name: "unknown app", method: "GET", url: "/invocations?app=nope", status: 404},
 			{name: "missing", method: "GET", url: "/invocations/nope", status: 404},
 			{name: "config", method: "GET", url: "/config", status: 200, want: []string{`"listen":"test"`}},
+		})
+	})
+}
+
+func TestScriptSettingsAndStatus(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		s := startAPI(t, tg)
+		s.run(t, scenario{name: "app", method: "POST", url: "/apps", body: map[string]string{"slug": "shop"}, status: 201})
+		s.run(t, scenario{name: "other app", method: "POST", url: "/apps", body: map[string]string{"slug": "other"}, status: 201})
+		id := s.create(t, scenario{name: "create", method: "POST", url: "/apps/shop/scripts",
+			body: map[string]string{"name": "cart", "source": okSource}, status: 201, want: []string{`"settings":{"timeout_ms":null`}})
+		u := fmt.Sprintf("/scripts/%d", id)
+		status := fmt.Sprintf("/apps/shop/scripts/%d/status", id)
+
+		s.runAll(t, []scenario{
+			{name: "set limits", method: "PATCH", url: u, body: map[string]any{"settings": map[string]any{"timeout_ms": 250, "max_output": 1024}}, status: 200,
+				want: []string{`"timeout_ms":250`, `"max_output":1024`, `"max_concurrency":null`, `"live_version":1`}},
+			{name: "stored", method: "GET", url: u, status: 200, want: []string{`"timeout_ms":250`, `"max_output":1024`}},
+			{name: "clear one", method: "PATCH", url: u, body: map[string]any{"settings": map[string]any{"timeout_ms": nil}}, status: 200,
+				want: []string{`"timeout_ms":null`, `"max_output":1024`}},
+			{name: "unknown setting", method: "PATCH", url: u, body: map[string]any{"settings": map[string]any{"memory": 1}}, status: 400,
+				want: []string{`"field":"settings.memory"`, "max_response_body"}},
+			{name: "zero timeout", method: "PATCH", url: u, body: map[string]any{"settings": map[string]any{"timeout_ms": 0}}, status: 400,
+				want: []string{`"field":"settings.timeout_ms"`, "between 1 and"}},
+			{name: "huge concurrency", method: "PATCH", url: u, body: map[string]any{"settings": map[string]any{"max_concurrency": 100000}}, status: 400,
+				want: []string{`"field":"settings.max_concurrency"`}},
+			{name: "not a number", method: "PATCH", url: u, body: map[string]any{"settings": map[string]any{"max_response_body": "6MiB"}}, status: 400,
+				want: []string{`"field":"settings.max_response_body"`, "whole number"}},
+			{name: "no settings", method: "PATCH", url: u, body: map[string]any{}, status: 400, want: []string{`"field":"settings"`}},
+			{name: "missing script", method: "PATCH", url: "/scripts/99999", body: map[string]any{"settings": map[string]any{}}, status: 404},
+			{name: "status ok", method: "GET", url: status, status: 200, want: []string{`{"state":"ok","reason":"","crashes":0}`}},
+			{name: "list has state", method: "GET", url: "/apps/shop/scripts", status: 200, want: []string{`"state":"ok"`}},
+			{name: "status through another app", method: "GET", url: fmt.Sprintf("/apps/other/scripts/%d/status", id), status: 404},
+			{name: "status of a missing script", method: "GET", url: "/apps/shop/scripts/99999/status", status: 404},
+		})
+
+		until := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+		s.deployer.mu.Lock()
+		s.deployer.status = actors.RouterStatus{Pools: []actors.PoolStatus{
+			{ScriptID: id, Version: 1, Live: true, Crashes: 6, ParkedUntil: until, ParkReason: "crashed 6 times"},
+		}}
+		s.deployer.mu.Unlock()
+		s.runAll(t, []scenario{
+			{name: "status parked", method: "GET", url: status, status: 200,
+				want: []string{`{"state":"parked","parked_until":"2030-01-02T03:04:05Z","reason":"crashed 6 times","crashes":6}`}},
+			{name: "list parked", method: "GET", url: "/apps/shop/scripts", status: 200, want: []string{`"state":"parked"`}},
 		})
 	})
 }

@@ -9,57 +9,67 @@ import (
 	"github.com/picloud/picloud/models"
 )
 
-// Bounds of the per-app settings.
+// Bounds of the per-app and per-script settings.
 const (
 	maxTimeoutMS       = 10 * 60 * 1000 // ten minutes
 	maxConcurrency     = 1024
 	maxResponseBodyCap = 64 << 20
+	maxOutputCap       = 16 << 20
 )
 
-// setting is one per-app limit: where it lives in models.AppSettings and
-// the range it may take.
+// setting is one limit of an app or a script: the field it sets and the
+// range it may take.
 type setting struct {
-	field    func(*models.AppSettings) **int64
+	field    **int64
 	min, max int64
 	unit     string
 }
 
-// settings lists the per-app limits by their JSON name.
-func (a *API) settings() map[string]setting {
+// appSettings binds the per-app limits of s by their JSON name.
+func (a *API) appSettings(s *models.AppSettings) map[string]setting {
 	return map[string]setting{
-		"timeout_ms":      {func(s *models.AppSettings) **int64 { return &s.TimeoutMS }, 1, maxTimeoutMS, "milliseconds"},
-		"max_concurrency": {func(s *models.AppSettings) **int64 { return &s.MaxConcurrency }, 1, maxConcurrency, "invocations"},
+		"timeout_ms":      {&s.TimeoutMS, 1, maxTimeoutMS, "milliseconds"},
+		"max_concurrency": {&s.MaxConcurrency, 1, maxConcurrency, "invocations"},
+		"max_output":      {&s.MaxOutput, 1, maxOutputCap, "bytes"},
 		// fasthttp refuses bigger bodies before ingress sees them, so an
 		// app may lower the server's limit but not raise it.
-		"max_request_body":  {func(s *models.AppSettings) **int64 { return &s.MaxRequestBody }, 1, a.maxRequestBody, "bytes (server.max_request_body)"},
-		"max_response_body": {func(s *models.AppSettings) **int64 { return &s.MaxResponseBody }, 1, maxResponseBodyCap, "bytes"},
+		"max_request_body":  {&s.MaxRequestBody, 1, a.maxRequestBody, "bytes (server.max_request_body)"},
+		"max_response_body": {&s.MaxResponseBody, 1, maxResponseBodyCap, "bytes"},
 	}
 }
 
-// applySettings returns cur with the changes of a PATCH applied: a
-// number sets a limit, null resets it to the config default.
-func (a *API) applySettings(cur models.AppSettings, in map[string]json.RawMessage) (models.AppSettings, error) {
-	known := a.settings()
+// scriptSettings binds the per-script limits of s by their JSON name.
+func scriptSettings(s *models.ScriptSettings) map[string]setting {
+	return map[string]setting{
+		"timeout_ms":        {&s.TimeoutMS, 1, maxTimeoutMS, "milliseconds"},
+		"max_concurrency":   {&s.MaxConcurrency, 1, maxConcurrency, "invocations"},
+		"max_output":        {&s.MaxOutput, 1, maxOutputCap, "bytes"},
+		"max_response_body": {&s.MaxResponseBody, 1, maxResponseBodyCap, "bytes"},
+	}
+}
+
+// applySettings applies the changes of a PATCH to the fields of known: a
+// number sets a limit, null resets it to the default.
+func applySettings(known map[string]setting, in map[string]json.RawMessage) error {
 	for name, raw := range in {
 		st, ok := known[name]
 		if !ok {
-			return cur, invalid("settings."+name, "unknown setting; the settings are %s", settingNames(known))
+			return invalid("settings."+name, "unknown setting; the settings are %s", settingNames(known))
 		}
-		ptr := st.field(&cur)
 		if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-			*ptr = nil
+			*st.field = nil
 			continue
 		}
 		var v int64
 		if err := json.Unmarshal(raw, &v); err != nil {
-			return cur, invalid("settings."+name, "must be a whole number or null, got %s", raw)
+			return invalid("settings."+name, "must be a whole number or null, got %s", raw)
 		}
 		if v < st.min || (st.max > 0 && v > st.max) {
-			return cur, invalid("settings."+name, "must be between %d and %d %s, got %d", st.min, st.max, st.unit, v)
+			return invalid("settings."+name, "must be between %d and %d %s, got %d", st.min, st.max, st.unit, v)
 		}
-		*ptr = &v
+		*st.field = &v
 	}
-	return cur, nil
+	return nil
 }
 
 func settingNames(m map[string]setting) string {

@@ -89,12 +89,23 @@ type Executor struct {
 	// QueueLimit is how many invocations may wait for a busy pool before
 	// new ones are answered 503 (at least 1).
 	QueueLimit int
+	// QueueTimeout is how long an invocation may wait for a busy pool
+	// before it is answered 503.
+	QueueTimeout time.Duration
 	// IdleTimeout is how long an idle executor lives before the pool
 	// shrinks.
 	IdleTimeout time.Duration
 	// MaxOutput caps the printed and logged output kept per invocation,
 	// in bytes.
 	MaxOutput int64
+	// MaxResponseBody caps a script's response (body and headers), in
+	// bytes; a bigger one is answered 500 response_too_large.
+	MaxResponseBody int64
+	// A script version whose executors crash (panic or time out) more
+	// than CrashLimit times within CrashWindow is parked: answered 503
+	// until the window has passed or a new version is deployed.
+	CrashLimit  int
+	CrashWindow time.Duration
 }
 
 // Invocations configures the invocation log (block "invocations").
@@ -138,8 +149,13 @@ func Default() *Config {
 			Timeout:        5 * time.Second,
 			MaxConcurrency: 8,
 			QueueLimit:     256,
+			QueueTimeout:   time.Second,
 			IdleTimeout:    5 * time.Minute,
 			MaxOutput:      64 << 10,
+
+			MaxResponseBody: 6 << 20,
+			CrashLimit:      5,
+			CrashWindow:     time.Minute,
 		},
 		Invocations: Invocations{Retain: 100000, MaxPerSecond: 1000},
 		Log:         Log{Level: slog.LevelInfo, Format: LogText},

@@ -126,8 +126,12 @@ executor {
   timeout         = "250ms"
   max_concurrency = 2
   queue_limit     = 3
+  queue_timeout   = "2s"
   idle_timeout    = "1m30s"
   max_output      = 4096
+  max_response_body = "2MiB"
+  crash_limit     = 9
+  crash_window    = "10s"
 }
 invocations {
   retain         = 5
@@ -157,8 +161,13 @@ log {
 			Timeout:        250 * time.Millisecond,
 			MaxConcurrency: 2,
 			QueueLimit:     3,
+			QueueTimeout:   2 * time.Second,
 			IdleTimeout:    90 * time.Second,
 			MaxOutput:      4096,
+
+			MaxResponseBody: 2 << 20,
+			CrashLimit:      9,
+			CrashWindow:     10 * time.Second,
 		},
 		Invocations: Invocations{Retain: 5, MaxPerSecond: 7},
 		Log:         Log{Level: slog.LevelDebug, Format: LogJSON},

@@ -91,6 +91,18 @@ func (d *Deployer) AppChanged(ctx context.Context, appID int64) error {
 	return d.publishLocked(ctx)
 }
 
+// AppStatus asks the router of a deployed app for its state; ctx bounds
+// the wait.
+func (d *Deployer) AppStatus(ctx context.Context, appID int64) (actors.RouterStatus, error) {
+	d.mu.Lock()
+	live, ok := d.apps[appID]
+	d.mu.Unlock()
+	if !ok {
+		return actors.RouterStatus{}, fmt.Errorf("%w: app %d is not deployed", models.ErrNotFound, appID)
+	}
+	return d.opts.Runtime.Inspect(ctx, live.ingress.Router)
+}
+
 func (d *Deployer) deployLocked(ctx context.Context, app *models.App) error {
 	scripts, err := d.opts.DB.LiveScripts(ctx, app.ID)
 	if err != nil {
@@ -108,14 +120,21 @@ func (d *Deployer) deployLocked(ctx context.Context, app *models.App) error {
 		Routes:  make([]actors.Route, 0, len(routes)),
 	}
 	ids := make([]int64, 0, len(scripts))
+	wait := snap.Limits.Timeout
 	for _, s := range scripts {
-		snap.Scripts = append(snap.Scripts, actors.ScriptVersion{
+		sv := actors.ScriptVersion{
 			ScriptID: s.Script.ID,
 			Name:     s.Script.Name,
 			Version:  s.Version.Version,
 			Source:   s.Version.Source,
 			Hash:     s.Version.Hash,
-		})
+		}
+		if s.Settings != (models.ScriptSettings{}) {
+			l := ScriptLimits(snap.Limits, s.Settings)
+			sv.Limits = &l
+			wait = max(wait, l.Timeout)
+		}
+		snap.Scripts = append(snap.Scripts, sv)
 		ids = append(ids, s.Script.ID)
 	}
 	for _, r := range routes {
@@ -135,10 +154,11 @@ func (d *Deployer) deployLocked(ctx context.Context, app *models.App) error {
 	live.ingress.MaxRequestBody = deref(app.Settings.MaxRequestBody)
 	live.ingress.MaxResponseBody = deref(app.Settings.MaxResponseBody)
 	live.ingress.Wait = 0
-	if app.Settings.TimeoutMS != nil {
-		// Ingress waits a little longer than the executor's own budget,
-		// so the executor's 504 is the one the client sees.
-		live.ingress.Wait = snap.Limits.Timeout + time.Second
+	if wait != d.opts.Limits.Timeout {
+		// Ingress waits a little longer than the longest a request of
+		// the app may queue and run, so the executor's 504 (or 503) is
+		// the one the client sees.
+		live.ingress.Wait = snap.Limits.QueueTimeout + wait + time.Second
 	}
 	live.scripts = ids
 	d.opts.Runtime.Send(live.ingress.Router, snap)
@@ -207,6 +227,32 @@ func AppLimits(defaults actors.Limits, s models.AppSettings) actors.Limits {
 	}
 	if s.MaxConcurrency != nil {
 		l.MaxConcurrency = int(*s.MaxConcurrency)
+	}
+	if s.MaxOutput != nil {
+		l.MaxOutput = int(*s.MaxOutput)
+	}
+	if s.MaxResponseBody != nil {
+		l.MaxResponseBody = int(*s.MaxResponseBody)
+	}
+	return l
+}
+
+// ScriptLimits returns the limits of one script: its own settings where
+// it has them, its app's limits elsewhere. So config defaults < app
+// settings < script settings.
+func ScriptLimits(app actors.Limits, s models.ScriptSettings) actors.Limits {
+	l := app
+	if s.TimeoutMS != nil {
+		l.Timeout = time.Duration(*s.TimeoutMS) * time.Millisecond
+	}
+	if s.MaxConcurrency != nil {
+		l.MaxConcurrency = int(*s.MaxConcurrency)
+	}
+	if s.MaxOutput != nil {
+		l.MaxOutput = int(*s.MaxOutput)
+	}
+	if s.MaxResponseBody != nil {
+		l.MaxResponseBody = int(*s.MaxResponseBody)
 	}
 	return l
 }

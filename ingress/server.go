@@ -250,8 +250,15 @@ func (s *Server) invoke(ctx *fasthttp.RequestCtx, app *App, scriptID int64, path
 }
 
 // codeResponseTooLarge is the error code of a script response over its
-// app's limit (500).
-const codeResponseTooLarge = "response_too_large"
+// app's limit (500); the executor finds most of them first.
+const codeResponseTooLarge = actors.CodeTooLarge
+
+// retryAfter is d as a Retry-After header: whole seconds, rounded up, at
+// least 1.
+func retryAfter(d time.Duration) string {
+	secs := int64((d + time.Second - 1) / time.Second)
+	return strconv.FormatInt(max(secs, 1), 10)
+}
 
 // statusOf decides the HTTP status of a Result that is an error: the one
 // place that maps executor outcomes to HTTP.
@@ -261,7 +268,7 @@ func statusOf(code string) int {
 		return fasthttp.StatusNotFound
 	case actors.CodeTimeout:
 		return fasthttp.StatusGatewayTimeout
-	case actors.CodeSaturated:
+	case actors.CodeSaturated, actors.CodeParked, actors.CodeUnavailable:
 		return fasthttp.StatusServiceUnavailable
 	case actors.CodeCrashed:
 		return fasthttp.StatusBadGateway
@@ -274,7 +281,7 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) {
 	if res.ErrCode != "" {
 		status := statusOf(res.ErrCode)
 		if status == fasthttp.StatusServiceUnavailable {
-			ctx.Response.Header.Set("Retry-After", "1")
+			ctx.Response.Header.Set("Retry-After", retryAfter(res.RetryAfter))
 		}
 		apierror.Writef(ctx, status, res.ErrCode, res.ErrMessage)
 		return

@@ -88,6 +88,12 @@ func TestServer(t *testing.T) {
 			return actors.Result{ErrCode: actors.CodePanic, ErrMessage: "script panicked: boom"}, true
 		case "/busy":
 			return actors.Result{ErrCode: actors.CodeSaturated, ErrMessage: "full"}, true
+		case "/parked":
+			return actors.Result{ErrCode: actors.CodeParked, ErrMessage: "crashed", RetryAfter: 41500 * time.Millisecond}, true
+		case "/stopping":
+			return actors.Result{ErrCode: actors.CodeUnavailable, ErrMessage: "shutting down"}, true
+		case "/big":
+			return actors.Result{ErrCode: actors.CodeTooLarge, ErrMessage: "too large"}, true
 		case "/missing":
 			return actors.Result{ErrCode: actors.CodeNotFound, ErrMessage: "no route for GET /missing"}, true
 		}
@@ -114,6 +120,9 @@ func TestServer(t *testing.T) {
 		{"script", "POST", "/hello?x=1", 201, "hi /hello", map[string]string{"X-Script": "yes", "Injected": ""}},
 		{"panic", "GET", "/panic", 500, `"code":"script_panic"`, nil},
 		{"saturated", "GET", "/busy", 503, `"code":"saturated"`, map[string]string{"Retry-After": "1"}},
+		{"parked", "GET", "/parked", 503, `"code":"script_parked"`, map[string]string{"Retry-After": "42"}},
+		{"router stopping", "GET", "/stopping", 503, `"code":"unavailable"`, map[string]string{"Retry-After": "1"}},
+		{"response too large", "GET", "/big", 500, `"code":"response_too_large"`, nil},
 		{"no route", "GET", "/missing", 404, `"code":"not_found"`, nil},
 		{"timeout", "GET", "/slow", 504, `"code":"script_timeout"`, nil},
 		{"execute", "GET", "/api/v1/execute/7/sub/path", 201, "hi /sub/path", nil},

@@ -26,6 +26,7 @@ func all() *migrate.Migrations {
 	ms.Add(initSchema())
 	ms.Add(adminAuth())
 	ms.Add(domainsSchema())
+	ms.Add(scriptSettings())
 	return ms
 }
 

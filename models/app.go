@@ -29,6 +29,8 @@ type AppSettings struct {
 	// MaxConcurrency is how many invocations of one script version may
 	// run at once.
 	MaxConcurrency *int64 `bun:"max_concurrency" json:"max_concurrency"`
+	// MaxOutput bounds the output kept per invocation, in bytes.
+	MaxOutput *int64 `bun:"max_output" json:"max_output"`
 	// MaxRequestBody and MaxResponseBody bound the bodies, in bytes.
 	MaxRequestBody  *int64 `bun:"max_request_body" json:"max_request_body"`
 	MaxResponseBody *int64 `bun:"max_response_body" json:"max_response_body"`

@@ -16,10 +16,24 @@ type Script struct {
 	ID    int64 `bun:"id,pk,autoincrement" json:"id"`
 	AppID int64 `bun:"app_id,notnull" json:"app_id"`
 	// Name is unique within the app.
-	Name        string    `bun:"name,notnull" json:"name"`
-	LiveVersion int64     `bun:"live_version,notnull" json:"live_version"`
-	CreatedAt   time.Time `bun:"created_at,notnull" json:"created_at"`
-	UpdatedAt   time.Time `bun:"updated_at,notnull" json:"updated_at"`
+	Name        string         `bun:"name,notnull" json:"name"`
+	LiveVersion int64          `bun:"live_version,notnull" json:"live_version"`
+	Settings    ScriptSettings `bun:"embed:" json:"settings"`
+	CreatedAt   time.Time      `bun:"created_at,notnull" json:"created_at"`
+	UpdatedAt   time.Time      `bun:"updated_at,notnull" json:"updated_at"`
+}
+
+// ScriptSettings are a script's own limits. A nil field means the app's
+// setting, or else the default from config.hcl.
+type ScriptSettings struct {
+	// TimeoutMS is the time budget of one invocation, in milliseconds.
+	TimeoutMS *int64 `bun:"timeout_ms" json:"timeout_ms"`
+	// MaxConcurrency is how many invocations may run at once.
+	MaxConcurrency *int64 `bun:"max_concurrency" json:"max_concurrency"`
+	// MaxOutput bounds the output kept per invocation, in bytes.
+	MaxOutput *int64 `bun:"max_output" json:"max_output"`
+	// MaxResponseBody bounds the response, in bytes.
+	MaxResponseBody *int64 `bun:"max_response_body" json:"max_response_body"`
 }
 
 // ScriptVersion is one immutable revision of a script's source. Versions

@@ -160,6 +160,22 @@ func (db *DB) Script(ctx context.Context, id int64) (*Script, error) {
 	return script, nil
 }
 
+// UpdateScriptSettings replaces the settings of a script and returns the
+// script as stored. It makes no new version.
+func (db *DB) UpdateScriptSettings(ctx context.Context, id int64, settings ScriptSettings) (*Script, error) {
+	script := &Script{ID: id, Settings: settings, UpdatedAt: now()}
+	res, err := db.bun.NewUpdate().Model(script).
+		Column("timeout_ms", "max_concurrency", "max_output", "max_response_body", "updated_at").
+		WherePK().Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("update settings of script %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return nil, fmt.Errorf("%w: script %d", ErrNotFound, id)
+	}
+	return db.Script(ctx, id)
+}
+
 // ListScripts returns the scripts of an app, ordered by name.
 func (db *DB) ListScripts(ctx context.Context, appID int64) ([]Script, error) {
 	scripts := []Script{}
@@ -210,16 +226,17 @@ func (db *DB) ScriptVersion(ctx context.Context, scriptID, version int64) (*Scri
 
 // liveScriptRow is one row of the LiveScripts join.
 type liveScriptRow struct {
-	ScriptID       int64     `bun:"script_id"`
-	AppID          int64     `bun:"app_id"`
-	Name           string    `bun:"name"`
-	LiveVersion    int64     `bun:"live_version"`
-	CreatedAt      time.Time `bun:"created_at"`
-	UpdatedAt      time.Time `bun:"updated_at"`
-	VersionID      int64     `bun:"version_id"`
-	Source         string    `bun:"source"`
-	Hash           string    `bun:"hash"`
-	VersionCreated time.Time `bun:"version_created_at"`
+	ScriptID       int64          `bun:"script_id"`
+	AppID          int64          `bun:"app_id"`
+	Name           string         `bun:"name"`
+	LiveVersion    int64          `bun:"live_version"`
+	CreatedAt      time.Time      `bun:"created_at"`
+	UpdatedAt      time.Time      `bun:"updated_at"`
+	Settings       ScriptSettings `bun:"embed:"`
+	VersionID      int64          `bun:"version_id"`
+	Source         string         `bun:"source"`
+	Hash           string         `bun:"hash"`
+	VersionCreated time.Time      `bun:"version_created_at"`
 }
 
 // LiveScripts returns every script of an app with its live version, in one
@@ -230,6 +247,7 @@ func (db *DB) LiveScripts(ctx context.Context, appID int64) ([]LiveScript, error
 		TableExpr("scripts AS s").
 		Join("JOIN script_versions AS sv ON sv.script_id = s.id AND sv.version = s.live_version").
 		ColumnExpr("s.id AS script_id, s.app_id, s.name, s.live_version, s.created_at, s.updated_at").
+		ColumnExpr("s.timeout_ms, s.max_concurrency, s.max_output, s.max_response_body").
 		ColumnExpr("sv.id AS version_id, sv.source, sv.hash, sv.created_at AS version_created_at").
 		Where("s.app_id = ?", appID).
 		Order("s.name").
@@ -240,7 +258,7 @@ func (db *DB) LiveScripts(ctx context.Context, appID int64) ([]LiveScript, error
 	for i, r := range rows {
 		live[i] = LiveScript{
 			Script: Script{
-				ID: r.ScriptID, AppID: r.AppID, Name: r.Name, LiveVersion: r.LiveVersion,
+				ID: r.ScriptID, AppID: r.AppID, Name: r.Name, LiveVersion: r.LiveVersion, Settings: r.Settings,
 				CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 			},
 			Version: ScriptVersion{

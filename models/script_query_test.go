@@ -314,3 +314,35 @@ func versionNumbers(versions []models.ScriptVersion) []int64 {
 	}
 	return numbers
 }
+
+func TestUpdateScriptSettings(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		ctx := context.Background()
+		db := testdb.Open(t, tg)
+		app := newApp(t, db, "a")
+		script, _, err := db.CreateScript(ctx, app.ID, "hello", helloSource)
+		if err != nil {
+			t.Fatal(err)
+		}
+		timeout, output := int64(250), int64(1024)
+		got, err := db.UpdateScriptSettings(ctx, script.ID, models.ScriptSettings{TimeoutMS: &timeout, MaxOutput: &output})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := got.Settings; s.TimeoutMS == nil || *s.TimeoutMS != 250 || s.MaxOutput == nil || *s.MaxOutput != 1024 ||
+			s.MaxConcurrency != nil || s.MaxResponseBody != nil || got.LiveVersion != 1 {
+			t.Errorf("after update: %+v", got)
+		}
+		live, err := db.LiveScripts(ctx, app.ID)
+		if err != nil || len(live) != 1 || live[0].Settings.TimeoutMS == nil || *live[0].Settings.TimeoutMS != 250 {
+			t.Errorf("LiveScripts = %+v, %v", live, err)
+		}
+		got, err = db.UpdateScriptSettings(ctx, script.ID, models.ScriptSettings{})
+		if err != nil || got.Settings != (models.ScriptSettings{}) {
+			t.Errorf("cleared: %+v, %v", got, err)
+		}
+		if _, err := db.UpdateScriptSettings(ctx, script.ID+100, models.ScriptSettings{}); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("unknown script: %v", err)
+		}
+	})
+}

@@ -23,6 +23,8 @@ func TestCheckRefuses(t *testing.T) {
 		{"not package main", "package foo\n\nimport \"picloud\"\n\nfunc Handle(req *picloud.Request) *picloud.Response { return nil }\n", 1, 9, "package must be main"},
 		{"import os", handler(`"os"`, "\treturn nil"), 5, 2, `import "os" is not allowed`},
 		{"import os/exec", handler(`"os/exec"`, "\treturn nil"), 5, 2, `import "os/exec" is not allowed`},
+		// The sandbox's own host package, used to arm the stop switch.
+		{"import picloudhost", handler(`"picloudhost"`, "\treturn nil"), 5, 2, `import "picloudhost" is not allowed`},
 		{"import net", handler(`"net"`, "\treturn nil"), 5, 2, `import "net" is not allowed`},
 		{"import net/http", handler(`"net/http"`, "\treturn nil"), 5, 2, `import "net/http" is not allowed`},
 		{"import unsafe", handler(`"unsafe"`, "\treturn nil"), 5, 2, `import "unsafe" is not allowed`},

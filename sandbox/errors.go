@@ -14,6 +14,10 @@ func (e sandboxError) Error() string { return string(e) }
 // ErrClosed is the Result.Err of a Call on a closed Instance.
 const ErrClosed = sandboxError("sandbox: instance is closed")
 
+// ErrResponseTooLarge is wrapped by the Result.Err of a call whose
+// response was over Options.MaxResponseBody.
+const ErrResponseTooLarge = sandboxError("response too large")
+
 // PanicError is a panic in a script, as Result.Panic or from New when
 // initialising package-level variables panicked.
 type PanicError struct {

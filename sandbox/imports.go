@@ -56,8 +56,10 @@ func importRules() []importRule {
 		{path: "strconv"},
 		{path: "strings"},
 		// AfterFunc runs a func on a new goroutine, where a panic kills
-		// the process.
-		{path: "time", drop: []string{"AfterFunc"}},
+		// the process. LoadLocation reads the host's time zone files (and
+		// $ZONEINFO): the disk and the environment are out of bounds, so
+		// scripts use FixedZone or LoadLocationFromTZData.
+		{path: "time", drop: []string{"AfterFunc", "LoadLocation"}},
 		// unicode's variables are shared lookup tables (unicode.Upper,
 		// unicode.Categories, ...) with exported slices and maps; its
 		// functions and constants are enough for scripts.

@@ -10,12 +10,14 @@
 // refused by a go/parser pass first.
 //
 // It never touches the database or the network; callers hand it source
-// and requests and get back plain values. It does not bound time or
-// memory: executors run instances in supervised worker processes.
+// and requests and get back plain values. A call is bounded by its ctx:
+// when ctx ends, the interpreter is stopped and the caller gets its answer
+// at once. It does not bound memory: that takes a worker process.
 package sandbox
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +33,10 @@ import (
 
 // DefaultMaxOutput is the output cap of a call when Options.MaxOutput is 0.
 const DefaultMaxOutput = 64 << 10
+
+// DefaultMaxResponseBody is the response cap of a call when
+// Options.MaxResponseBody is 0.
+const DefaultMaxResponseBody = 6 << 20
 
 // maxTraces caps the yaegi panic trace kept per call (one line per frame).
 const maxTraces = 4 << 10
@@ -52,6 +58,10 @@ type Options struct {
 	// kept per call (DefaultMaxOutput when 0 or less); output past it is
 	// dropped and "[output truncated]" ends Result.Output.
 	MaxOutput int
+	// MaxResponseBody caps the bytes of a response's body and headers
+	// (DefaultMaxResponseBody when 0 or less). A bigger response is not
+	// copied: Result.Err is ErrResponseTooLarge.
+	MaxResponseBody int
 }
 
 // Result is the outcome of one call, as plain data.
@@ -65,8 +75,11 @@ type Result struct {
 	// Panic is non-nil (a *PanicError) when the script panicked; the
 	// Instance must then be discarded.
 	Panic error
-	// Err is non-nil when the script was not called at all: ctx was done
-	// (wrapping ctx.Err()) or the Instance is closed (ErrClosed).
+	// Err is non-nil when the call produced no response: ctx was done
+	// before or during the call (wrapping ctx.Err(); during the call the
+	// Instance is closed by then), the Instance is closed (ErrClosed), or
+	// the response was over the limit (wrapping ErrResponseTooLarge; the
+	// Instance stays usable).
 	Err error
 }
 
@@ -87,11 +100,26 @@ func Check(source string) error {
 // Instance is one compiled interpreter of one script. It is not safe for
 // concurrent use: its owner calls it one request at a time.
 type Instance struct {
-	handle func(*sdk.Request) *sdk.Response
-	out    *cappedBuffer
-	traces *cappedBuffer
+	handle          func(*sdk.Request) *sdk.Response
+	out             *cappedBuffer
+	traces          *cappedBuffer
+	maxResponseBody int
 	// interp keeps the interpreter the handle belongs to alive.
 	interp *interp.Interpreter
+	// stop stops the interpreter for good (see armStop); stopped is
+	// closed once it has. It is safe to call from any goroutine.
+	stop    context.CancelFunc
+	stopped <-chan struct{}
+	// released lets the stop switch's evaluation end (see armStop): it is
+	// closed by Close, when no call is running.
+	released chan struct{}
+	closed   bool
+}
+
+// outcome is what one call of Handle produced.
+type outcome struct {
+	resp sdk.Response
+	err  error // a *PanicError, or ErrResponseTooLarge wrapped
 }
 
 // New compiles source into a ready Instance: it checks source as Check
@@ -106,25 +134,44 @@ func New(ctx context.Context, source string, opts Options) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	maxOutput := opts.MaxOutput
-	if maxOutput <= 0 {
-		maxOutput = DefaultMaxOutput
+	maxOutput := cmp.Or(max(opts.MaxOutput, 0), DefaultMaxOutput)
+	stopCtx, stop := context.WithCancel(context.Background())
+	in := &Instance{
+		out:             newCappedBuffer(maxOutput),
+		traces:          newCappedBuffer(maxTraces),
+		maxResponseBody: cmp.Or(max(opts.MaxResponseBody, 0), DefaultMaxResponseBody),
+		stop:            stop,
+		stopped:         stopCtx.Done(),
+		released:        make(chan struct{}),
 	}
-	in := &Instance{out: newCappedBuffer(maxOutput), traces: newCappedBuffer(maxTraces)}
-	in.interp, err = newInterpreter(s.imports, interpOutput{out: in.out, traces: in.traces})
-	if err != nil {
+	if err := in.load(ctx, stopCtx, s, source); err != nil {
+		stop()
+		close(in.released)
 		return nil, err
+	}
+	return in, nil
+}
+
+// load compiles source, runs its initialisers, arms the stop switch and
+// fetches Handle.
+func (in *Instance) load(ctx, stopCtx context.Context, s *script, source string) (err error) {
+	in.interp, err = newInterpreter(s.imports, interpOutput{out: in.out, traces: in.traces, stopped: in.stopped})
+	if err != nil {
+		return err
 	}
 	// EvalWithContext compiles and runs the package-level initialisers in
 	// one go, stopping them if ctx ends. (ExecuteWithContext would let us
 	// compile first, but it races with itself on cancellation.)
 	if _, err := in.interp.EvalWithContext(ctx, source); err != nil {
-		return nil, in.loadError(ctx, s, source, err)
+		return in.loadError(ctx, s, source, err)
 	}
-	if in.handle, err = lookupHandle(in.interp, s); err != nil {
-		return nil, err
+	// Armed before Handle is fetched, so that Handle's frames inherit the
+	// switch's channel.
+	if err := armStop(stopCtx, in.released, in.interp); err != nil {
+		return err
 	}
-	return in, nil
+	in.handle, err = lookupHandle(in.interp, s)
+	return err
 }
 
 // loadError explains why evaluating source failed: ctx ended, the source
@@ -189,10 +236,18 @@ func lookupHandle(i *interp.Interpreter, s *script) (func(*sdk.Request) *sdk.Res
 	}
 }
 
-// Call runs the script's Handle on a copy of req. It checks ctx before
-// calling but does not yet bound the call's duration.
+// Call runs the script's Handle on a copy of req and converts what it
+// returns to plain data, all within ctx. When ctx ends first, Call stops
+// the interpreter: loops, channel operations and time.Sleep end at once,
+// and Call returns with Err wrapping ctx.Err(). The Instance is closed
+// then: build a new one.
+//
+// Handle runs on the caller's goroutine: a hand-off to another one would
+// cost more than the rest of a small call. So only a single long call of
+// a host function (a huge strings.Repeat, say) can outlast ctx, by as
+// long as that call takes.
 func (in *Instance) Call(ctx context.Context, req *sdk.Request) Result {
-	if in.handle == nil {
+	if in.closed {
 		return Result{Err: ErrClosed}
 	}
 	if err := ctx.Err(); err != nil {
@@ -200,29 +255,68 @@ func (in *Instance) Call(ctx context.Context, req *sdk.Request) Result {
 	}
 	in.out.Reset()
 	in.traces.Reset()
-	req = cloneRequest(req)
 	start := time.Now()
-	resp, perr := in.invoke(req)
-	res := Result{Duration: time.Since(start), Panic: perr}
-	if perr == nil {
-		res.Response = copyResponse(resp)
+	notStopped := context.AfterFunc(ctx, in.stop)
+	o := in.invoke(in.handle, cloneRequest(req))
+	if !notStopped() {
+		// ctx ended during the call and the interpreter was stopped (the
+		// stop may still be finishing on another goroutine; it is safe
+		// to repeat).
+		in.Close()
+		return Result{Err: fmt.Errorf("sandbox: call stopped: %w", ctx.Err()),
+			Output: in.out.String(), Duration: time.Since(start)}
 	}
-	res.Output = in.out.String()
+	return in.result(o, time.Since(start))
+}
+
+func (in *Instance) result(o outcome, d time.Duration) Result {
+	res := Result{Duration: d, Response: o.resp, Output: in.out.String()}
+	var pe *PanicError
+	if errors.As(o.err, &pe) {
+		res.Panic = pe
+	} else {
+		res.Err = o.err
+	}
 	return res
 }
 
-// invoke calls Handle, turning a panic into a *PanicError.
-func (in *Instance) invoke(req *sdk.Request) (resp *sdk.Response, err error) {
+// invoke calls Handle and copies its response out, turning a panic into a
+// *PanicError and a response over the limit into ErrResponseTooLarge
+// (without copying it).
+func (in *Instance) invoke(handle func(*sdk.Request) *sdk.Response, req *sdk.Request) (o outcome) {
 	defer func() {
 		if r := recover(); r != nil {
-			resp, err = nil, newPanicError(r, in.traces.String())
+			o = outcome{err: newPanicError(r, in.traces.String())}
 		}
 	}()
-	return in.handle(req), nil
+	resp := handle(req)
+	if n := responseSize(resp); n > in.maxResponseBody {
+		return outcome{err: fmt.Errorf("%w: %d bytes, over the limit of %d", ErrResponseTooLarge, n, in.maxResponseBody)}
+	}
+	return outcome{resp: copyResponse(resp)}
 }
 
-// Close releases the interpreter. Calls after Close return ErrClosed.
+// responseSize is the size of the body and headers of r.
+func responseSize(r *sdk.Response) int {
+	if r == nil {
+		return 0
+	}
+	n := len(r.Body)
+	for k, v := range r.Headers {
+		n += len(k) + len(v)
+	}
+	return n
+}
+
+// Close stops the interpreter and releases it. Calls after Close return
+// ErrClosed.
 func (in *Instance) Close() {
+	if in.closed {
+		return
+	}
+	in.closed = true
+	in.stop()
+	close(in.released)
 	in.handle = nil
 	in.interp = nil
 }

@@ -492,3 +492,67 @@ func Handle(req *picloud.Request) *picloud.Response { return nil }
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestCallStopsHostileScripts(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+	}{
+		{"busy loop", `for { }`},
+		// Run under -race: nothing reads the globals while a stopped call
+		// unwinds.
+		{"busy loop writing a global", `for { hits++ }`},
+		{"sleep past the budget", `time.Sleep(time.Hour)`},
+		{"deadlock on a channel", `ch := make(chan int); <-ch`},
+		{"send nobody receives", `ch := make(chan int); ch <- 1`},
+		{"select with no ready case", `ch := make(chan int); select { case <-ch: case <-time.After(time.Hour): }`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "package main\n\nimport (\n\t\"picloud\"\n\t\"time\"\n)\n\nvar _ = time.Second\n\nvar hits int\n\n" +
+				"func Handle(req *picloud.Request) *picloud.Response {\n\t" + tt.body + "\n\treturn picloud.Text(200, \"done\")\n}\n"
+			in := newInstance(t, src, Options{})
+			before := runtime.NumGoroutine()
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			res := in.Call(ctx, nil)
+			if !errors.Is(res.Err, context.DeadlineExceeded) {
+				t.Fatalf("Call = %+v, want the deadline", res)
+			}
+			if res := in.Call(context.Background(), nil); !errors.Is(res.Err, ErrClosed) {
+				t.Errorf("call after a stopped one: %+v, want ErrClosed", res)
+			}
+			// Nothing of the stopped call keeps running.
+			deadline := time.Now().Add(2 * time.Second)
+			for runtime.NumGoroutine() >= before {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d goroutines still running, %d before the call", runtime.NumGoroutine(), before)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+}
+
+func TestResponseTooLarge(t *testing.T) {
+	src := `package main
+
+import (
+	"picloud"
+	"strings"
+)
+
+func Handle(req *picloud.Request) *picloud.Response {
+	return picloud.Text(200, strings.Repeat("x", len(req.Body)))
+}
+`
+	in := newInstance(t, src, Options{MaxResponseBody: 1000})
+	res := in.Call(context.Background(), &sdk.Request{Body: make([]byte, 2000)})
+	if !errors.Is(res.Err, ErrResponseTooLarge) {
+		t.Fatalf("big response: %+v, want ErrResponseTooLarge", res.Err)
+	}
+	res = in.Call(context.Background(), &sdk.Request{Body: make([]byte, 10)})
+	if res.Err != nil || string(res.Response.Body) != "xxxxxxxxxx" {
+		t.Errorf("small response after a big one: %+v", res)
+	}
+}

@@ -32,6 +32,10 @@ type interpOutput struct {
 	out io.Writer
 	// traces receives yaegi's "L:C: panic: main.f(...)" lines.
 	traces io.Writer
+	// stopped is closed when the instance is stopped: time.Sleep returns
+	// early then, so a sleeping script lets go of its goroutine at once.
+	// nil (Check) never closes.
+	stopped <-chan struct{}
 }
 
 // newInterpreter builds a fresh interpreter that knows only the symbols of
@@ -52,7 +56,7 @@ func newInterpreter(imports []string, o interpOutput) (*interp.Interpreter, erro
 		SourcecodeFilesystem: emptyFS{},
 		Unrestricted:         false,
 	})
-	exports, err := symbolTable(imports, o.out)
+	exports, err := symbolTable(imports, o)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +69,8 @@ func newInterpreter(imports []string, o interpOutput) (*interp.Interpreter, erro
 // symbolTable builds the symbols one script may use, from its imports
 // only. It never hands yaegi a map shared with another interpreter or a
 // host variable (see isolateVar).
-func symbolTable(imports []string, out io.Writer) (interp.Exports, error) {
+func symbolTable(imports []string, o interpOutput) (interp.Exports, error) {
+	out := o.out
 	exports := interp.Exports{}
 	for _, p := range imports {
 		rule, ok := lookupImport(p)
@@ -82,9 +87,12 @@ func symbolTable(imports []string, out io.Writer) (interp.Exports, error) {
 			return nil, fmt.Errorf("sandbox: yaegi has no symbols for %q", p)
 		}
 		m := packageSymbols(syms, rule)
-		if p == "fmt" {
+		switch p {
+		case "fmt":
 			redirectFmt(m, out)
 			key = fmtExportKey
+		case "time":
+			m["Sleep"] = reflect.ValueOf(stoppableSleep(o.stopped))
 		}
 		exports[key] = m
 	}

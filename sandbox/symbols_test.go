@@ -109,7 +109,7 @@ func change() {
 func TestSymbolTable(t *testing.T) {
 	for _, p := range AllowedImports() {
 		t.Run(p, func(t *testing.T) {
-			exports, err := symbolTable([]string{p}, io.Discard)
+			exports, err := symbolTable([]string{p}, interpOutput{out: io.Discard, traces: io.Discard})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,6 +150,7 @@ func TestSymbolTableLeavesOut(t *testing.T) {
 	}{
 		{"fmt.Scan reads stdin", handler(`"fmt"`, "\tvar s string\n\tfmt.Scan(&s)\n\treturn nil"), 10, "has no symbol Scan"},
 		{"time.AfterFunc starts a goroutine", handler(`"time"`, "\ttime.AfterFunc(0, func() { panic(1) })\n\treturn nil"), 9, "has no symbol AfterFunc"},
+		{"time.LoadLocation reads the disk", handler(`"time"`, "\t_, _ = time.LoadLocation(\"Europe/Paris\")\n\treturn nil"), 9, "has no symbol LoadLocation"},
 		{"unicode tables are shared", handler(`"unicode"`, "\t_ = unicode.Is(unicode.Latin, 'a')\n\treturn nil"), 9, "has no symbol Latin"},
 	}
 	for _, tt := range tests {

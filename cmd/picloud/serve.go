@@ -131,10 +131,12 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	ing = ingress.New(ingress.Options{
 		Version:       version,
 		PublicBaseURL: publicURL,
-		Timeout:       cfg.Executor.Timeout + time.Second,
-		Admin:         api.Handler,
-		UI:            webui.Handler(),
-		Execute:       api.RequireSession,
+		// Longer than a request may queue and then run, so the executor's
+		// 504 or 503 is the one the client sees.
+		Timeout: cfg.Executor.QueueTimeout + cfg.Executor.Timeout + time.Second,
+		Admin:   api.Handler,
+		UI:      webui.Handler(),
+		Execute: api.RequireSession,
 	}, runtime, writer, logger)
 	registerWriterMetrics(ing.Registry(), writer)
 	if err := deployer.LoadAll(ctx); err != nil {
@@ -149,6 +151,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		WriteTimeout:          cfg.Server.WriteTimeout,
 		IdleTimeout:           cfg.Server.IdleTimeout,
 		MaxRequestBodySize:    int(cfg.Server.MaxRequestBody),
+		ErrorHandler:          ingress.ReadError,
 		Logger:                fasthttpLogger{logger},
 	}
 	// The first admin exists (or can be made) before anyone is served: a
@@ -193,9 +196,14 @@ func executorLimits(cfg *config.Config) actors.Limits {
 	return actors.Limits{
 		MaxConcurrency: cfg.Executor.MaxConcurrency,
 		QueueLimit:     cfg.Executor.QueueLimit,
+		QueueTimeout:   cfg.Executor.QueueTimeout,
 		Timeout:        cfg.Executor.Timeout,
 		MaxOutput:      int(cfg.Executor.MaxOutput),
 		IdleTimeout:    cfg.Executor.IdleTimeout,
+
+		MaxResponseBody: int(cfg.Executor.MaxResponseBody),
+		CrashLimit:      cfg.Executor.CrashLimit,
+		CrashWindow:     cfg.Executor.CrashWindow,
 	}
 }
 

@@ -1,0 +1,145 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// This file holds the restart intensity of script versions, counted as
+// OTP's supervisors count it: a version whose executors crash more than
+// Limits.CrashLimit times within Limits.CrashWindow is parked. A parked
+// version is answered 503 script_parked with Retry-After and runs nothing
+// (no executor is started for it) until the window has passed or a new
+// version replaces it. What counts as a crash: a panic, a timeout, a call
+// the sandbox could not make, and an executor that stopped on its own
+// (its process died). All of it is router state.
+
+// crashRecord is the recent crashes of one script version and whether it
+// is parked.
+type crashRecord struct {
+	// times are the crashes within the window, oldest first.
+	times       []time.Time
+	parkedUntil time.Time // zero unless parked
+	reason      string
+	unpark      *time.Timer // armed while parked
+}
+
+// add records a crash at now and returns how many fall within window.
+func (c *crashRecord) add(now time.Time, window time.Duration) int {
+	c.prune(now, window)
+	c.times = append(c.times, now)
+	return len(c.times)
+}
+
+// count returns how many crashes fall within window before now.
+func (c *crashRecord) count(now time.Time, window time.Duration) int {
+	c.prune(now, window)
+	return len(c.times)
+}
+
+func (c *crashRecord) prune(now time.Time, window time.Duration) {
+	cutoff := now.Add(-window)
+	n := 0
+	for n < len(c.times) && !c.times[n].After(cutoff) {
+		n++
+	}
+	c.times = append(c.times[:0], c.times[n:]...)
+}
+
+// parked reports whether the version is parked at now.
+func (c *crashRecord) parked(now time.Time) bool {
+	return !c.parkedUntil.IsZero() && now.Before(c.parkedUntil)
+}
+
+// stop disarms the unpark timer.
+func (c *crashRecord) stop() {
+	if c.unpark != nil {
+		c.unpark.Stop()
+		c.unpark = nil
+	}
+}
+
+// unparkDue tells a router that the parking of pool may be over.
+type unparkDue struct {
+	pool *executorPool
+}
+
+// executorCrashed counts a crash of an executor of the router.
+func (r *appRouter) executorCrashed(ctx actor.Context, msg *executorCrashed) {
+	ex := r.executors[msg.id]
+	if ex == nil {
+		return // from before a restart of this router
+	}
+	what := "panicked"
+	if msg.timeout {
+		what = "timed out"
+	}
+	r.recordCrash(ctx, ex.pool, what+": "+msg.cause)
+}
+
+// recordCrash counts a crash of pool's script version and parks it when
+// it crashed more often than its limits allow.
+func (r *appRouter) recordCrash(ctx actor.Context, pool *executorPool, cause string) {
+	now := time.Now()
+	n := pool.crash.add(now, pool.limits.CrashWindow)
+	if n <= pool.limits.CrashLimit || pool.crash.parked(now) || !pool.live {
+		return
+	}
+	r.park(ctx, pool, now, fmt.Sprintf("crashed %d times within %s (more than %d); last: %s",
+		n, pool.limits.CrashWindow, pool.limits.CrashLimit, cause))
+}
+
+// park rests pool until its crash window has passed: its queued requests
+// are answered 503 and its idle executors stop.
+func (r *appRouter) park(ctx actor.Context, pool *executorPool, now time.Time, reason string) {
+	pool.crash.parkedUntil = now.Add(pool.limits.CrashWindow)
+	pool.crash.reason = reason
+	r.seed.logger.Warn("script parked", slog.String("app", r.slug),
+		slog.Int64("script", pool.script.ScriptID), slog.Int64("version", pool.script.Version),
+		slog.Time("until", pool.crash.parkedUntil), slog.String("reason", reason))
+	for job := pool.queue.pop(); job != nil; job = pool.queue.pop() {
+		job.inv.Reply.Send(r.parkedResult(pool, job, now))
+	}
+	for ex := pool.popIdle(); ex != nil; ex = pool.popIdle() {
+		r.retire(ctx, ex)
+	}
+	root, self := ctx.ActorSystem().Root, ctx.Self()
+	pool.crash.stop()
+	pool.crash.unpark = time.AfterFunc(pool.limits.CrashWindow, func() {
+		root.Send(self, &unparkDue{pool: pool})
+	})
+}
+
+// unparkDue lets a parked pool serve again once its time is up.
+func (r *appRouter) unparkDue(ctx actor.Context, msg *unparkDue) {
+	pool := msg.pool
+	if pool.crash.parkedUntil.IsZero() || !pool.live {
+		return
+	}
+	now := time.Now()
+	if pool.crash.parked(now) { // a timer that fired early: try again
+		root, self := ctx.ActorSystem().Root, ctx.Self()
+		pool.crash.unpark = time.AfterFunc(pool.crash.parkedUntil.Sub(now), func() {
+			root.Send(self, msg)
+		})
+		return
+	}
+	// The crashes that parked it are older than the window by now; any
+	// newer one (the pool serves again as soon as parkedUntil passes,
+	// before this message arrives) still counts.
+	pool.crash.parkedUntil, pool.crash.reason, pool.crash.unpark = time.Time{}, "", nil
+	r.seed.logger.Info("script unparked", slog.String("app", r.slug),
+		slog.Int64("script", pool.script.ScriptID), slog.Int64("version", pool.script.Version))
+}
+
+// parkedResult is the answer to a request for a parked version.
+func (r *appRouter) parkedResult(pool *executorPool, job *execute, now time.Time) Result {
+	res := r.failed(pool, job, 503, CodeParked, fmt.Sprintf(
+		"script %q (version %d) is parked until %s: it %s; deploy a fixed version or wait",
+		pool.script.Name, pool.script.Version, pool.crash.parkedUntil.UTC().Format(time.RFC3339), pool.crash.reason))
+	res.RetryAfter = pool.crash.parkedUntil.Sub(now)
+	return res
+}
