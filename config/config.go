@@ -95,6 +95,14 @@ type Executor struct {
 	// MaxOutput caps the printed and logged output kept per invocation,
 	// in bytes.
 	MaxOutput int64
+	// MemoryLimit is the memory one worker process (one app's scripts)
+	// may use with IsolationProcess; past it the worker ends, not the
+	// server.
+	MemoryLimit int64
+	// RestartBackoff is the wait before a crashed worker is started
+	// again; it doubles with each crash in a row up to RestartBackoffMax.
+	RestartBackoff    time.Duration
+	RestartBackoffMax time.Duration
 }
 
 // Invocations configures the invocation log (block "invocations").
@@ -134,12 +142,15 @@ func Default() *Config {
 		DataDir:  "./data",
 		Database: Database{URL: ""},
 		Executor: Executor{
-			Isolation:      IsolationNone,
-			Timeout:        5 * time.Second,
-			MaxConcurrency: 8,
-			QueueLimit:     256,
-			IdleTimeout:    5 * time.Minute,
-			MaxOutput:      64 << 10,
+			Isolation:         IsolationProcess,
+			Timeout:           5 * time.Second,
+			MaxConcurrency:    8,
+			QueueLimit:        256,
+			IdleTimeout:       5 * time.Minute,
+			MaxOutput:         64 << 10,
+			MemoryLimit:       256 << 20,
+			RestartBackoff:    100 * time.Millisecond,
+			RestartBackoffMax: 30 * time.Second,
 		},
 		Invocations: Invocations{Retain: 100000, MaxPerSecond: 1000},
 		Log:         Log{Level: slog.LevelInfo, Format: LogText},

@@ -76,6 +76,9 @@ func (c *Config) settings() []setting {
 		{"executor", "queue_limit", "", integer(&ex.QueueLimit, 1)},
 		{"executor", "idle_timeout", "", duration(&ex.IdleTimeout)},
 		{"executor", "max_output", "", size(&ex.MaxOutput)},
+		{"executor", "memory_limit", "", sizeIn(&ex.MemoryLimit, 32*MiB, 1024*GiB)},
+		{"executor", "restart_backoff", "", duration(&ex.RestartBackoff)},
+		{"executor", "restart_backoff_max", "", duration(&ex.RestartBackoffMax)},
 		{"invocations", "retain", "", integer(&c.Invocations.Retain, 1)},
 		{"invocations", "max_per_second", "", integer(&c.Invocations.MaxPerSecond, 1)},
 		{"log", "level", EnvLogLevel, logLevel(&c.Log.Level)},
@@ -148,15 +151,18 @@ func formatDuration(d time.Duration) string {
 }
 
 // size is a byte size between 1 byte and maxBodySize.
-func size(dst *int64) value {
+func size(dst *int64) value { return sizeIn(dst, 1, maxBodySize) }
+
+// sizeIn is a byte size between least and most.
+func sizeIn(dst *int64, least, most int64) value {
 	return value{
 		parse: func(s string) error {
 			n, err := ParseSize(s)
 			if err != nil {
 				return err
 			}
-			if n < 1 || n > maxBodySize {
-				return fmt.Errorf("size %q is out of range (1B to %s)", s, FormatSize(maxBodySize))
+			if n < least || n > most {
+				return fmt.Errorf("size %q is out of range (%s to %s)", s, FormatSize(least), FormatSize(most))
 			}
 			*dst = n
 			return nil
