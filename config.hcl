@@ -72,10 +72,13 @@ database {
 
 # Defaults for running scripts; apps and scripts can override them.
 executor {
-  # Where scripts run: "none" runs them inside the server process; "process"
-  # runs them in supervised worker processes, so a script that crashes the
-  # Go runtime takes down only its worker.
-  isolation = "none"
+  # Where scripts run: "process" runs each app's scripts in a supervised
+  # worker process (`picloud worker`), so a script that crashes the Go
+  # runtime (unbounded recursion, an allocation bomb) takes down only its
+  # app's worker: its callers get 502 and the worker is restarted. "none"
+  # runs scripts inside the server process: faster, for trusted
+  # single-tenant set-ups and benchmarks only.
+  isolation = "process"
 
   # Time budget of one invocation; past it the caller gets 504.
   timeout = "5s"
@@ -93,6 +96,17 @@ executor {
   # Output (fmt.Print*, picloud.Log) kept per invocation; the rest is
   # dropped with a "[truncated]" marker.
   max_output = "64KiB"
+
+  # Memory one worker process (all scripts of one app) may use; past it the
+  # worker ends, its callers get 502, and the server carries on.
+  # From 32MiB to 1TiB.
+  memory_limit = "256MiB"
+
+  # A crashed worker is started again no sooner than this; the wait doubles
+  # with each crash in a row, up to restart_backoff_max. A worker that holds
+  # no script (its executors went idle) stops after a few seconds.
+  restart_backoff = "100ms"
+  restart_backoff_max = "30s"
 }
 
 invocations {
