@@ -22,4 +22,3 @@ func runWorker(ctx context.Context, stderr io.Writer) error {
 	}
 	return nil
 }
-
