@@ -275,14 +275,21 @@ func (s *supervisor) exited(p *process, crashed bool, reason string, lived time.
 		s.crashes = 0 // it ran well for a while: start the backoff over
 	}
 	s.crashes++
-	backoff := opts.Backoff << min(s.crashes-1, 30)
-	if backoff > opts.MaxBackoff || backoff <= 0 {
-		backoff = opts.MaxBackoff
-	}
+	backoff := backoffAfter(s.crashes, opts.Backoff, opts.MaxBackoff)
 	s.notBefore = time.Now().Add(backoff)
 	s.lastCrash = reason
 	opts.Logger.Warn("worker crashed", slog.String("app", s.app), slog.String("reason", reason),
 		slog.Int("crashes_in_a_row", s.crashes), slog.Duration("restart_after", backoff))
+}
+
+// backoffAfter is the wait before a restart after crashes crashes in a
+// row: base, doubling with each, capped at most.
+func backoffAfter(crashes int, base, most time.Duration) time.Duration {
+	d := base << min(max(crashes-1, 0), 30)
+	if d > most || d <= 0 {
+		return most
+	}
+	return d
 }
 
 // instance is a script version loaded in a worker.

@@ -106,7 +106,7 @@ func (p *process) roundTrip(ctx context.Context, f *Frame) (*Frame, error) {
 	p.pending[id] = ch
 	p.mu.Unlock()
 	if err := p.w.write(f); err != nil {
-		p.kill("write failed: "+err.Error(), true)
+		p.conn.Close() // the reader then reaps the worker and answers us
 	}
 	select {
 	case ans := <-ch:
@@ -138,10 +138,11 @@ func (p *process) abandon(id uint64) {
 	p.mu.Unlock()
 }
 
-// send writes f without waiting for an answer.
+// send writes f without waiting for an answer. A failed write means the
+// worker is gone or going: the reader reaps it and says why.
 func (p *process) send(f *Frame) {
 	if err := p.w.write(f); err != nil {
-		p.kill("write failed: "+err.Error(), true)
+		p.conn.Close()
 	}
 }
 
