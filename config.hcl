@@ -102,6 +102,11 @@ executor {
   # From 32MiB to 1TiB.
   memory_limit = "256MiB"
 
+  # Cores one worker process (all scripts of one app) may use at once. 1
+  # keeps one busy app from taking the whole machine and makes the hop to
+  # the worker cheaper; raise it for apps whose scripts need more.
+  worker_procs = 1
+
   # A crashed worker is started again no sooner than this; the wait doubles
   # with each crash in a row, up to restart_backoff_max. A worker that holds
   # no script (its executors went idle) stops after a few seconds.

@@ -99,6 +99,9 @@ type Executor struct {
 	// may use with IsolationProcess; past it the worker ends, not the
 	// server.
 	MemoryLimit int64
+	// WorkerProcs is how many cores one worker process (one app's
+	// scripts) may use at once (its GOMAXPROCS).
+	WorkerProcs int
 	// RestartBackoff is the wait before a crashed worker is started
 	// again; it doubles with each crash in a row up to RestartBackoffMax.
 	RestartBackoff    time.Duration
@@ -149,6 +152,7 @@ func Default() *Config {
 			IdleTimeout:       5 * time.Minute,
 			MaxOutput:         64 << 10,
 			MemoryLimit:       256 << 20,
+			WorkerProcs:       1,
 			RestartBackoff:    100 * time.Millisecond,
 			RestartBackoffMax: 30 * time.Second,
 		},

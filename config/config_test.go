@@ -61,6 +61,7 @@ func TestDefaultValues(t *testing.T) {
 		{"executor.idle_timeout", c.Executor.IdleTimeout, 5 * time.Minute},
 		{"executor.max_output", c.Executor.MaxOutput, int64(64 << 10)},
 		{"executor.memory_limit", c.Executor.MemoryLimit, int64(256 << 20)},
+		{"executor.worker_procs", c.Executor.WorkerProcs, 1},
 		{"executor.restart_backoff", c.Executor.RestartBackoff, 100 * time.Millisecond},
 		{"executor.restart_backoff_max", c.Executor.RestartBackoffMax, 30 * time.Second},
 		{"invocations.retain", c.Invocations.Retain, 100000},
@@ -132,6 +133,7 @@ executor {
   idle_timeout        = "1m30s"
   max_output          = 4096
   memory_limit        = "1GiB"
+  worker_procs        = 2
   restart_backoff     = "1s"
   restart_backoff_max = "1m"
 }
@@ -166,6 +168,7 @@ log {
 			IdleTimeout:       90 * time.Second,
 			MaxOutput:         4096,
 			MemoryLimit:       1 << 30,
+			WorkerProcs:       2,
 			RestartBackoff:    time.Second,
 			RestartBackoffMax: time.Minute,
 		},

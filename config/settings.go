@@ -77,6 +77,7 @@ func (c *Config) settings() []setting {
 		{"executor", "idle_timeout", "", duration(&ex.IdleTimeout)},
 		{"executor", "max_output", "", size(&ex.MaxOutput)},
 		{"executor", "memory_limit", "", sizeIn(&ex.MemoryLimit, 32*MiB, 1024*GiB)},
+		{"executor", "worker_procs", "", integer(&ex.WorkerProcs, 1)},
 		{"executor", "restart_backoff", "", duration(&ex.RestartBackoff)},
 		{"executor", "restart_backoff_max", "", duration(&ex.RestartBackoffMax)},
 		{"invocations", "retain", "", integer(&c.Invocations.Retain, 1)},

@@ -38,6 +38,10 @@ type Options struct {
 	// doubles with every crash in a row, up to MaxBackoff.
 	Backoff    time.Duration
 	MaxBackoff time.Duration
+	// Procs is each worker's GOMAXPROCS: how many cores one app's
+	// scripts may use at once (default 1, which also spares a worker the
+	// cost of waking a second thread for every call).
+	Procs int
 	// IdleTimeout is how long a worker that holds no script lives on.
 	IdleTimeout time.Duration
 	Logger      *slog.Logger
@@ -62,6 +66,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.Procs <= 0 {
+		o.Procs = 1
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

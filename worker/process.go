@@ -51,7 +51,7 @@ func (s *supervisor) start() (*process, error) {
 	defer childEnd.Close()
 	cmd := exec.Command(opts.Command[0], opts.Command[1:]...)
 	cmd.Env = append(os.Environ(), opts.Env...)
-	cmd.Env = append(cmd.Env, EnvMemoryLimit+"="+strconv.FormatInt(opts.MemoryLimit, 10), EnvApp+"="+s.app)
+	cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(opts.Procs), EnvMemoryLimit+"="+strconv.FormatInt(opts.MemoryLimit, 10), EnvApp+"="+s.app)
 	cmd.ExtraFiles = []*os.File{childEnd}
 	note := &crashNote{}
 	cmd.Stderr = note

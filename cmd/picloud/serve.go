@@ -200,6 +200,7 @@ func newEngine(cfg *config.Config, logger *slog.Logger) (actors.Engine, func(), 
 	}
 	e, err := worker.NewEngine(worker.Options{
 		MemoryLimit: cfg.Executor.MemoryLimit,
+		Procs:       cfg.Executor.WorkerProcs,
 		Backoff:     cfg.Executor.RestartBackoff,
 		MaxBackoff:  cfg.Executor.RestartBackoffMax,
 		Logger:      logger,
