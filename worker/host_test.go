@@ -248,3 +248,16 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestStuckCallEndsTheWorker(t *testing.T) {
+	e := newEngine(t, worker.Options{Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	stuck := load(t, e, "a", waits)
+	pid := e.Workers()["a"]
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the caller gave up (its time budget ran out)
+	if r := stuck.Call(ctx, &sdk.Request{}); !errors.Is(r.Err, context.Canceled) {
+		t.Fatalf("call = %+v, want the caller's context error", r)
+	}
+	// The script spins on in the worker until the host ends it.
+	eventually(t, "the stuck worker to be ended", func() bool { return gone(pid) })
+}
