@@ -75,10 +75,13 @@ database {
 # scripts (PATCH /api/v1/admin/scripts/{id} "settings") override timeout,
 # max_concurrency, max_output and max_response_body, over their app's.
 executor {
-  # Where scripts run: "none" runs them inside the server process; "process"
-  # runs them in supervised worker processes, so a script that crashes the
-  # Go runtime takes down only its worker.
-  isolation = "none"
+  # Where scripts run: "process" runs each app's scripts in a supervised
+  # worker process (`picloud worker`), so a script that crashes the Go
+  # runtime (unbounded recursion, an allocation bomb) takes down only its
+  # app's worker: its callers get 502 and the worker is restarted. "none"
+  # runs scripts inside the server process: faster, for trusted
+  # single-tenant set-ups and benchmarks only.
+  isolation = "process"
 
   # Time budget of one invocation; past it the caller gets 504.
   timeout = "5s"
@@ -112,6 +115,21 @@ executor {
   crash_limit = 5
 
   crash_window = "1m"
+  # Memory one worker process (all scripts of one app) may use; past it the
+  # worker ends, its callers get 502, and the server carries on.
+  # From 32MiB to 1TiB.
+  memory_limit = "256MiB"
+
+  # Cores one worker process (all scripts of one app) may use at once. 1
+  # keeps one busy app from taking the whole machine and makes the hop to
+  # the worker cheaper; raise it for apps whose scripts need more.
+  worker_procs = 1
+
+  # A crashed worker is started again no sooner than this; the wait doubles
+  # with each crash in a row, up to restart_backoff_max. A worker that holds
+  # no script (its executors went idle) stops after a few seconds.
+  restart_backoff = "100ms"
+  restart_backoff_max = "30s"
 }
 
 invocations {

@@ -29,6 +29,7 @@ type executorConfig struct {
 	app    string
 	limits Limits
 	logger *slog.Logger
+	engine Engine
 	// router and root are where a request that reaches the executor
 	// after it stopped is sent back to (see returnLateJob).
 	router *actor.PID
@@ -61,7 +62,7 @@ type executor struct {
 	idle      *executorIdle
 	afterlife *afterlife
 
-	inst    *sandbox.Instance
+	inst    Instance
 	loadErr error
 	// ctx lives as long as inst; timer cancels it when a call overruns.
 	ctx    context.Context
@@ -110,7 +111,7 @@ func (e *executor) Receive(ctx actor.Context) {
 func (e *executor) load() {
 	ctx, cancel := context.WithCancel(context.Background())
 	overrun := time.AfterFunc(loadTimeout, cancel)
-	inst, err := newInstance(ctx, e.cfg.script.Source, sandbox.Options{
+	inst, err := e.cfg.engine.Load(ctx, e.cfg.app, e.cfg.script, sandbox.Options{
 		MaxOutput: e.cfg.limits.MaxOutput, MaxResponseBody: e.cfg.limits.MaxResponseBody})
 	if !overrun.Stop() {
 		if err == nil {
@@ -124,7 +125,7 @@ func (e *executor) load() {
 		e.cfg.logger.Warn("executor could not load its script", slog.String("app", e.cfg.app), slog.Any("error", err))
 		return
 	}
-	e.inst, e.ctx, e.cancel = inst, ctx, cancel
+	e.inst, e.ctx, e.cancel, e.loadErr = inst, ctx, cancel, nil
 	e.timer = time.AfterFunc(time.Hour, cancel)
 	e.timer.Stop()
 }
@@ -192,6 +193,14 @@ func (e *executor) execute(ctx actor.Context, job *execute) {
 // stops the call at once, and the interpreter is replaced.
 func (e *executor) call(job *execute) (Result, *discardInstance) {
 	res := Result{RouteID: job.routeID, ScriptID: e.cfg.script.ScriptID, Version: e.cfg.script.Version}
+	if e.inst == nil && errors.Is(e.loadErr, ErrWorkerCrashed) {
+		// The worker was down when this executor started: try again.
+		e.load()
+	}
+	if e.inst == nil && errors.Is(e.loadErr, ErrWorkerCrashed) {
+		res.Status, res.ErrCode, res.ErrMessage = 502, CodeCrashed, e.loadErr.Error()
+		return res, nil
+	}
 	if e.inst == nil {
 		res.Status, res.ErrCode, res.ErrMessage = 500, CodeLoadFailed, e.loadErrMessage()
 		return res, nil
@@ -207,6 +216,10 @@ func (e *executor) call(job *execute) (Result, *discardInstance) {
 		res.Status, res.ErrCode = 504, CodeTimeout
 		res.ErrMessage = fmt.Sprintf("script ran longer than its time limit of %s", e.cfg.limits.Timeout)
 		return res, &discardInstance{script: e.cfg.script, timeout: true, cause: context.DeadlineExceeded}
+	case errors.Is(out.Err, ErrWorkerCrashed):
+		res.Status, res.ErrCode = 502, CodeCrashed
+		res.ErrMessage = fmt.Sprintf("script %d version %d: %v", e.cfg.script.ScriptID, e.cfg.script.Version, out.Err)
+		return res, &discardInstance{script: e.cfg.script, cause: out.Err}
 	case out.Panic != nil:
 		res.Status, res.ErrCode = 500, CodePanic
 		res.ErrMessage = "script panicked: " + panicMessage(out.Panic)

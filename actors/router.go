@@ -20,6 +20,7 @@ type routerSeed struct {
 	slug       string
 	dispatcher actor.Dispatcher
 	logger     *slog.Logger
+	engine     Engine
 	snapshot   *AppSnapshot
 	// stopped is called once, when the router has stopped for good.
 	stopped func()
@@ -179,6 +180,7 @@ func (r *appRouter) spawnExecutor(ctx actor.Context, pool *executorPool) (*execu
 		app:    pool.app,
 		limits: pool.limits,
 		logger: r.seed.logger,
+		engine: r.seed.engine,
 		router: ctx.Self(),
 		root:   ctx.ActorSystem().Root,
 	}, r.seed.dispatcher)

@@ -43,6 +43,7 @@ type Runtime struct {
 	system     *actor.ActorSystem
 	dispatcher *WorkerDispatcher
 	logger     *slog.Logger
+	engine     Engine
 
 	mu      sync.Mutex
 	routers map[string]chan struct{} // router PID id -> closed once stopped
@@ -50,7 +51,7 @@ type Runtime struct {
 
 // NewRuntime starts an actor system whose own logs at Warn and above go
 // to logger (nil: slog.Default()).
-func NewRuntime(logger *slog.Logger) *Runtime {
+func NewRuntime(logger *slog.Logger, opts ...Option) *Runtime {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -64,6 +65,10 @@ func NewRuntime(logger *slog.Logger) *Runtime {
 		dispatcher: NewWorkerDispatcher(DefaultThroughput, DefaultWorkerIdle),
 		logger:     logger,
 		routers:    map[string]chan struct{}{},
+		engine:     InProcess{},
+	}
+	for _, opt := range opts {
+		opt(rt)
 	}
 	system.EventStream.Subscribe(rt.onEvent)
 	return rt
@@ -74,7 +79,7 @@ func NewRuntime(logger *slog.Logger) *Runtime {
 func (rt *Runtime) SpawnRouter(appID int64, slug string) (*actor.PID, error) {
 	name := "app-" + strconv.FormatInt(appID, 10)
 	done := make(chan struct{})
-	seed := &routerSeed{appID: appID, slug: slug, dispatcher: rt.dispatcher, logger: rt.logger,
+	seed := &routerSeed{appID: appID, slug: slug, dispatcher: rt.dispatcher, logger: rt.logger, engine: rt.engine,
 		afterlife: &afterlife{handle: answerLateInvoke(slug)}}
 	seed.stopped = func() {
 		close(done)

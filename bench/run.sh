@@ -2,7 +2,9 @@
 # bench/run.sh — `make bench`: PiCloud's Hello World route against a bare
 # fasthttp handler giving the same answer, measured by the same load
 # generator in the same run, reported as req/s, latency and the ratio
-# picloud/bare.
+# picloud/bare. PiCloud runs twice: with scripts in a worker process
+# (executor.isolation = "process", the default) and in the server
+# process ("none"), which gives the cost of process isolation.
 #
 # Usage (from anywhere):  bench/run.sh
 # Knobs (environment):
@@ -112,10 +114,13 @@ bench_bare() {
 	stop "$pid"
 }
 
+# bench_picloud NAME ISOLATION: PiCloud with executor.isolation = ISOLATION.
 bench_picloud() {
-	local port pid got
+	local name=$1 port pid got
 	port=$("$tmp/loadgen" -freeport)
-	PICLOUD_DATA_DIR="$tmp/data" PICLOUD_LISTEN="127.0.0.1:$port" "$picloud" serve >"$tmp/picloud.log" 2>&1 &
+	printf 'executor {\n  isolation = "%s"\n}\n' "$2" >"$tmp/$name.hcl"
+	PICLOUD_DATA_DIR="$tmp/data-$name" PICLOUD_LISTEN="127.0.0.1:$port" \
+		"$picloud" serve --config "$tmp/$name.hcl" >"$tmp/picloud.log" 2>&1 &
 	pid=$!
 	pids+=("$pid")
 	local i
@@ -132,14 +137,14 @@ bench_picloud() {
 	got=$(<"$tmp/answer")
 	[[ $got == "$body" ]] ||
 		log "warning: picloud answers $got, bare answers $body: the ratio compares different work"
-	measure picloud "http://127.0.0.1:$port$path"
+	measure "$name" "http://127.0.0.1:$port$path"
 	stop "$pid"
 }
 
 report() {
 	local name status=0
 	printf '\n%-8s %12s %10s %10s %8s %7s\n' target req/s p50 p99 non-2xx errors
-	for name in bare picloud; do
+	for name in bare process none; do
 		awk -v name="$name" -v rps="$(json_field "$tmp/$name.json" rps)" \
 			-v p50="$(json_field "$tmp/$name.json" p50_us)" -v p99="$(json_field "$tmp/$name.json" p99_us)" \
 			-v non2xx="$(json_field "$tmp/$name.json" non_2xx)" -v errs="$(json_field "$tmp/$name.json" errors)" \
@@ -148,8 +153,12 @@ report() {
 			status=1
 		fi
 	done
-	awk -v p="$(json_field "$tmp/picloud.json" rps)" -v b="$(json_field "$tmp/bare.json" rps)" \
-		'BEGIN { printf "\nratio picloud/bare: %.2fx\n", (b > 0 ? p / b : 0) }'
+	awk -v p="$(json_field "$tmp/process.json" rps)" -v n="$(json_field "$tmp/none.json" rps)" \
+		-v b="$(json_field "$tmp/bare.json" rps)" 'BEGIN {
+			printf "\nratio process/bare: %.2fx\n", (b > 0 ? p / b : 0)
+			printf "ratio none/bare:    %.2fx\n", (b > 0 ? n / b : 0)
+			printf "ratio process/none: %.2fx (the throughput cost of process isolation)\n", (n > 0 ? p / n : 0)
+		}'
 	printf '(%s cores, %s connections, %s measured per target, %s)\n' \
 		"$(getconf _NPROCESSORS_ONLN)" "$conns" "$duration" "$(go version | cut -d' ' -f3-)"
 	((status == 0)) || die "some requests failed or were not 2xx; the numbers above are not comparable"
@@ -157,5 +166,6 @@ report() {
 
 build
 bench_bare
-bench_picloud
+bench_picloud process process
+bench_picloud none none
 report

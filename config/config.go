@@ -106,6 +106,17 @@ type Executor struct {
 	// until the window has passed or a new version is deployed.
 	CrashLimit  int
 	CrashWindow time.Duration
+	// MemoryLimit is the memory one worker process (one app's scripts)
+	// may use with IsolationProcess; past it the worker ends, not the
+	// server.
+	MemoryLimit int64
+	// WorkerProcs is how many cores one worker process (one app's
+	// scripts) may use at once (its GOMAXPROCS).
+	WorkerProcs int
+	// RestartBackoff is the wait before a crashed worker is started
+	// again; it doubles with each crash in a row up to RestartBackoffMax.
+	RestartBackoff    time.Duration
+	RestartBackoffMax time.Duration
 }
 
 // Invocations configures the invocation log (block "invocations").
@@ -145,17 +156,20 @@ func Default() *Config {
 		DataDir:  "./data",
 		Database: Database{URL: ""},
 		Executor: Executor{
-			Isolation:      IsolationNone,
-			Timeout:        5 * time.Second,
-			MaxConcurrency: 8,
-			QueueLimit:     256,
-			QueueTimeout:   time.Second,
-			IdleTimeout:    5 * time.Minute,
-			MaxOutput:      64 << 10,
-
-			MaxResponseBody: 6 << 20,
-			CrashLimit:      5,
-			CrashWindow:     time.Minute,
+			Isolation:         IsolationProcess,
+			Timeout:           5 * time.Second,
+			MaxConcurrency:    8,
+			QueueLimit:        256,
+			QueueTimeout:      time.Second,
+			IdleTimeout:       5 * time.Minute,
+			MaxOutput:         64 << 10,
+			MaxResponseBody:   6 << 20,
+			CrashLimit:        5,
+			CrashWindow:       time.Minute,
+			MemoryLimit:       256 << 20,
+			WorkerProcs:       1,
+			RestartBackoff:    100 * time.Millisecond,
+			RestartBackoffMax: 30 * time.Second,
 		},
 		Invocations: Invocations{Retain: 100000, MaxPerSecond: 1000},
 		Log:         Log{Level: slog.LevelInfo, Format: LogText},

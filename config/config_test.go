@@ -54,12 +54,16 @@ func TestDefaultValues(t *testing.T) {
 		{"server.read_timeout", c.Server.ReadTimeout, 30 * time.Second},
 		{"data_dir", c.DataDir, "./data"},
 		{"database.url", c.Database.URL, ""},
-		{"executor.isolation", c.Executor.Isolation, IsolationNone},
+		{"executor.isolation", c.Executor.Isolation, IsolationProcess},
 		{"executor.timeout", c.Executor.Timeout, 5 * time.Second},
 		{"executor.max_concurrency", c.Executor.MaxConcurrency, 8},
 		{"executor.queue_limit", c.Executor.QueueLimit, 256},
 		{"executor.idle_timeout", c.Executor.IdleTimeout, 5 * time.Minute},
 		{"executor.max_output", c.Executor.MaxOutput, int64(64 << 10)},
+		{"executor.memory_limit", c.Executor.MemoryLimit, int64(256 << 20)},
+		{"executor.worker_procs", c.Executor.WorkerProcs, 1},
+		{"executor.restart_backoff", c.Executor.RestartBackoff, 100 * time.Millisecond},
+		{"executor.restart_backoff_max", c.Executor.RestartBackoffMax, 30 * time.Second},
 		{"invocations.retain", c.Invocations.Retain, 100000},
 		{"invocations.max_per_second", c.Invocations.MaxPerSecond, 1000},
 		{"log.level", c.Log.Level, slog.LevelInfo},
@@ -122,16 +126,20 @@ database {
   url = "postgres://pi:secret@db:5432/picloud?sslmode=disable"
 }
 executor {
-  isolation       = "process"
-  timeout         = "250ms"
-  max_concurrency = 2
-  queue_limit     = 3
-  queue_timeout   = "2s"
-  idle_timeout    = "1m30s"
-  max_output      = 4096
-  max_response_body = "2MiB"
-  crash_limit     = 9
-  crash_window    = "10s"
+  isolation           = "none"
+  timeout             = "250ms"
+  max_concurrency     = 2
+  queue_limit         = 3
+  queue_timeout       = "2s"
+  idle_timeout        = "1m30s"
+  max_output          = 4096
+  max_response_body   = "2MiB"
+  crash_limit         = 9
+  crash_window        = "10s"
+  memory_limit        = "1GiB"
+  worker_procs        = 2
+  restart_backoff     = "1s"
+  restart_backoff_max = "1m"
 }
 invocations {
   retain         = 5
@@ -157,17 +165,20 @@ log {
 		DataDir:  "/var/lib/picloud",
 		Database: Database{URL: "postgres://pi:secret@db:5432/picloud?sslmode=disable"},
 		Executor: Executor{
-			Isolation:      IsolationProcess,
-			Timeout:        250 * time.Millisecond,
-			MaxConcurrency: 2,
-			QueueLimit:     3,
-			QueueTimeout:   2 * time.Second,
-			IdleTimeout:    90 * time.Second,
-			MaxOutput:      4096,
-
-			MaxResponseBody: 2 << 20,
-			CrashLimit:      9,
-			CrashWindow:     10 * time.Second,
+			Isolation:         IsolationNone,
+			Timeout:           250 * time.Millisecond,
+			MaxConcurrency:    2,
+			QueueLimit:        3,
+			QueueTimeout:      2 * time.Second,
+			IdleTimeout:       90 * time.Second,
+			MaxOutput:         4096,
+			MaxResponseBody:   2 << 20,
+			CrashLimit:        9,
+			CrashWindow:       10 * time.Second,
+			MemoryLimit:       1 << 30,
+			WorkerProcs:       2,
+			RestartBackoff:    time.Second,
+			RestartBackoffMax: time.Minute,
 		},
 		Invocations: Invocations{Retain: 5, MaxPerSecond: 7},
 		Log:         Log{Level: slog.LevelDebug, Format: LogJSON},

@@ -80,6 +80,10 @@ func (c *Config) settings() []setting {
 		{"executor", "max_response_body", "", size(&ex.MaxResponseBody)},
 		{"executor", "crash_limit", "", integer(&ex.CrashLimit, 1)},
 		{"executor", "crash_window", "", duration(&ex.CrashWindow)},
+		{"executor", "memory_limit", "", sizeIn(&ex.MemoryLimit, 32*MiB, 1024*GiB)},
+		{"executor", "worker_procs", "", integer(&ex.WorkerProcs, 1)},
+		{"executor", "restart_backoff", "", duration(&ex.RestartBackoff)},
+		{"executor", "restart_backoff_max", "", duration(&ex.RestartBackoffMax)},
 		{"invocations", "retain", "", integer(&c.Invocations.Retain, 1)},
 		{"invocations", "max_per_second", "", integer(&c.Invocations.MaxPerSecond, 1)},
 		{"log", "level", EnvLogLevel, logLevel(&c.Log.Level)},
@@ -152,15 +156,18 @@ func formatDuration(d time.Duration) string {
 }
 
 // size is a byte size between 1 byte and maxBodySize.
-func size(dst *int64) value {
+func size(dst *int64) value { return sizeIn(dst, 1, maxBodySize) }
+
+// sizeIn is a byte size between least and most.
+func sizeIn(dst *int64, least, most int64) value {
 	return value{
 		parse: func(s string) error {
 			n, err := ParseSize(s)
 			if err != nil {
 				return err
 			}
-			if n < 1 || n > maxBodySize {
-				return fmt.Errorf("size %q is out of range (1B to %s)", s, FormatSize(maxBodySize))
+			if n < least || n > most {
+				return fmt.Errorf("size %q is out of range (%s to %s)", s, FormatSize(least), FormatSize(most))
 			}
 			*dst = n
 			return nil

@@ -48,6 +48,7 @@ func TestCommands(t *testing.T) {
 		{"bad value", nil, []string{"serve", "--config", badValue}, 1, []string{"value.hcl:2,", "timeout", `"fast"`}},
 		{"missing file", nil, []string{"serve", "--config", filepath.Join(dir, "none.hcl")}, 1, []string{"none.hcl"}},
 		{"bad env", []string{"PICLOUD_LISTEN=nonsense"}, []string{"serve"}, 1, []string{"PICLOUD_LISTEN"}},
+		{"worker by hand", nil, []string{"worker"}, 4, []string{"started by `picloud serve`"}},
 		{"bad database url", []string{"PICLOUD_DATABASE_URL=mysql://x"}, []string{"migrate"}, 1, []string{"database"}},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@
 //
 //	picloud [serve] [--config FILE]   run the server (the default)
 //	picloud migrate [--config FILE]   apply database migrations and exit
+//	picloud worker                    run scripts for a server (started by serve)
 //	picloud version                   print the version
 package main
 
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return migrate(ctx, path, stdout, stderr)
+	case "worker":
+		return runWorker(ctx, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "picloud %s (api v1, sdk v1)\n", version)
 		return nil
@@ -80,6 +83,7 @@ commands:
   serve     run the server (default)
   migrate   apply database migrations and exit
   version   print the version
+  worker    run scripts for a server (internal: started by serve)
 
 Every config key has a default; PICLOUD_LISTEN, PICLOUD_DATA_DIR and
 PICLOUD_DATABASE_URL override the file.

@@ -22,6 +22,7 @@ import (
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/webui"
+	"github.com/picloud/picloud/worker"
 )
 
 // sessionPurgeInterval is how often expired admin sessions are deleted.
@@ -69,11 +70,6 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	if cfg.Executor.Isolation != config.IsolationNone {
-		// Worker processes are not built yet; running scripts in-process
-		// while the config says otherwise would be a silent lie.
-		return fmt.Errorf("executor.isolation = %q is not supported yet; use %q", cfg.Executor.Isolation, config.IsolationNone)
-	}
 	db, err := openDB(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -94,7 +90,13 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		publicURL = "http://" + ln.Addr().String()
 	}
 
-	runtime := actors.NewRuntime(logger)
+	engine, closeEngine, err := newEngine(cfg, logger)
+	if err != nil {
+		return err
+	}
+	// Deferred first, run last: the routers drain before their workers go.
+	defer closeEngine()
+	runtime := actors.NewRuntime(logger, actors.WithEngine(engine))
 	defer runtime.Shutdown()
 
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
@@ -190,6 +192,26 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		logger.Warn("shutdown", "err", err)
 	}
 	return nil
+}
+
+// newEngine is where scripts run: worker processes (the default) or
+// this process. The returned func stops the workers.
+func newEngine(cfg *config.Config, logger *slog.Logger) (actors.Engine, func(), error) {
+	if cfg.Executor.Isolation == config.IsolationNone {
+		logger.Warn("executor.isolation = \"none\": scripts run inside the server; a script that crashes the Go runtime takes the server down")
+		return actors.InProcess{}, func() {}, nil
+	}
+	e, err := worker.NewEngine(worker.Options{
+		MemoryLimit: cfg.Executor.MemoryLimit,
+		Procs:       cfg.Executor.WorkerProcs,
+		Backoff:     cfg.Executor.RestartBackoff,
+		MaxBackoff:  cfg.Executor.RestartBackoffMax,
+		Logger:      logger,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, e.Close, nil
 }
 
 func executorLimits(cfg *config.Config) actors.Limits {

@@ -1,0 +1,233 @@
+package worker
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"strconv"
+
+	"github.com/picloud/picloud/sandbox"
+)
+
+// Environment a worker process is started with.
+const (
+	// EnvMemoryLimit is the worker's memory limit in bytes.
+	EnvMemoryLimit = "PICLOUD_WORKER_MEMORY_LIMIT"
+	// EnvApp is the slug of the app the worker runs, for its log.
+	EnvApp = "PICLOUD_WORKER_APP"
+)
+
+// socketFD is the worker's end of the socketpair (the first ExtraFile).
+const socketFD = 3
+
+// Exit codes of a worker process. A fatal error of the Go runtime (stack
+// overflow, out of memory, concurrent map writes) exits with 2.
+const (
+	ExitMemoryLimit = 3 // the memory watchdog ended the worker
+	ExitBadStart    = 4 // started without a socket or with a bad environment
+)
+
+// maxStack bounds a goroutine's stack in a worker: unbounded recursion
+// then ends the worker quickly instead of after growing a 1 GiB stack.
+const maxStack = 64 << 20
+
+// ChildOptions configure the worker side.
+type ChildOptions struct {
+	// MemoryLimit is the most memory the worker's Go runtime may map;
+	// past it the worker exits with ExitMemoryLimit (0: no limit).
+	MemoryLimit int64
+	Logger      *slog.Logger
+}
+
+// ChildOptionsFromEnv reads the options the host passes in the
+// environment.
+func ChildOptionsFromEnv(getenv func(string) string, logger *slog.Logger) (ChildOptions, error) {
+	opts := ChildOptions{Logger: logger}
+	if s := getenv(EnvMemoryLimit); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return opts, fmt.Errorf("worker: %s=%q is not a byte count", EnvMemoryLimit, s)
+		}
+		opts.MemoryLimit = n
+	}
+	if app := getenv(EnvApp); app != "" && logger != nil {
+		opts.Logger = logger.With(slog.String("app", app))
+	}
+	return opts, nil
+}
+
+// RunChild is `picloud worker`: it serves the host on the socket it was
+// given as fd 3 until the host closes it, and returns the exit code.
+func RunChild(ctx context.Context, opts ChildOptions) int {
+	f := os.NewFile(socketFD, "picloud-worker-socket")
+	if f == nil {
+		return ExitBadStart
+	}
+	conn, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		opts.logger().Error("picloud worker: no socket from the host; this command is started by `picloud serve`", slog.Any("error", err))
+		return ExitBadStart
+	}
+	if err := Serve(ctx, conn, opts); err != nil {
+		opts.logger().Error("picloud worker: connection to the host failed", slog.Any("error", err))
+		return 1
+	}
+	return 0
+}
+
+func (o ChildOptions) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.Default()
+	}
+	return o.Logger
+}
+
+// Serve answers the host on conn until it closes (nil) or sends a bad
+// frame. It applies the memory limit to this whole process.
+func Serve(ctx context.Context, conn net.Conn, opts ChildOptions) error {
+	defer conn.Close()
+	debug.SetMaxStack(maxStack)
+	dog := startWatchdog(opts.MemoryLimit, opts.logger())
+	c := &child{ctx: ctx, w: newFrameWriter(conn), dog: dog, instances: map[uint64]chan *Call{}}
+	defer c.unloadAll()
+	r := bufio.NewReaderSize(conn, 64<<10)
+	var buf []byte
+	for {
+		payload, err := ReadFrame(r, buf)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		buf = payload
+		f, err := DecodeFrame(payload)
+		if err != nil {
+			return err
+		}
+		c.handle(f)
+	}
+}
+
+// child is the worker's state; only Serve's goroutine touches instances.
+type child struct {
+	ctx       context.Context
+	w         *frameWriter
+	dog       *watchdog
+	instances map[uint64]chan *Call // each served by its own goroutine
+}
+
+// callQueue is how many calls an instance may have queued; the host
+// sends one at a time, so this is slack, not a queue.
+const callQueue = 4
+
+func (c *child) handle(f *Frame) {
+	switch {
+	case f.Load != nil:
+		calls := make(chan *Call, callQueue)
+		c.instances[f.Load.Instance] = calls
+		go c.serveInstance(f.ID, f.Load, calls)
+	case f.Call != nil:
+		calls, ok := c.instances[f.Call.Instance]
+		if !ok {
+			c.reply(&Frame{ID: f.ID, Result: &Result{Err: &Error{Kind: KindInternal,
+				Message: fmt.Sprintf("worker: no instance %d", f.Call.Instance)}}})
+			return
+		}
+		calls <- &Call{Instance: f.ID, Request: f.Call.Request} // Instance carries the call's id from here on
+	case f.Unload != nil:
+		if calls, ok := c.instances[f.Unload.Instance]; ok {
+			close(calls)
+			delete(c.instances, f.Unload.Instance)
+		}
+	}
+}
+
+func (c *child) unloadAll() {
+	for id, calls := range c.instances {
+		close(calls)
+		delete(c.instances, id)
+	}
+}
+
+// serveInstance loads one script version, then runs its calls one at a
+// time on this goroutine, whose stack stays grown between calls.
+func (c *child) serveInstance(loadID uint64, load *Load, calls <-chan *Call) {
+	c.dog.busy(1)
+	inst, err := sandbox.New(c.ctx, load.Source, sandbox.Options{MaxOutput: int(load.MaxOutput), MaxResponseBody: int(load.MaxResponseBody)})
+	c.dog.busy(-1)
+	c.reply(&Frame{ID: loadID, Loaded: &Loaded{Err: wireError(err)}})
+	for call := range calls {
+		if err != nil {
+			c.reply(&Frame{ID: call.Instance, Result: &Result{Err: &Error{Kind: KindInternal, Message: "worker: script is not loaded"}}})
+			continue
+		}
+		c.dog.busy(1)
+		out := inst.Call(c.ctx, call.Request)
+		c.dog.busy(-1)
+		res := &Result{Response: out.Response, Output: out.Output, Duration: out.Duration, Err: wireError(out.Panic)}
+		if res.Err == nil && out.Err != nil {
+			res.Err = wireError(out.Err)
+		}
+		c.reply(&Frame{ID: call.Instance, Result: res})
+	}
+	if inst != nil {
+		inst.Close()
+	}
+}
+
+// reply sends f; a broken connection ends Serve through its reader.
+func (c *child) reply(f *Frame) {
+	_ = c.w.write(f)
+}
+
+// wireError turns a sandbox error into its plain-data form.
+func wireError(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var ce *sandbox.CompileError
+	if errors.As(err, &ce) {
+		return &Error{Kind: KindCompile, Message: ce.Message, Line: ce.Line, Column: ce.Column}
+	}
+	var pe *sandbox.PanicError
+	if errors.As(err, &pe) {
+		return &Error{Kind: KindPanic, Message: pe.Value, Line: pe.Line, Column: pe.Column, Func: pe.Func}
+	}
+	if errors.Is(err, sandbox.ErrResponseTooLarge) {
+		return &Error{Kind: KindResponseTooLarge, Message: err.Error()}
+	}
+	return &Error{Kind: KindInternal, Message: err.Error()}
+}
+
+// asError is the inverse of wireError: the error a sandbox in this
+// process would have returned.
+func (e *Error) asError() error {
+	if e == nil {
+		return nil
+	}
+	switch e.Kind {
+	case KindCompile:
+		return &sandbox.CompileError{Line: e.Line, Column: e.Column, Message: e.Message}
+	case KindPanic:
+		return &sandbox.PanicError{Value: e.Message, Line: e.Line, Column: e.Column, Func: e.Func}
+	case KindResponseTooLarge:
+		return responseTooLarge(e.Message)
+	}
+	return errors.New(e.Message)
+}
+
+// responseTooLarge is the worker's sandbox.ErrResponseTooLarge, message
+// and all, so errors.Is works on this side of the socket.
+type responseTooLarge string
+
+func (e responseTooLarge) Error() string { return string(e) }
+
+func (responseTooLarge) Is(target error) bool { return target == sandbox.ErrResponseTooLarge }

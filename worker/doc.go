@@ -1,0 +1,19 @@
+// Package worker owns running scripts in supervised worker processes
+// (`picloud worker`), so a script that kills the Go runtime it runs in
+// (unbounded recursion, an allocation bomb, a fatal error) takes down
+// only its worker, never the server or another app.
+//
+// The host side, Engine, is an actors.Engine: it starts one worker per
+// app, talks to it over a unix socketpair with the framed protocol of
+// worker.proto (length-prefixed protobuf, many calls multiplexed over one
+// connection, writes batched until the queue drains), answers the calls
+// in flight when a worker dies with actors.ErrWorkerCrashed (502),
+// restarts it on demand with exponential backoff, stops it when it has
+// held no script for the idle timeout and kills it on shutdown.
+//
+// The child side, Serve, builds sandbox instances and runs calls, one at
+// a time per instance, under a memory limit it enforces itself: past it
+// the worker exits with ExitMemoryLimit.
+//
+// The package never touches the database or the network.
+package worker
