@@ -312,18 +312,37 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		assert.match(res.body, /"greeting":"hey finn"/);
 	});
 
-	await t.test('a parked script shows as parked (status from the server when it has one)', async () => {
-		// This server has no status endpoint yet (404: nothing shown);
-		// answer for it as one that parks crashing scripts would.
-		const parked = { state: 'parked', parked_until: new Date(Date.now() + 60_000).toISOString(), reason: 'crashed 3 times in a row', crashes: 3 };
-		await page.route('**/api/v1/admin/apps/*/scripts/*/status', (r) => r.fulfill({ json: parked }));
-		await page.goto(scriptURL);
-		await page.getByText('This script kept crashing and is parked: crashed 3 times in a row').waitFor();
+	await t.test('a script that keeps crashing is parked, and a change unparks it', async () => {
+		// boom already crashed 3 times; a few more within the server's crash
+		// window (more than executor.crash_limit, 5 by default) park it.
+		const api = `${server.base}/api/v1/admin`;
+		const headers = { Origin: server.base };
+		let res = await context.request.get(`${api}/apps/shop/scripts`);
+		assert.equal(res.status(), 200, await res.text());
+		const listed = await res.json();
+		const boom = (listed.items ?? listed).find((s) => s.name === 'boom');
+		assert.ok(boom, 'boom is listed');
+		let last;
+		for (let i = 0; i < 10; i++) {
+			last = await get('/boom', 'shop.localhost');
+			if (last.status === 503) break;
+			assert.equal(last.status, 500, last.body);
+		}
+		assert.equal(last.status, 503, last.body);
+		assert.match(last.body, /"code":"script_parked"/);
 		await page.goto(`${server.base}/admin/apps/shop`);
-		await page.locator('tr', { hasText: 'greet' }).locator('.badge', { hasText: /^parked until/ }).waitFor();
-		await page.unroute('**/api/v1/admin/apps/*/scripts/*/status');
+		await page.locator('tr', { hasText: 'boom' }).locator('.badge', { hasText: /^parked until/ }).waitFor();
+		assert.equal(await page.locator('tr', { hasText: 'greet' }).locator('.badge', { hasText: 'parked' }).count(), 0);
+		await page.goto(`${server.base}/admin/apps/shop/scripts/${boom.id}`);
+		await page.getByText('This script kept crashing and is parked').waitFor();
+		// A new version is a fresh start.
+		const fixed = 'package main\n\nimport "picloud"\n\nfunc Handle(req *picloud.Request) *picloud.Response {\n\treturn picloud.Text(200, "fixed")\n}\n';
+		res = await context.request.put(`${api}/scripts/${boom.id}`, { data: { source: fixed }, headers });
+		assert.equal(res.status(), 200, await res.text());
+		assert.equal((await get('/boom', 'shop.localhost')).body, 'fixed');
 		await page.reload();
-		await page.locator('.badge', { hasText: 'live' }).first().waitFor();
+		await page.getByTestId('live-version').waitFor();
+		assert.equal(await page.getByText('This script kept crashing and is parked').count(), 0);
 		assert.equal(await page.locator('.badge', { hasText: 'parked' }).count(), 0);
 	});
 
