@@ -95,7 +95,7 @@ func Serve(ctx context.Context, conn net.Conn, opts ChildOptions) error {
 	defer conn.Close()
 	debug.SetMaxStack(maxStack)
 	dog := startWatchdog(opts.MemoryLimit, opts.logger())
-	c := &child{ctx: ctx, w: newFrameWriter(conn), dog: dog, instances: map[uint64]chan *Call{}}
+	c := &child{ctx: ctx, w: newFrameWriter(conn), dog: dog, instances: map[uint64]*served{}}
 	defer c.unloadAll()
 	r := bufio.NewReaderSize(conn, 64<<10)
 	var buf []byte
@@ -121,7 +121,17 @@ type child struct {
 	ctx       context.Context
 	w         *frameWriter
 	dog       *watchdog
-	instances map[uint64]chan *Call // each served by its own goroutine
+	instances map[uint64]*served // each served by its own goroutine
+}
+
+// served is one loaded instance: its calls, and the switch that stops
+// the call it is running.
+type served struct {
+	calls chan *Call
+	// stop cancels the instance's context: the sandbox ends the call in
+	// progress at once (the host gave up on it) and the instance is
+	// unusable afterwards, which is fine, as it is being unloaded.
+	stop context.CancelFunc
 }
 
 // callQueue is how many calls an instance may have queued; the host
@@ -131,37 +141,43 @@ const callQueue = 4
 func (c *child) handle(f *Frame) {
 	switch {
 	case f.Load != nil:
-		calls := make(chan *Call, callQueue)
-		c.instances[f.Load.Instance] = calls
-		go c.serveInstance(f.ID, f.Load, calls)
+		ctx, stop := context.WithCancel(c.ctx)
+		s := &served{calls: make(chan *Call, callQueue), stop: stop}
+		c.instances[f.Load.Instance] = s
+		go c.serveInstance(ctx, f.ID, f.Load, s.calls)
 	case f.Call != nil:
-		calls, ok := c.instances[f.Call.Instance]
+		s, ok := c.instances[f.Call.Instance]
 		if !ok {
 			c.reply(&Frame{ID: f.ID, Result: &Result{Err: &Error{Kind: KindInternal,
 				Message: fmt.Sprintf("worker: no instance %d", f.Call.Instance)}}})
 			return
 		}
-		calls <- &Call{Instance: f.ID, Request: f.Call.Request} // Instance carries the call's id from here on
+		s.calls <- &Call{Instance: f.ID, Request: f.Call.Request} // Instance carries the call's id from here on
 	case f.Unload != nil:
-		if calls, ok := c.instances[f.Unload.Instance]; ok {
-			close(calls)
+		if s, ok := c.instances[f.Unload.Instance]; ok {
+			// The host unloads an instance whose call ran out of time
+			// as soon as it gives up on it: stopping that call here
+			// spares the rest of the app's scripts a killed worker.
+			s.stop()
+			close(s.calls)
 			delete(c.instances, f.Unload.Instance)
 		}
 	}
 }
 
 func (c *child) unloadAll() {
-	for id, calls := range c.instances {
-		close(calls)
+	for id, s := range c.instances {
+		s.stop()
+		close(s.calls)
 		delete(c.instances, id)
 	}
 }
 
 // serveInstance loads one script version, then runs its calls one at a
 // time on this goroutine, whose stack stays grown between calls.
-func (c *child) serveInstance(loadID uint64, load *Load, calls <-chan *Call) {
+func (c *child) serveInstance(ctx context.Context, loadID uint64, load *Load, calls <-chan *Call) {
 	c.dog.busy(1)
-	inst, err := sandbox.New(c.ctx, load.Source, sandbox.Options{MaxOutput: int(load.MaxOutput), MaxResponseBody: int(load.MaxResponseBody)})
+	inst, err := sandbox.New(ctx, load.Source, sandbox.Options{MaxOutput: int(load.MaxOutput), MaxResponseBody: int(load.MaxResponseBody)})
 	c.dog.busy(-1)
 	c.reply(&Frame{ID: loadID, Loaded: &Loaded{Err: wireError(err)}})
 	for call := range calls {
@@ -170,7 +186,7 @@ func (c *child) serveInstance(loadID uint64, load *Load, calls <-chan *Call) {
 			continue
 		}
 		c.dog.busy(1)
-		out := inst.Call(c.ctx, call.Request)
+		out := inst.Call(ctx, call.Request)
 		c.dog.busy(-1)
 		res := &Result{Response: out.Response, Output: out.Output, Duration: out.Duration, Err: wireError(out.Panic)}
 		if res.Err == nil && out.Err != nil {

@@ -261,3 +261,26 @@ func TestStuckCallEndsTheWorker(t *testing.T) {
 	// The script spins on in the worker until the host ends it.
 	eventually(t, "the stuck worker to be ended", func() bool { return gone(pid) })
 }
+
+func TestUnloadStopsAnAbandonedCallAndSparesTheWorker(t *testing.T) {
+	e := newEngine(t, worker.Options{Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	other := load(t, e, "a", hello)
+	defer other.Close()
+	stuck := load(t, e, "a", waits)
+	pid := e.Workers()["a"]
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the caller gave up (its time budget ran out)
+	if r := stuck.Call(ctx, &sdk.Request{}); !errors.Is(r.Err, context.Canceled) {
+		t.Fatalf("call = %+v, want the caller's context error", r)
+	}
+	// The executor discards an instance whose call ran out of time: the
+	// unload stops the script in the worker, so the worker need not die.
+	stuck.Close()
+	time.Sleep(3 * time.Second) // past the grace after which a stuck worker is killed
+	if got := e.Workers()["a"]; got != pid || gone(pid) {
+		t.Fatalf("worker of app a: pid %d (gone %v), want %d still running", got, gone(pid), pid)
+	}
+	if res := other.Call(context.Background(), &sdk.Request{}); res.Err != nil || res.Response.Status != 200 {
+		t.Errorf("the app's other script: %+v", res)
+	}
+}
