@@ -15,16 +15,8 @@ const maxInvocationLimit = 500
 func (a *API) listInvocations(ctx *fasthttp.RequestCtx) {
 	args := ctx.QueryArgs()
 	var f models.InvocationFilter
-	if ref := string(args.Peek("app")); ref != "" {
-		app, err := a.db.App(detach(ctx), ref)
-		if err != nil {
-			a.fail(ctx, err)
-			return
-		}
-		f.AppID = app.ID
-	}
 	var err error
-	if f.ScriptID, err = queryInt(args, "script", 1, 1<<62); err != nil {
+	if f.AppID, f.ScriptID, err = a.appScriptFilter(ctx); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -92,16 +84,8 @@ type minuteCounts struct {
 func (a *API) invocationsPerMinute(ctx *fasthttp.RequestCtx) {
 	args := ctx.QueryArgs()
 	var f models.MinuteFilter
-	if ref := string(args.Peek("app")); ref != "" {
-		app, err := a.db.App(detach(ctx), ref)
-		if err != nil {
-			a.fail(ctx, err)
-			return
-		}
-		f.AppID = app.ID
-	}
 	var err error
-	if f.ScriptID, err = queryInt(args, "script", 1, 1<<62); err != nil {
+	if f.AppID, f.ScriptID, err = a.appScriptFilter(ctx); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -120,4 +104,19 @@ func (a *API) invocationsPerMinute(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	a.reply(ctx, fasthttp.StatusOK, minuteCounts{Since: f.Since, Minutes: minutes, Items: counts})
+}
+
+// appScriptFilter reads the optional `app` (id or slug) and `script`
+// query arguments the invocation endpoints filter by.
+func (a *API) appScriptFilter(ctx *fasthttp.RequestCtx) (appID, scriptID int64, err error) {
+	args := ctx.QueryArgs()
+	if ref := string(args.Peek("app")); ref != "" {
+		app, err := a.db.App(detach(ctx), ref)
+		if err != nil {
+			return 0, 0, err
+		}
+		appID = app.ID
+	}
+	scriptID, err = queryInt(args, "script", 1, 1<<62)
+	return appID, scriptID, err
 }

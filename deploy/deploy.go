@@ -221,38 +221,29 @@ func (d *Deployer) publishLocked(ctx context.Context) error {
 // AppLimits returns the limits of an app's scripts: the app's settings
 // where it has them, defaults elsewhere.
 func AppLimits(defaults actors.Limits, s models.AppSettings) actors.Limits {
-	l := defaults
-	if s.TimeoutMS != nil {
-		l.Timeout = time.Duration(*s.TimeoutMS) * time.Millisecond
-	}
-	if s.MaxConcurrency != nil {
-		l.MaxConcurrency = int(*s.MaxConcurrency)
-	}
-	if s.MaxOutput != nil {
-		l.MaxOutput = int(*s.MaxOutput)
-	}
-	if s.MaxResponseBody != nil {
-		l.MaxResponseBody = int(*s.MaxResponseBody)
-	}
-	return l
+	return override(defaults, s.TimeoutMS, s.MaxConcurrency, s.MaxOutput, s.MaxResponseBody)
 }
 
 // ScriptLimits returns the limits of one script: its own settings where
 // it has them, its app's limits elsewhere. So config defaults < app
 // settings < script settings.
 func ScriptLimits(app actors.Limits, s models.ScriptSettings) actors.Limits {
-	l := app
-	if s.TimeoutMS != nil {
-		l.Timeout = time.Duration(*s.TimeoutMS) * time.Millisecond
+	return override(app, s.TimeoutMS, s.MaxConcurrency, s.MaxOutput, s.MaxResponseBody)
+}
+
+// override returns l with each setting that is set in place of its field.
+func override(l actors.Limits, timeoutMS, maxConcurrency, maxOutput, maxResponseBody *int64) actors.Limits {
+	if timeoutMS != nil {
+		l.Timeout = time.Duration(*timeoutMS) * time.Millisecond
 	}
-	if s.MaxConcurrency != nil {
-		l.MaxConcurrency = int(*s.MaxConcurrency)
+	if maxConcurrency != nil {
+		l.MaxConcurrency = int(*maxConcurrency)
 	}
-	if s.MaxOutput != nil {
-		l.MaxOutput = int(*s.MaxOutput)
+	if maxOutput != nil {
+		l.MaxOutput = int(*maxOutput)
 	}
-	if s.MaxResponseBody != nil {
-		l.MaxResponseBody = int(*s.MaxResponseBody)
+	if maxResponseBody != nil {
+		l.MaxResponseBody = int(*maxResponseBody)
 	}
 	return l
 }
