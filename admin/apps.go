@@ -129,7 +129,7 @@ func (a *API) patchApp(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	updated, err := a.db.UpdateApp(ctx, app.ID, change)
+	updated, err := a.db.UpdateApp(detach(ctx), app.ID, change)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -172,7 +172,7 @@ func (a *API) deleteApp(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	if _, err := a.db.DeleteApp(ctx, app.ID); err != nil {
+	if _, err := a.db.DeleteApp(detach(ctx), app.ID); err != nil {
 		a.fail(ctx, err)
 		return
 	}

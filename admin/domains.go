@@ -37,7 +37,7 @@ func (a *API) listDomains(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	domains, err := a.db.AppDomains(ctx, app.ID)
+	domains, err := a.db.AppDomains(detach(ctx), app.ID)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -66,7 +66,7 @@ func (a *API) createDomain(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	d := &models.Domain{AppID: app.ID, Pattern: p.String(), Key: p.Key(), Kind: p.Kind().String()}
-	if err := a.db.CreateDomain(ctx, d); err != nil {
+	if err := a.db.CreateDomain(detach(ctx), d); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -92,7 +92,7 @@ func (a *API) checkBaseDomain(ctx *fasthttp.RequestCtx, app *models.App, p domai
 	}
 	if p.Kind() == domain.Exact {
 		slug, _, _ := strings.Cut(p.String(), ".")
-		if owner, err := a.db.App(ctx, slug); err == nil && owner.ID != app.ID {
+		if owner, err := a.db.App(detach(ctx), slug); err == nil && owner.ID != app.ID {
 			return fmt.Errorf("%w: domain %s is the host of app %q", models.ErrConflict, p, owner.Slug)
 		}
 	}
@@ -102,7 +102,7 @@ func (a *API) checkBaseDomain(ctx *fasthttp.RequestCtx, app *models.App, p domai
 
 // overlaps lists the other claims that share hosts with the new claim d.
 func (a *API) overlaps(ctx *fasthttp.RequestCtx, d *models.Domain, p domain.Pattern) ([]domainOverlap, error) {
-	all, err := a.db.AllDomains(ctx)
+	all, err := a.db.AllDomains(detach(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func (a *API) deleteDomain(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	if _, err := a.db.DeleteDomain(ctx, app.ID, id); err != nil {
+	if _, err := a.db.DeleteDomain(detach(ctx), app.ID, id); err != nil {
 		a.fail(ctx, err)
 		return
 	}

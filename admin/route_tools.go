@@ -36,7 +36,7 @@ type scriptRef struct {
 
 // appTrie loads an app's routes into a trie, with the stored routes by id.
 func (a *API) appTrie(ctx *fasthttp.RequestCtx, appID int64) (*route.Trie, map[int64]models.Route, error) {
-	routes, err := a.db.AppRoutes(ctx, appID)
+	routes, err := a.db.AppRoutes(detach(ctx), appID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -64,20 +64,12 @@ func (a *API) checkRoute(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	var in createRouteInput
-	if err := decode(ctx, &in); err != nil {
+	in, err := decodeRoute(ctx)
+	if err != nil {
 		a.fail(ctx, err)
 		return
 	}
-	method, err := route.ValidateMethod(in.Method)
-	if err != nil {
-		a.fail(ctx, invalid("method", "%v", err))
-		return
-	}
-	if err := route.ValidatePath(in.Path); err != nil {
-		a.fail(ctx, invalid("path", "%v", err))
-		return
-	}
+	method := in.Method
 	trie, byID, err := a.appTrie(ctx, app.ID)
 	if err != nil {
 		a.fail(ctx, err)
@@ -126,7 +118,7 @@ func (a *API) matchRoute(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, fmt.Errorf("%w: no route of app %q matches %s %s", models.ErrNotFound, app.Slug, method, path))
 		return
 	}
-	script, err := a.db.Script(ctx, rt.ScriptID)
+	script, err := a.db.Script(detach(ctx), rt.ScriptID)
 	if err != nil {
 		a.fail(ctx, err)
 		return

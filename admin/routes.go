@@ -15,6 +15,24 @@ type createRouteInput struct {
 	Path   string `json:"path"`
 }
 
+// decodeRoute reads a route (method and path) from the request body and
+// validates it; the method comes back in its canonical form.
+func decodeRoute(ctx *fasthttp.RequestCtx) (createRouteInput, error) {
+	var in createRouteInput
+	if err := decode(ctx, &in); err != nil {
+		return in, err
+	}
+	method, err := route.ValidateMethod(in.Method)
+	if err != nil {
+		return in, invalid("method", "%v", err)
+	}
+	if err := route.ValidatePath(in.Path); err != nil {
+		return in, invalid("path", "%v", err)
+	}
+	in.Method = method
+	return in, nil
+}
+
 func (a *API) listRoutes(ctx *fasthttp.RequestCtx) {
 	script, err := a.scriptParam(ctx)
 	if err != nil {
@@ -50,20 +68,12 @@ func (a *API) createRoute(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	var in createRouteInput
-	if err := decode(ctx, &in); err != nil {
+	in, err := decodeRoute(ctx)
+	if err != nil {
 		a.fail(ctx, err)
 		return
 	}
-	method, err := route.ValidateMethod(in.Method)
-	if err != nil {
-		a.fail(ctx, invalid("method", "%v", err))
-		return
-	}
-	if err := route.ValidatePath(in.Path); err != nil {
-		a.fail(ctx, invalid("path", "%v", err))
-		return
-	}
+	method := in.Method
 
 	a.routeWrites.Lock()
 	defer a.routeWrites.Unlock()

@@ -111,21 +111,5 @@ func dropV3(ctx context.Context, tx bun.Tx) error {
 
 // createTableV3 creates one table with its foreign keys and indexes.
 func createTableV3(ctx context.Context, tx bun.Tx, t tableV1) error {
-	q := tx.NewCreateTable().Model(t.model)
-	for _, fk := range t.foreignKeys {
-		q = q.ForeignKey(fk)
-	}
-	if _, err := q.Exec(ctx); err != nil {
-		return fmt.Errorf("create table %s: %w", q.GetTableName(), err)
-	}
-	for _, ix := range t.indexes {
-		q := tx.NewCreateIndex().Model(t.model).Index(ix.name).Column(ix.columns...)
-		if ix.unique {
-			q = q.Unique()
-		}
-		if _, err := q.Exec(ctx); err != nil {
-			return fmt.Errorf("create index %s: %w", ix.name, err)
-		}
-	}
-	return nil
+	return createTables(ctx, tx, []tableV1{t})
 }
