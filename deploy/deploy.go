@@ -152,7 +152,6 @@ func (d *Deployer) deployLocked(ctx context.Context, app *models.App) error {
 	}
 	live.ingress.Slug = app.Slug
 	live.ingress.MaxRequestBody = deref(app.Settings.MaxRequestBody)
-	live.ingress.MaxResponseBody = deref(app.Settings.MaxResponseBody)
 	live.ingress.Wait = 0
 	if wait != d.opts.Limits.Timeout {
 		// Ingress waits a little longer than the longest a request of

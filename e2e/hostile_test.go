@@ -262,6 +262,28 @@ func TestScriptTimeoutOverride(t *testing.T) {
 	}
 }
 
+// TestScriptResponseLimitOverride: a script's own response limit beats
+// its app's, both ways (config < app < script).
+func TestScriptResponseLimitOverride(t *testing.T) {
+	s := startWithAdmin(t, "PICLOUD_DATA_DIR="+t.TempDir())
+	expect(t, "create app", s.do("POST", adminAPI+"/apps", map[string]string{"slug": "media"}), 201)
+	expect(t, "app limit", s.do("PATCH", adminAPI+"/apps/media", map[string]any{
+		"settings": map[string]any{"max_response_body": 1024}}), 200)
+	big := hostile("\t\"strings\"\n", "\treturn picloud.Text(200, strings.Repeat(\"x\", 4096))")
+	expect(t, "over the app's limit", func() response {
+		s.deploy(t, "media", "capped", big, "/capped")
+		return s.do("GET", "/capped", nil, "Host", "media.localhost")
+	}(), 500, `"code":"response_too_large"`)
+	id := s.deploy(t, "media", "raised", big, "/raised")
+	expect(t, "script limit", s.do("PATCH", fmt.Sprintf("%s/scripts/%d", adminAPI, id),
+		map[string]any{"settings": map[string]any{"max_response_body": 8192}}), 200)
+	r := s.do("GET", "/raised", nil, "Host", "media.localhost")
+	expect(t, "within the script's own limit", r, 200)
+	if len(r.Body) != 4096 {
+		t.Errorf("body of %d bytes, want 4096", len(r.Body))
+	}
+}
+
 // deploy creates a script in app and binds it to every method of path.
 func (s *server) deploy(t *testing.T, app, name, source, path string) int64 {
 	t.Helper()

@@ -238,20 +238,11 @@ func (s *Server) invoke(ctx *fasthttp.RequestCtx, app *App, scriptID int64, path
 	case <-timer.C:
 		res = actors.Result{ErrCode: actors.CodeTimeout, ErrMessage: "no answer from the script within " + wait.String()}
 	}
-	if app.MaxResponseBody > 0 && int64(len(res.Body)) > app.MaxResponseBody {
-		res = actors.Result{ErrCode: codeResponseTooLarge, RouteID: res.RouteID, ScriptID: res.ScriptID,
-			Version: res.Version, Output: res.Output, ErrMessage: "the script's response body of " +
-				strconv.Itoa(len(res.Body)) + " bytes is over the app's limit of " + strconv.FormatInt(app.MaxResponseBody, 10)}
-	}
 	s.respond(ctx, &res)
 	elapsed := time.Since(start)
 	s.metrics.observe(ctx.Response.StatusCode(), elapsed)
 	s.record(app, req, &res, ctx.Response.StatusCode(), elapsed)
 }
-
-// codeResponseTooLarge is the error code of a script response over its
-// app's limit (500); the executor finds most of them first.
-const codeResponseTooLarge = actors.CodeTooLarge
 
 // retryAfter is d as a Retry-After header: whole seconds, rounded up, at
 // least 1.

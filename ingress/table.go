@@ -17,11 +17,10 @@ type App struct {
 	ID     int64
 	Slug   string
 	Router *actor.PID
-	// MaxRequestBody and MaxResponseBody bound the bodies of the app's
-	// requests and responses, in bytes; 0 leaves only the server's own
-	// request limit.
-	MaxRequestBody  int64
-	MaxResponseBody int64
+	// MaxRequestBody bounds the body of the app's requests, in bytes; 0
+	// leaves only the server's own limit. (Responses are bounded where
+	// the script runs, by its limits: see actors.Limits.MaxResponseBody.)
+	MaxRequestBody int64
 	// Wait is how long ingress waits for a script's answer; 0 means the
 	// server's Timeout.
 	Wait time.Duration
