@@ -281,3 +281,61 @@ func TestInvocationWriterStoresHostileText(t *testing.T) {
 		}
 	})
 }
+
+// rejectStatus makes the database refuse every invocation row with
+// status, as a stand-in for any row the database takes exception to.
+func rejectStatus(t *testing.T, db *models.DB, status int) {
+	t.Helper()
+	stmts := []string{fmt.Sprintf(`CREATE TRIGGER reject_row BEFORE INSERT ON invocations
+		WHEN NEW.status = %d BEGIN SELECT RAISE(ABORT, 'row rejected by the test'); END`, status)}
+	if db.Dialect() == models.DialectPostgres {
+		stmts = []string{
+			fmt.Sprintf(`CREATE FUNCTION reject_row() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF NEW.status = %d THEN RAISE EXCEPTION 'row rejected by the test'; END IF;
+				RETURN NEW;
+			END $$`, status),
+			`CREATE TRIGGER reject_row BEFORE INSERT ON invocations FOR EACH ROW EXECUTE FUNCTION reject_row()`,
+		}
+	}
+	for _, q := range stmts {
+		if _, err := db.Bun().ExecContext(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestInvocationWriterLosesOnlyBadRows: when the database refuses some
+// rows of a batch, the others are stored and only the refused ones are
+// counted as dropped.
+func TestInvocationWriterLosesOnlyBadRows(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		db := testdb.Open(t, tg)
+		rejectStatus(t, db, 599)
+		w := models.NewInvocationWriter(db, nil, models.InvocationWriterOptions{BatchSize: 64, FlushInterval: time.Hour})
+		bad := map[int]bool{3: true, 4: true, 17: true, 40: true}
+		for i := range 41 {
+			status := 200
+			if bad[i] {
+				status = 599
+			}
+			w.Add(invocationAt(i, 1, 1, status))
+		}
+		startWriter(w)()
+		if d := w.Dropped(); d != uint64(len(bad)) {
+			t.Errorf("Dropped() = %d, want %d", d, len(bad))
+		}
+		invs, err := db.ListInvocations(context.Background(), models.InvocationFilter{Limit: models.MaxInvocationLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(invs) != 41-len(bad) {
+			t.Fatalf("%d rows stored, want %d", len(invs), 41-len(bad))
+		}
+		for _, inv := range invs {
+			if inv.Status != 200 {
+				t.Errorf("stored %s with status %d", inv.RequestID, inv.Status)
+			}
+		}
+	})
+}
