@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/fasthttp/router"
@@ -72,9 +71,6 @@ type API struct {
 	// baseDomain and maxRequestBody: see Options.
 	baseDomain     string
 	maxRequestBody int64
-	// routeWrites serializes route creation so the conflict check and the
-	// insert see the same set of routes.
-	routeWrites sync.Mutex
 }
 
 // New builds the API.
