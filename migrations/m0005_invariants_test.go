@@ -11,7 +11,7 @@ import (
 )
 
 // at0004 opens the target's database migrated as it was before 0005:
-// everything is applied, then 0005 is undone by hand.
+// everything is applied, then 0005 is undone.
 func at0004(t *testing.T, tg testdb.Target) *models.DB {
 	t.Helper()
 	ctx := context.Background()
@@ -23,14 +23,8 @@ func at0004(t *testing.T, tg testdb.Target) *models.DB {
 	if err := migrations.Run(ctx, db.Bun()); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		`DROP INDEX routes_app_id_method_shape_key`,
-		`ALTER TABLE routes DROP COLUMN shape`,
-		`DELETE FROM bun_migrations WHERE name = '0005'`,
-	} {
-		if _, err := db.Bun().ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
+	if err := migrations.Undo0005(ctx, db.Bun()); err != nil {
+		t.Fatal(err)
 	}
 	return db
 }
