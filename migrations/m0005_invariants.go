@@ -63,8 +63,9 @@ func invariants() migrate.Migration {
 	}
 }
 
-// addRouteShapes adds routes.shape, fills it in for the stored routes and
-// makes it unique per app and method. Stored routes that already conflict
+// addRouteShapes adds routes.shape, fills it in for the stored routes (a
+// derived column is only added once it is filled in, so this write is part
+// of the schema change) and makes it unique per app and method. Stored routes that already conflict
 // (possible only if something wrote them behind the admin API's back)
 // stop the migration with their ids: which one to keep is the operator's
 // call.
