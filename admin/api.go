@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/fasthttp/router"
@@ -66,17 +65,12 @@ type API struct {
 	router   *router.Router
 	now      func() time.Time
 	hasher   *hasher
-	// userFailures and clientFailures limit failed logins per username
-	// and per client address.
-	userFailures   *failureLimiter
-	clientFailures *failureLimiter
-	secureCookie   bool
+	// logins throttles failed logins (see login_throttle.go).
+	logins       *loginThrottle
+	secureCookie bool
 	// baseDomain and maxRequestBody: see Options.
 	baseDomain     string
 	maxRequestBody int64
-	// routeWrites serializes route creation so the conflict check and the
-	// insert see the same set of routes.
-	routeWrites sync.Mutex
 }
 
 // New builds the API.
@@ -95,8 +89,7 @@ func New(opts Options) *API {
 		router:         router.New(),
 		now:            opts.Now,
 		hasher:         newHasher(opts.Argon2, concurrentHashes),
-		userFailures:   newFailureLimiter(loginFailuresPerUser, loginFailureWindow, maxLimitedKeys),
-		clientFailures: newFailureLimiter(loginFailuresPerClient, loginFailureWindow, maxLimitedKeys),
+		logins:         newLoginThrottle(newMemoryAttempts(maxLimitedKeys)),
 		secureCookie:   opts.SecureCookie,
 		baseDomain:     opts.BaseDomain,
 		maxRequestBody: opts.MaxRequestBody,

@@ -144,6 +144,15 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	if err := deployer.LoadAll(ctx); err != nil {
 		return err
 	}
+	// The database is the truth: a change whose notification was lost
+	// goes live at the next resync.
+	resyncCtx, stopResync := context.WithCancel(context.WithoutCancel(ctx))
+	var resyncDone sync.WaitGroup
+	resyncDone.Go(func() { deployer.Run(resyncCtx) })
+	defer func() {
+		stopResync()
+		resyncDone.Wait()
+	}()
 
 	srv := &fasthttp.Server{
 		Handler:               ing.Handler,
