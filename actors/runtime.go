@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/picloud/picloud/engine"
 )
 
 // shutdownGrace bounds how long Shutdown waits for routers to drain.
@@ -43,7 +44,7 @@ type Runtime struct {
 	system     *actor.ActorSystem
 	dispatcher *WorkerDispatcher
 	logger     *slog.Logger
-	engine     Engine
+	engine     engine.Engine
 
 	mu      sync.Mutex
 	routers map[string]chan struct{} // router PID id -> closed once stopped
@@ -65,7 +66,7 @@ func NewRuntime(logger *slog.Logger, opts ...Option) *Runtime {
 		dispatcher: NewWorkerDispatcher(DefaultThroughput, DefaultWorkerIdle),
 		logger:     logger,
 		routers:    map[string]chan struct{}{},
-		engine:     InProcess{},
+		engine:     engine.InProcess{},
 	}
 	for _, opt := range opts {
 		opt(rt)
