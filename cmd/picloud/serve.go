@@ -127,7 +127,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		return err
 	}
 	api := admin.New(admin.Options{
-		DB: db, Deployer: deployer, Logger: logger, Config: cfg.Public(),
+		DB: db, Deployer: adminDeployer{deployer}, Logger: logger, Config: cfg.Public(),
 		Now: clock, SecureCookie: strings.HasPrefix(publicURL, "https://"),
 		BaseDomain: cfg.Server.BaseDomain, MaxRequestBody: cfg.Server.MaxRequestBody,
 	})
@@ -140,7 +140,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		Admin:   api.Handler,
 		UI:      webui.Handler(),
 		Execute: api.RequireSession,
-	}, runtime, writer, logger)
+	}, runtime, invocationLog{writer}, logger)
 	registerWriterMetrics(ing.Registry(), writer)
 	if err := deployer.LoadAll(ctx); err != nil {
 		return err
