@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
 )
 
@@ -38,37 +39,49 @@ func codecResponse() sdk.Response {
 // decodes it.
 func BenchmarkCodec(b *testing.B) {
 	req := codecRequest()
-	resp := codecResponse()
-	callFrame := AppendFrame(nil, &Frame{ID: 7, Call: &Call{Instance: 3, Request: req}})[4:]
-	resultFrame := AppendFrame(nil, &Frame{ID: 7, Result: &Result{Response: resp, Output: "hi world\n", Duration: 80 * time.Microsecond}})[4:]
+	out := sandbox.Result{Response: codecResponse(), Output: "hi world\n", Duration: 80 * time.Microsecond}
+	var call callFrame
+	var answer resultFrame
+	callPayload := AppendFrame(nil, call.set(3, req))[4:]
+	resultPayload := AppendFrame(nil, answer.set(7, out))[4:]
 	var buf []byte
 	b.Run("call-encode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			buf = AppendFrame(buf[:0], &Frame{ID: 7, Call: &Call{Instance: 3, Request: req}})
+			f := call.set(3, req)
+			f.Id = 7
+			buf = AppendFrame(buf[:0], f)
 		}
 	})
 	b.Run("call-decode", func(b *testing.B) {
+		var got sdk.Request
 		b.ReportAllocs()
 		for b.Loop() {
-			f, err := DecodeFrame(callFrame)
-			if err != nil || f.Call.Request.Method != "POST" {
+			f, err := DecodeFrame(callPayload)
+			if err != nil {
 				b.Fatal(err)
+			}
+			f.GetCall().GetRequest().fill(&got)
+			if got.Method != "POST" {
+				b.Fatal(got)
 			}
 		}
 	})
 	b.Run("result-encode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			buf = AppendFrame(buf[:0], &Frame{ID: 7, Result: &Result{Response: resp, Output: "hi world\n", Duration: 80 * time.Microsecond}})
+			buf = AppendFrame(buf[:0], answer.set(7, out))
 		}
 	})
 	b.Run("result-decode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			f, err := DecodeFrame(resultFrame)
-			if err != nil || f.Result.Response.Status != 200 {
+			f, err := DecodeFrame(resultPayload)
+			if err != nil {
 				b.Fatal(err)
+			}
+			if res := f.GetResult().sandboxResult(); res.Response.Status != 200 {
+				b.Fatal(res)
 			}
 		}
 	})

@@ -181,13 +181,13 @@ func (s *supervisor) load(ctx context.Context, script engine.Script, opts sandbo
 		return nil, err
 	}
 	id := p.nextInstance()
-	f, err := p.roundTrip(ctx, &Frame{Load: &Load{Instance: id, Source: script.Source, MaxOutput: int64(opts.MaxOutput), MaxResponseBody: int64(opts.MaxResponseBody),
-		App: s.app, ScriptID: script.ScriptID, Version: script.Version}})
-	if err == nil && f.Loaded == nil {
+	f, err := p.roundTrip(ctx, &Frame{Body: &Frame_Load{Load: &Load{Instance: id, Source: script.Source, MaxOutput: int64(opts.MaxOutput), MaxResponseBody: int64(opts.MaxResponseBody),
+		App: s.app, ScriptId: script.ScriptID, Version: script.Version}}})
+	if err == nil && f.GetLoaded() == nil {
 		err = fmt.Errorf("worker: answered a load with something else")
 	}
 	if err == nil {
-		err = f.Loaded.Err.asError()
+		err = f.GetLoaded().Error.asError()
 	}
 	if err != nil {
 		s.release(p)
@@ -305,33 +305,25 @@ type instance struct {
 	p    *process
 	id   uint64
 	once sync.Once
+	call callFrame // reused: one call at a time
 }
 
 // Call implements engine.Instance.
 func (in *instance) Call(ctx context.Context, req *sdk.Request) sandbox.Result {
-	f, err := in.p.roundTrip(ctx, &Frame{Call: &Call{Instance: in.id, Request: req}})
+	f, err := in.p.roundTrip(ctx, in.call.set(in.id, req))
 	if err != nil {
 		return sandbox.Result{Err: err}
 	}
-	if f.Result == nil {
+	if f.GetResult() == nil {
 		return sandbox.Result{Err: errors.New("worker: answered a call with something else")}
 	}
-	r := f.Result
-	res := sandbox.Result{Response: r.Response, Output: r.Output, Duration: r.Duration}
-	if r.Err != nil {
-		if r.Err.Kind == KindPanic {
-			res.Panic = r.Err.asError()
-		} else {
-			res.Err = r.Err.asError()
-		}
-	}
-	return res
+	return f.GetResult().sandboxResult()
 }
 
 // Close implements engine.Instance.
 func (in *instance) Close() {
 	in.once.Do(func() {
-		in.p.send(&Frame{Unload: &Unload{Instance: in.id}})
+		in.p.send(&Frame{Body: &Frame_Unload{Unload: &Unload{Instance: in.id}}})
 		in.sup.release(in.p)
 	})
 }

@@ -96,7 +96,7 @@ func (p *process) nextInstance() uint64 { return p.nextInst.Add(1) }
 // first, and with ctx's error when ctx ends first.
 func (p *process) roundTrip(ctx context.Context, f *Frame) (*Frame, error) {
 	id := p.nextID.Add(1)
-	f.ID = id
+	f.Id = id
 	ch := make(chan *Frame, 1)
 	p.mu.Lock()
 	if p.dead != nil {
@@ -165,8 +165,8 @@ func (p *process) readLoop() {
 			break
 		}
 		p.mu.Lock()
-		ch, ok := p.pending[f.ID]
-		delete(p.pending, f.ID)
+		ch, ok := p.pending[f.Id]
+		delete(p.pending, f.Id)
 		p.mu.Unlock()
 		if ok && ch != nil {
 			ch <- f
