@@ -21,6 +21,11 @@
 //
 // All mailboxes run on a WorkerDispatcher: long-lived goroutines instead
 // of one new goroutine per mailbox wake-up.
+//
+// Scripts are loaded through an engine.Engine (in this process, or in
+// worker processes). The messages above are Go values for the calls
+// within one process; the forms of Request and Result that cross a node
+// are in actorspb, whose doc says how a reply finds its caller there.
 package actors
 
 import (
