@@ -14,7 +14,6 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
-	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/apierror"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
@@ -25,10 +24,11 @@ const Prefix = "/api/v1/admin"
 
 // Deployer makes stored changes live. AppChanged is called after every
 // committed change to an app's scripts or routes. AppStatus asks the
-// app's router for its runtime state (parked scripts, crash counts).
+// app's router for the runtime state of the live version of each script
+// it holds (parked scripts, crash counts).
 type Deployer interface {
 	AppChanged(ctx context.Context, appID int64) error
-	AppStatus(ctx context.Context, appID int64) (actors.RouterStatus, error)
+	AppStatus(ctx context.Context, appID int64) ([]ScriptState, error)
 }
 
 // Options configure the API.
