@@ -160,14 +160,20 @@ func (c *checker) checkDecls(f *ast.File) {
 	}
 }
 
-// checkNode refuses go statements and assignments through a pointer
-// dereference. The latter matter because some host functions hand out
+// checkNode refuses go statements, the sandbox's reserved name and
+// assignments through a pointer dereference. The latter matter because some host functions hand out
 // pointers to host globals: `*time.Now().UTC().Location() = *other` would
 // rewrite the whole process's time.UTC.
 func (c *checker) checkNode(n ast.Node) bool {
 	switch n := n.(type) {
 	case *ast.GoStmt:
 		c.errorf(n.Pos(), "go statements are not allowed in scripts")
+	case *ast.Ident:
+		// The sandbox's own package is known to the script's package
+		// without an import (see armStop).
+		if n.Name == hostImportPath {
+			c.errorf(n.Pos(), "%s is a reserved name in scripts", hostImportPath)
+		}
 	case *ast.AssignStmt:
 		for _, lhs := range n.Lhs {
 			c.checkTarget(lhs)

@@ -25,6 +25,7 @@ func TestCheckRefuses(t *testing.T) {
 		{"import os/exec", handler(`"os/exec"`, "\treturn nil"), 5, 2, `import "os/exec" is not allowed`},
 		// The sandbox's own host package, used to arm the stop switch.
 		{"import picloudhost", handler(`"picloudhost"`, "\treturn nil"), 5, 2, `import "picloudhost" is not allowed`},
+		{"picloudhost without an import", handler("", "\tpicloudhost.Park()\n\treturn nil"), 9, 2, "picloudhost is a reserved name"},
 		{"import net", handler(`"net"`, "\treturn nil"), 5, 2, `import "net" is not allowed`},
 		{"import net/http", handler(`"net/http"`, "\treturn nil"), 5, 2, `import "net/http" is not allowed`},
 		{"import unsafe", handler(`"unsafe"`, "\treturn nil"), 5, 2, `import "unsafe" is not allowed`},

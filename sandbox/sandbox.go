@@ -24,6 +24,7 @@ import (
 	"io"
 	"maps"
 	"net/url"
+	"runtime/debug"
 	"time"
 
 	"github.com/traefik/yaegi/interp"
@@ -152,26 +153,52 @@ func New(ctx context.Context, source string, opts Options) (*Instance, error) {
 	return in, nil
 }
 
-// load compiles source, runs its initialisers, arms the stop switch and
+// load arms the stop switch, compiles source, runs its initialisers and
 // fetches Handle.
 func (in *Instance) load(ctx, stopCtx context.Context, s *script, source string) (err error) {
 	in.interp, err = newInterpreter(s.imports, interpOutput{out: in.out, traces: in.traces, stopped: in.stopped})
 	if err != nil {
 		return err
 	}
-	// EvalWithContext compiles and runs the package-level initialisers in
-	// one go, stopping them if ctx ends. (ExecuteWithContext would let us
-	// compile first, but it races with itself on cancellation.)
-	if _, err := in.interp.EvalWithContext(ctx, source); err != nil {
-		return in.loadError(ctx, s, source, err)
-	}
-	// Armed before Handle is fetched, so that Handle's frames inherit the
-	// switch's channel.
+	// Armed before the script is evaluated: yaegi gives every frame the
+	// cancellation channel of the evaluation it was made in, and a
+	// closure keeps its maker's. A closure stored in a package-level
+	// variable is made while the script is evaluated, so only a switch
+	// armed first stops a channel wait inside it.
 	if err := armStop(stopCtx, in.released, in.interp); err != nil {
 		return err
 	}
+	if err := in.eval(ctx, source); err != nil {
+		return in.loadError(ctx, s, source, err)
+	}
 	in.handle, err = lookupHandle(in.interp, s)
 	return err
+}
+
+// eval compiles source and runs its package-level initialisers in one go
+// (a plain Eval, which keeps the stop switch's channel; EvalWithContext
+// would make a new one). When ctx ends first, the interpreter is stopped
+// and eval returns at once.
+func (in *Instance) eval(ctx context.Context, source string) error {
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			// Eval recovers a panic of the script's initialisers; yaegi's
+			// compiler may panic too.
+			if r := recover(); r != nil {
+				done <- interp.Panic{Value: r, Stack: debug.Stack()}
+			}
+		}()
+		_, err := in.interp.Eval(source)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		in.stop()
+		return ctx.Err()
+	}
 }
 
 // loadError explains why evaluating source failed: ctx ended, the source
