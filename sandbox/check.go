@@ -31,7 +31,8 @@ type script struct {
 // forbid: imports outside the allowlist, cgo, go statements, //go:
 // directives, init and main functions, assignments through a pointer
 // dereference, constants past Go's limits (see checkConstants), and a
-// missing or mistyped Handle. The first problem in source order is
+// missing or mistyped Handle; and what yaegi compiles but cannot run
+// (see checkGenericLiterals). The first problem in source order is
 // returned as *CompileError.
 func parseScript(source string) (*script, error) {
 	fset := token.NewFileSet()
@@ -49,6 +50,7 @@ func parseScript(source string) (*script, error) {
 	ast.Inspect(f, c.checkNode)
 	handle := c.checkHandle(f, sdkName)
 	c.checkConstants(f)
+	c.checkGenericLiterals(f)
 	if len(c.problems) > 0 {
 		slices.SortStableFunc(c.problems, func(a, b *CompileError) int {
 			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))

@@ -219,7 +219,7 @@ func TestReflectIsUnreachable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Check(tt.source)
+			err := Check(context.Background(), tt.source)
 			var ce *CompileError
 			if !errors.As(err, &ce) || !strings.Contains(ce.Message, tt.refused) {
 				t.Errorf("Check = %v, want %s refused", err, tt.refused)

@@ -84,18 +84,40 @@ type Result struct {
 	Err error
 }
 
-// Check validates and trial-compiles source without running any of it. A
-// problem in the source is returned as *CompileError.
-func Check(source string) error {
-	s, err := parseScript(source)
+// Check validates source and loads it as an executor would (see New):
+// it parses and compiles it, runs its package-level initialisers and
+// finds Handle, then throws it away without calling Handle. So whatever
+// would fail at load fails here, as a *CompileError with a line and
+// column: a compile error, a panic in an initialiser, a construct the
+// interpreter accepts but cannot run. When ctx ends first, Check returns
+// its error.
+//
+// Check runs untrusted code and compiles without bounds on memory (a
+// generic function instantiating itself with ever larger types) or time:
+// call it in a process that may die, under limits (worker.RunCheck),
+// never in the server.
+func Check(ctx context.Context, source string) error {
+	in, err := New(ctx, source, Options{})
 	if err != nil {
+		return loadRefusal(err)
+	}
+	in.Close()
+	return nil
+}
+
+// loadRefusal is the error Check returns for a load that failed with err:
+// a panic in an initialiser becomes a *CompileError.
+func loadRefusal(err error) error {
+	var pe *PanicError
+	if !errors.As(err, &pe) {
 		return err
 	}
-	i, err := newInterpreter(s.imports, interpOutput{out: io.Discard, traces: io.Discard})
-	if err != nil {
-		return err
+	ce := &CompileError{Line: max(pe.Line, 1), Column: max(pe.Column, 1),
+		Message: "initialising the script's package-level variables panics: " + pe.Value}
+	if pe.Func != "" && pe.Func != "main" {
+		ce.Message += " (in " + pe.Func + ")"
 	}
-	return compile(i, source)
+	return ce
 }
 
 // Instance is one compiled interpreter of one script. It is not safe for
@@ -123,10 +145,11 @@ type outcome struct {
 	err  error // a *PanicError, or ErrResponseTooLarge wrapped
 }
 
-// New compiles source into a ready Instance: it checks source as Check
-// does (returning *CompileError), then initialises the script's
-// package-level variables, which may run script code; a panic there is
-// returned as *PanicError and ctx cancels it.
+// New compiles source into a ready Instance: it refuses what the
+// go/parser pass refuses and what does not compile, including what the
+// interpreter compiles but cannot run (all as *CompileError), then
+// initialises the script's package-level variables, which may run script
+// code; a panic there is returned as *PanicError and ctx cancels it.
 func New(ctx context.Context, source string, opts Options) (*Instance, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sandbox: new instance: %w", err)
@@ -135,6 +158,16 @@ func New(ctx context.Context, source string, opts Options) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	in, err := build(ctx, s, source, opts)
+	var failure *interpreterFailure
+	if errors.As(err, &failure) {
+		return nil, locateFailure(ctx, s, source, failure)
+	}
+	return in, err
+}
+
+// build is New after the go/parser pass.
+func build(ctx context.Context, s *script, source string, opts Options) (*Instance, error) {
 	maxOutput := cmp.Or(max(opts.MaxOutput, 0), DefaultMaxOutput)
 	stopCtx, stop := context.WithCancel(context.Background())
 	in := &Instance{
@@ -212,6 +245,9 @@ func (in *Instance) loadError(ctx context.Context, s *script, source string, err
 	if !errors.As(err, &p) {
 		return compileError(err)
 	}
+	if failure, ok := asInterpreterFailure(p); ok {
+		return failure
+	}
 	// yaegi panics on some sources it cannot compile, too: compile on a
 	// fresh interpreter to tell the two apart.
 	fresh, ferr := newInterpreter(s.imports, interpOutput{out: io.Discard, traces: io.Discard})
@@ -230,7 +266,11 @@ func (in *Instance) loadError(ctx context.Context, s *script, source string, err
 func compile(i *interp.Interpreter, source string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &CompileError{Line: 1, Column: 1, Message: fmt.Sprintf("the interpreter cannot compile this script: %v", r)}
+			// yaegi's panics often start with the position ("35:27: CFG
+			// post-order panic: ...").
+			ce := compileError(errors.New(formatPanicValue(r)))
+			ce.Message = "the interpreter cannot compile this: " + ce.Message
+			err = ce
 		}
 	}()
 	if _, err := i.Compile(source); err != nil {

@@ -399,8 +399,12 @@ func Handle(req *picloud.Request) *picloud.Response { return nil }
 	if !errors.As(err, &pe) || !strings.Contains(pe.Value, "missing closing )") {
 		t.Fatalf("New = %v, want a *PanicError", err)
 	}
-	if err := Check(src); err != nil {
-		t.Errorf("Check runs no script code, yet: %v", err)
+	// Check loads the script as an executor would: what fails at load is
+	// refused at upload, with the line.
+	err = Check(context.Background(), src)
+	var ce *CompileError
+	if !errors.As(err, &ce) || ce.Line != 8 || ce.Column != 11 || !strings.Contains(ce.Message, "panics: regexp: Compile") {
+		t.Errorf("Check = %v, want the panic at line 8, column 11", err)
 	}
 }
 
