@@ -55,6 +55,9 @@ type Options struct {
 	// MaxRequestBody is server.max_request_body, the most an app's own
 	// limit may be.
 	MaxRequestBody int64
+	// Checker checks every source before it is stored; without one every
+	// upload fails.
+	Checker SourceChecker
 }
 
 // API is the admin API handler.
@@ -74,6 +77,7 @@ type API struct {
 	// baseDomain and maxRequestBody: see Options.
 	baseDomain     string
 	maxRequestBody int64
+	checker        SourceChecker
 	// routeWrites serializes route creation so the conflict check and the
 	// insert see the same set of routes.
 	routeWrites sync.Mutex
@@ -100,6 +104,7 @@ func New(opts Options) *API {
 		secureCookie:   opts.SecureCookie,
 		baseDomain:     opts.BaseDomain,
 		maxRequestBody: opts.MaxRequestBody,
+		checker:        opts.Checker,
 	}
 	a.router.RedirectTrailingSlash = false
 	a.router.NotFound = func(ctx *fasthttp.RequestCtx) {
@@ -204,6 +209,13 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 		apierror.Write(ctx, fasthttp.StatusUnprocessableEntity, apierror.Error{
 			Code: "compile_error", Field: "source", Message: ce.Error(), Line: ce.Line, Column: ce.Column,
 		})
+	case errors.Is(err, sandbox.ErrSourceTooLarge):
+		apierror.Write(ctx, fasthttp.StatusRequestEntityTooLarge, apierror.Error{Code: "source_too_large", Field: "source", Message: err.Error()})
+	case errors.Is(err, sandbox.ErrCheckLimit):
+		apierror.Write(ctx, fasthttp.StatusUnprocessableEntity, apierror.Error{Code: "check_limit", Field: "source", Message: err.Error()})
+	case errors.Is(err, sandbox.ErrCheckBusy):
+		ctx.Response.Header.Set("Retry-After", "1")
+		apierror.Writef(ctx, fasthttp.StatusServiceUnavailable, "busy", err.Error())
 	case errors.Is(err, models.ErrNotFound):
 		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", err.Error())
 	case errors.As(err, &fb):
