@@ -134,9 +134,13 @@ type Instance struct {
 	stop    context.CancelFunc
 	stopped <-chan struct{}
 	// released lets the stop switch's evaluation end (see armStop): it is
-	// closed by Close, when no call is running.
+	// closed by Close, when no call is running, or once a load that
+	// failed has stopped evaluating.
 	released chan struct{}
-	closed   bool
+	// evaluated is closed when the evaluation of the script's source
+	// ends (nil before it started).
+	evaluated chan struct{}
+	closed    bool
 }
 
 // outcome is what one call of Handle produced.
@@ -180,10 +184,25 @@ func build(ctx context.Context, s *script, source string, opts Options) (*Instan
 	}
 	if err := in.load(ctx, stopCtx, s, source); err != nil {
 		stop()
-		close(in.released)
+		in.releaseAfterEval()
 		return nil, err
 	}
 	return in, nil
+}
+
+// releaseAfterEval releases the stop switch of an instance whose load
+// failed, once the evaluation of its source has ended: when ctx ended
+// it, it may still be unwinding on the root frame, as a stopped Handle
+// may (see armStop).
+func (in *Instance) releaseAfterEval() {
+	if in.evaluated == nil {
+		close(in.released)
+		return
+	}
+	go func() {
+		<-in.evaluated
+		close(in.released)
+	}()
 }
 
 // load arms the stop switch, compiles source, runs its initialisers and
@@ -214,7 +233,9 @@ func (in *Instance) load(ctx, stopCtx context.Context, s *script, source string)
 // and eval returns at once.
 func (in *Instance) eval(ctx context.Context, source string) error {
 	done := make(chan error, 1)
+	in.evaluated = make(chan struct{})
 	go func() {
+		defer close(in.evaluated)
 		defer func() {
 			// Eval recovers a panic of the script's initialisers; yaegi's
 			// compiler may panic too.
