@@ -167,6 +167,10 @@ func (e *executor) execute(ctx actor.Context, job *execute) {
 		// It hears of this one before the caller does, so a request sent
 		// after the answer already finds the script parked.
 		ctx.Send(ctx.Parent(), &executorCrashed{id: e.cfg.id, timeout: discard.timeout, cause: discard.String()})
+	} else if res.ErrCode == CodeLoadFailed {
+		// A script that does not load fails every request: that counts
+		// towards parking too.
+		ctx.Send(ctx.Parent(), &executorCrashed{id: e.cfg.id, load: true, cause: res.ErrMessage})
 	}
 	job.inv.Reply.Send(res)
 	answered = true

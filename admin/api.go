@@ -54,6 +54,9 @@ type Options struct {
 	// MaxRequestBody is server.max_request_body, the most an app's own
 	// limit may be.
 	MaxRequestBody int64
+	// Checker checks every source before it is stored; without one every
+	// upload fails.
+	Checker SourceChecker
 }
 
 // API is the admin API handler.
@@ -71,6 +74,7 @@ type API struct {
 	// baseDomain and maxRequestBody: see Options.
 	baseDomain     string
 	maxRequestBody int64
+	checker        SourceChecker
 }
 
 // New builds the API.
@@ -93,6 +97,7 @@ func New(opts Options) *API {
 		secureCookie:   opts.SecureCookie,
 		baseDomain:     opts.BaseDomain,
 		maxRequestBody: opts.MaxRequestBody,
+		checker:        opts.Checker,
 	}
 	a.router.RedirectTrailingSlash = false
 	a.router.NotFound = func(ctx *fasthttp.RequestCtx) {
@@ -197,6 +202,13 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 		apierror.Write(ctx, fasthttp.StatusUnprocessableEntity, apierror.Error{
 			Code: "compile_error", Field: "source", Message: ce.Error(), Line: ce.Line, Column: ce.Column,
 		})
+	case errors.Is(err, sandbox.ErrSourceTooLarge):
+		apierror.Write(ctx, fasthttp.StatusRequestEntityTooLarge, apierror.Error{Code: "source_too_large", Field: "source", Message: err.Error()})
+	case errors.Is(err, sandbox.ErrCheckLimit):
+		apierror.Write(ctx, fasthttp.StatusUnprocessableEntity, apierror.Error{Code: "check_limit", Field: "source", Message: err.Error()})
+	case errors.Is(err, sandbox.ErrCheckBusy):
+		ctx.Response.Header.Set("Retry-After", "1")
+		apierror.Writef(ctx, fasthttp.StatusServiceUnavailable, "busy", err.Error())
 	case errors.Is(err, models.ErrNotFound):
 		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", err.Error())
 	case errors.As(err, &fb):

@@ -156,7 +156,7 @@ func startBareAPI(t *testing.T, tg testdb.Target) *apiServer {
 		DB: db, Deployer: dep, Config: map[string]string{"listen": "test"},
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Now:    clock.Now, Argon2: cheapArgon2(),
-		BaseDomain: "localhost", MaxRequestBody: 1 << 20,
+		BaseDomain: "localhost", MaxRequestBody: 1 << 20, Checker: testChecker(t),
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -126,10 +126,15 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	checker, err := newChecker(cfg, logger)
+	if err != nil {
+		return err
+	}
 	api := admin.New(admin.Options{
 		DB: db, Deployer: adminDeployer{deployer}, Logger: logger, Config: cfg.Public(),
 		Now: clock, SecureCookie: strings.HasPrefix(publicURL, "https://"),
 		BaseDomain: cfg.Server.BaseDomain, MaxRequestBody: cfg.Server.MaxRequestBody,
+		Checker: checker,
 	})
 	ing = ingress.New(ingress.Options{
 		Version:       version,
