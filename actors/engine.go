@@ -20,7 +20,15 @@ type Engine interface {
 	// Load compiles script for app. A problem in the source is a
 	// *sandbox.CompileError, a panic while initialising a
 	// *sandbox.PanicError; ctx bounds the load.
-	Load(ctx context.Context, app string, script ScriptVersion, opts sandbox.Options) (Instance, error)
+	Load(ctx context.Context, app AppRef, script ScriptVersion, opts sandbox.Options) (Instance, error)
+}
+
+// AppRef names the app a script belongs to. An Engine keys what it keeps
+// per app (a worker process) by ID, which never changes; Slug, which a
+// rename changes and another app may take over, only labels logs.
+type AppRef struct {
+	ID   int64
+	Slug string
 }
 
 // Instance is one loaded script version, called one request at a time.
@@ -37,7 +45,7 @@ type Instance interface {
 type InProcess struct{}
 
 // Load implements Engine.
-func (InProcess) Load(ctx context.Context, _ string, script ScriptVersion, opts sandbox.Options) (Instance, error) {
+func (InProcess) Load(ctx context.Context, _ AppRef, script ScriptVersion, opts sandbox.Options) (Instance, error) {
 	inst, err := newInstance(ctx, script.Source, opts)
 	if err != nil {
 		return nil, err

@@ -26,7 +26,8 @@ const loadTimeout = 10 * time.Second
 type executorConfig struct {
 	id     uint64
 	script ScriptVersion
-	app    string
+	appID  int64
+	app    string // the slug: what the script sees as req.App, and logs
 	limits Limits
 	logger *slog.Logger
 	engine Engine
@@ -111,7 +112,7 @@ func (e *executor) Receive(ctx actor.Context) {
 func (e *executor) load() {
 	ctx, cancel := context.WithCancel(context.Background())
 	overrun := time.AfterFunc(loadTimeout, cancel)
-	inst, err := e.cfg.engine.Load(ctx, e.cfg.app, e.cfg.script, sandbox.Options{
+	inst, err := e.cfg.engine.Load(ctx, AppRef{ID: e.cfg.appID, Slug: e.cfg.app}, e.cfg.script, sandbox.Options{
 		MaxOutput: e.cfg.limits.MaxOutput, MaxResponseBody: e.cfg.limits.MaxResponseBody})
 	if !overrun.Stop() {
 		if err == nil {

@@ -177,6 +177,7 @@ func (r *appRouter) spawnExecutor(ctx actor.Context, pool *executorPool) (*execu
 	props := executorProps(executorConfig{
 		id:     id,
 		script: pool.script,
+		appID:  r.seed.appID,
 		app:    pool.app,
 		limits: pool.limits,
 		logger: r.seed.logger,

@@ -82,7 +82,7 @@ type Engine struct {
 	opts Options
 
 	mu      sync.Mutex
-	apps    map[string]*supervisor
+	apps    map[int64]*supervisor // by app id: a slug can change hands
 	closed  bool
 	running sync.WaitGroup // one per live process
 }
@@ -96,30 +96,34 @@ func NewEngine(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{opts: opts, apps: map[string]*supervisor{}}, nil
+	return &Engine{opts: opts, apps: map[int64]*supervisor{}}, nil
 }
 
 // Load implements actors.Engine: it compiles script in app's worker,
-// starting the worker if needed.
-func (e *Engine) Load(ctx context.Context, app string, script actors.ScriptVersion, opts sandbox.Options) (actors.Instance, error) {
+// starting the worker if needed. Workers are keyed by app id: an app
+// that takes over the slug of a renamed one gets a worker of its own.
+func (e *Engine) Load(ctx context.Context, app actors.AppRef, script actors.ScriptVersion, opts sandbox.Options) (actors.Instance, error) {
 	sup, err := e.supervisor(app)
 	if err != nil {
 		return nil, err
 	}
-	return sup.load(ctx, script, opts)
+	return sup.load(ctx, app.Slug, script, opts)
 }
 
-func (e *Engine) supervisor(app string) (*supervisor, error) {
+func (e *Engine) supervisor(app actors.AppRef) (*supervisor, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
 		return nil, fmt.Errorf("worker engine is closed: %w", actors.ErrWorkerCrashed)
 	}
-	sup := e.apps[app]
+	sup := e.apps[app.ID]
 	if sup == nil {
-		sup = &supervisor{engine: e, app: app}
-		e.apps[app] = sup
+		sup = &supervisor{engine: e, appID: app.ID, app: app.Slug}
+		e.apps[app.ID] = sup
 	}
+	sup.mu.Lock()
+	sup.app = app.Slug // the latest name, for logs
+	sup.mu.Unlock()
 	return sup, nil
 }
 
@@ -139,20 +143,20 @@ func (e *Engine) Close() {
 	e.running.Wait()
 }
 
-// Workers returns the pid of every running worker by app, for tests and
-// metrics.
-func (e *Engine) Workers() map[string]int {
+// Workers returns the pid of every running worker by app id, for tests
+// and metrics.
+func (e *Engine) Workers() map[int64]int {
 	e.mu.Lock()
 	sups := make([]*supervisor, 0, len(e.apps))
 	for _, s := range e.apps {
 		sups = append(sups, s)
 	}
 	e.mu.Unlock()
-	out := map[string]int{}
+	out := map[int64]int{}
 	for _, s := range sups {
 		s.mu.Lock()
 		if s.proc != nil {
-			out[s.app] = s.proc.cmd.Process.Pid
+			out[s.appID] = s.proc.cmd.Process.Pid
 		}
 		s.mu.Unlock()
 	}
@@ -164,9 +168,10 @@ func (e *Engine) Workers() map[string]int {
 // and stops it when it has held no script for a while.
 type supervisor struct {
 	engine *Engine
-	app    string
+	appID  int64
 
 	mu        sync.Mutex
+	app       string   // the app's slug, for logs only
 	proc      *process // nil while none runs
 	instances int      // loaded on proc
 	idle      *time.Timer
@@ -175,14 +180,14 @@ type supervisor struct {
 	lastCrash string
 }
 
-func (s *supervisor) load(ctx context.Context, script actors.ScriptVersion, opts sandbox.Options) (actors.Instance, error) {
+func (s *supervisor) load(ctx context.Context, slug string, script actors.ScriptVersion, opts sandbox.Options) (actors.Instance, error) {
 	p, err := s.acquire()
 	if err != nil {
 		return nil, err
 	}
 	id := p.nextInstance()
 	f, err := p.roundTrip(ctx, &Frame{Load: &Load{Instance: id, Source: script.Source, MaxOutput: int64(opts.MaxOutput), MaxResponseBody: int64(opts.MaxResponseBody),
-		App: s.app, ScriptID: script.ScriptID, Version: script.Version}})
+		App: slug, ScriptID: script.ScriptID, Version: script.Version}})
 	if err == nil && f.Loaded == nil {
 		err = fmt.Errorf("worker: answered a load with something else")
 	}
@@ -247,7 +252,7 @@ func (s *supervisor) stopIfIdle() {
 	}
 	s.proc = nil
 	s.mu.Unlock()
-	s.engine.opts.Logger.Debug("worker idle, stopping", slog.String("app", s.app))
+	s.engine.opts.Logger.Debug("worker idle, stopping", slog.String("app", p.app))
 	p.kill("stopped after the idle timeout", false)
 }
 

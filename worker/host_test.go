@@ -106,18 +106,26 @@ func Handle(req *picloud.Request) *picloud.Response {
 `
 )
 
-func load(t *testing.T, e *worker.Engine, app, source string) actors.Instance {
+// Apps of these tests.
+var (
+	appA    = actors.AppRef{ID: 1, Slug: "a"}
+	appB    = actors.AppRef{ID: 2, Slug: "b"}
+	appBad  = actors.AppRef{ID: 3, Slug: "bad"}
+	appGood = actors.AppRef{ID: 4, Slug: "good"}
+)
+
+func load(t *testing.T, e *worker.Engine, app actors.AppRef, source string) actors.Instance {
 	t.Helper()
 	inst, err := e.Load(context.Background(), app, actors.ScriptVersion{ScriptID: 1, Version: 1, Source: source}, sandbox.Options{})
 	if err != nil {
-		t.Fatalf("load into %s: %v", app, err)
+		t.Fatalf("load into %s: %v", app.Slug, err)
 	}
 	return inst
 }
 
 func TestCallsRunInTheWorker(t *testing.T) {
 	e := newEngine(t, worker.Options{})
-	inst := load(t, e, "a", hello)
+	inst := load(t, e, appA, hello)
 	defer inst.Close()
 	res := inst.Call(context.Background(), &sdk.Request{Params: map[string]string{"name": "pi"}})
 	if res.Err != nil || res.Panic != nil {
@@ -126,19 +134,19 @@ func TestCallsRunInTheWorker(t *testing.T) {
 	if res.Response.Status != 200 || string(res.Response.Body) != "hello pi" || !strings.Contains(res.Output, "hi pi") {
 		t.Errorf("call = %d %q, output %q", res.Response.Status, res.Response.Body, res.Output)
 	}
-	if pid := e.Workers()["a"]; pid == 0 || pid == os.Getpid() {
+	if pid := e.Workers()[appA.ID]; pid == 0 || pid == os.Getpid() {
 		t.Errorf("app a runs in pid %d, want a worker", pid)
 	}
 }
 
 func TestSandboxErrorsCrossTheProcess(t *testing.T) {
 	e := newEngine(t, worker.Options{})
-	_, err := e.Load(context.Background(), "a", actors.ScriptVersion{Source: strings.Replace(hello, `"hello "`, "undefinedThing", 1)}, sandbox.Options{})
+	_, err := e.Load(context.Background(), appA, actors.ScriptVersion{Source: strings.Replace(hello, `"hello "`, "undefinedThing", 1)}, sandbox.Options{})
 	var ce *sandbox.CompileError
 	if !errors.As(err, &ce) || ce.Line != 7 {
 		t.Errorf("load = %v, want a *sandbox.CompileError on line 7", err)
 	}
-	inst := load(t, e, "a", panics)
+	inst := load(t, e, appA, panics)
 	defer inst.Close()
 	res := inst.Call(context.Background(), &sdk.Request{})
 	var pe *sandbox.PanicError
@@ -149,9 +157,9 @@ func TestSandboxErrorsCrossTheProcess(t *testing.T) {
 
 func TestCrashFailsCallsInFlightAndSparesOtherApps(t *testing.T) {
 	e := newEngine(t, worker.Options{Backoff: time.Hour})
-	slow := load(t, e, "bad", waits)
-	crash := load(t, e, "bad", recursion)
-	other := load(t, e, "good", hello)
+	slow := load(t, e, appBad, waits)
+	crash := load(t, e, appBad, recursion)
+	other := load(t, e, appGood, hello)
 
 	var wg sync.WaitGroup
 	var inFlight sandbox.Result
@@ -167,7 +175,7 @@ func TestCrashFailsCallsInFlightAndSparesOtherApps(t *testing.T) {
 		t.Errorf("other app after the crash: %+v", r)
 	}
 	// Within the backoff the app's scripts are not loaded again.
-	_, err := e.Load(context.Background(), "bad", actors.ScriptVersion{Source: hello}, sandbox.Options{})
+	_, err := e.Load(context.Background(), appBad, actors.ScriptVersion{Source: hello}, sandbox.Options{})
 	if !errors.Is(err, actors.ErrWorkerCrashed) || !strings.Contains(err.Error(), "restarting in") {
 		t.Errorf("load during the backoff = %v, want ErrWorkerCrashed", err)
 	}
@@ -176,29 +184,29 @@ func TestCrashFailsCallsInFlightAndSparesOtherApps(t *testing.T) {
 func TestCrashedWorkerRestarts(t *testing.T) {
 	e := newEngine(t, worker.Options{Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
 	first := e.Workers()
-	crash := load(t, e, "a", recursion)
-	pid := e.Workers()["a"]
+	crash := load(t, e, appA, recursion)
+	pid := e.Workers()[appA.ID]
 	if r := crash.Call(context.Background(), &sdk.Request{}); !errors.Is(r.Err, actors.ErrWorkerCrashed) {
 		t.Fatalf("call = %+v, want a crash", r)
 	}
 	var inst actors.Instance
 	eventually(t, "a restarted worker", func() bool {
 		var err error
-		inst, err = e.Load(context.Background(), "a", actors.ScriptVersion{Source: hello}, sandbox.Options{})
+		inst, err = e.Load(context.Background(), appA, actors.ScriptVersion{Source: hello}, sandbox.Options{})
 		return err == nil
 	})
 	defer inst.Close()
 	if r := inst.Call(context.Background(), &sdk.Request{}); r.Response.Status != 200 {
 		t.Errorf("call after restart: %+v", r)
 	}
-	if again := e.Workers()["a"]; again == pid || again == 0 || len(first) != 0 {
+	if again := e.Workers()[appA.ID]; again == pid || again == 0 || len(first) != 0 {
 		t.Errorf("worker pid %d before the crash, %d after", pid, again)
 	}
 }
 
 func TestMemoryLimitEndsTheWorker(t *testing.T) {
 	e := newEngine(t, worker.Options{MemoryLimit: 64 << 20, Backoff: time.Hour})
-	inst := load(t, e, "a", grows)
+	inst := load(t, e, appA, grows)
 	r := inst.Call(context.Background(), &sdk.Request{})
 	if !errors.Is(r.Err, actors.ErrWorkerCrashed) {
 		t.Fatalf("call = %+v, want a crash", r)
@@ -210,24 +218,24 @@ func TestMemoryLimitEndsTheWorker(t *testing.T) {
 
 func TestIdleWorkerStops(t *testing.T) {
 	e := newEngine(t, worker.Options{IdleTimeout: time.Millisecond})
-	inst := load(t, e, "a", hello)
-	pid := e.Workers()["a"]
+	inst := load(t, e, appA, hello)
+	pid := e.Workers()[appA.ID]
 	inst.Close()
 	eventually(t, "the idle worker to stop", func() bool { return len(e.Workers()) == 0 && gone(pid) })
 }
 
 func TestCloseLeavesNoWorker(t *testing.T) {
 	e := newEngine(t, worker.Options{})
-	load(t, e, "a", hello)
-	load(t, e, "b", hello)
+	load(t, e, appA, hello)
+	load(t, e, appB, hello)
 	pids := e.Workers()
 	e.Close()
 	for app, pid := range pids {
 		if !gone(pid) {
-			t.Errorf("worker of app %s (pid %d) still runs after Close", app, pid)
+			t.Errorf("worker of app %d (pid %d) still runs after Close", app, pid)
 		}
 	}
-	if _, err := e.Load(context.Background(), "a", actors.ScriptVersion{Source: hello}, sandbox.Options{}); err == nil {
+	if _, err := e.Load(context.Background(), appA, actors.ScriptVersion{Source: hello}, sandbox.Options{}); err == nil {
 		t.Error("load after Close succeeded")
 	}
 }
@@ -251,8 +259,8 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func TestStuckCallEndsTheWorker(t *testing.T) {
 	e := newEngine(t, worker.Options{Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	stuck := load(t, e, "a", waits)
-	pid := e.Workers()["a"]
+	stuck := load(t, e, appA, waits)
+	pid := e.Workers()[appA.ID]
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // the caller gave up (its time budget ran out)
 	if r := stuck.Call(ctx, &sdk.Request{}); !errors.Is(r.Err, context.Canceled) {
@@ -264,10 +272,10 @@ func TestStuckCallEndsTheWorker(t *testing.T) {
 
 func TestUnloadStopsAnAbandonedCallAndSparesTheWorker(t *testing.T) {
 	e := newEngine(t, worker.Options{Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	other := load(t, e, "a", hello)
+	other := load(t, e, appA, hello)
 	defer other.Close()
-	stuck := load(t, e, "a", waits)
-	pid := e.Workers()["a"]
+	stuck := load(t, e, appA, waits)
+	pid := e.Workers()[appA.ID]
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // the caller gave up (its time budget ran out)
 	if r := stuck.Call(ctx, &sdk.Request{}); !errors.Is(r.Err, context.Canceled) {
@@ -277,10 +285,38 @@ func TestUnloadStopsAnAbandonedCallAndSparesTheWorker(t *testing.T) {
 	// unload stops the script in the worker, so the worker need not die.
 	stuck.Close()
 	time.Sleep(3 * time.Second) // past the grace after which a stuck worker is killed
-	if got := e.Workers()["a"]; got != pid || gone(pid) {
+	if got := e.Workers()[appA.ID]; got != pid || gone(pid) {
 		t.Fatalf("worker of app a: pid %d (gone %v), want %d still running", got, gone(pid), pid)
 	}
 	if res := other.Call(context.Background(), &sdk.Request{}); res.Err != nil || res.Response.Status != 200 {
 		t.Errorf("the app's other script: %+v", res)
+	}
+}
+
+// TestWorkersAreKeyedByAppID renames app x to y and gives its old slug
+// to a new app: the two never share a worker, and the renamed app keeps
+// its own.
+func TestWorkersAreKeyedByAppID(t *testing.T) {
+	e := newEngine(t, worker.Options{})
+	renamed := actors.AppRef{ID: 1, Slug: "x"}
+	before := load(t, e, renamed, hello)
+	defer before.Close()
+	pid := e.Workers()[renamed.ID]
+
+	renamed.Slug = "y"
+	after := load(t, e, renamed, hello)
+	defer after.Close()
+	newcomer := load(t, e, actors.AppRef{ID: 2, Slug: "x"}, hello)
+	defer newcomer.Close()
+
+	workers := e.Workers()
+	if workers[1] != pid {
+		t.Errorf("app 1 runs in pid %d after its rename, want its worker %d", workers[1], pid)
+	}
+	if workers[2] == 0 || workers[2] == pid {
+		t.Errorf("app 2, which took over the slug x, runs in pid %d; app 1 runs in %d", workers[2], pid)
+	}
+	if len(workers) != 2 {
+		t.Errorf("workers = %v, want one for each of the two apps", workers)
 	}
 }

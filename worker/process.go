@@ -24,6 +24,7 @@ import (
 // process is one running worker and the connection to it.
 type process struct {
 	sup     *supervisor
+	app     string // the app's slug when it started, for messages
 	cmd     *exec.Cmd
 	conn    net.Conn
 	w       *frameWriter
@@ -41,7 +42,8 @@ type process struct {
 	crashed   bool
 }
 
-// start spawns a worker with one end of a socketpair as its fd 3.
+// start spawns a worker with one end of a socketpair as its fd 3. The
+// caller holds s.mu.
 func (s *supervisor) start() (*process, error) {
 	opts := s.engine.opts
 	hostEnd, childEnd, err := socketPair()
@@ -67,7 +69,7 @@ func (s *supervisor) start() (*process, error) {
 		_ = cmd.Wait()
 		return nil, fmt.Errorf("worker for app %q: socket: %w", s.app, err)
 	}
-	p := &process{sup: s, cmd: cmd, conn: conn, w: newFrameWriter(conn), started: time.Now(),
+	p := &process{sup: s, app: s.app, cmd: cmd, conn: conn, w: newFrameWriter(conn), started: time.Now(),
 		stderr: note, pending: map[uint64]chan *Frame{}}
 	s.engine.running.Add(1)
 	go p.readLoop()
@@ -186,7 +188,7 @@ func (p *process) reap(readErr error) {
 	if reason == "" {
 		reason = exitReason(p.cmd.ProcessState, waitErr, p.stderr.String(), readErr)
 	}
-	p.dead = fmt.Errorf("the worker of app %q %s: %w", p.sup.app, reason, actors.ErrWorkerCrashed)
+	p.dead = fmt.Errorf("the worker of app %q %s: %w", p.app, reason, actors.ErrWorkerCrashed)
 	pending := p.pending
 	p.pending = nil
 	p.mu.Unlock()
