@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"time"
 
 	"github.com/picloud/picloud/sandbox"
 )
@@ -75,7 +76,14 @@ func RunChild(ctx context.Context, opts ChildOptions) int {
 		opts.logger().Error("picloud worker: no socket from the host; this command is started by `picloud serve`", slog.Any("error", err))
 		return ExitBadStart
 	}
-	if err := Serve(ctx, conn, opts); err != nil {
+	c := newChild(ctx, conn, opts)
+	// From here on the worker only computes and talks over conn: it
+	// drops the rights to open files, run programs and make sockets
+	// before it compiles any script.
+	if err := confine(); err != nil {
+		opts.logger().Warn("picloud worker: runs without a syscall filter", slog.Any("error", err))
+	}
+	if err := c.serve(conn); err != nil {
 		opts.logger().Error("picloud worker: connection to the host failed", slog.Any("error", err))
 		return 1
 	}
@@ -90,12 +98,24 @@ func (o ChildOptions) logger() *slog.Logger {
 }
 
 // Serve answers the host on conn until it closes (nil) or sends a bad
-// frame. It applies the memory limit to this whole process.
+// frame. It applies the memory limit to this whole process; unlike
+// RunChild it does not confine it.
 func Serve(ctx context.Context, conn net.Conn, opts ChildOptions) error {
-	defer conn.Close()
+	return newChild(ctx, conn, opts).serve(conn)
+}
+
+// newChild readies this process to serve scripts: stack and memory
+// limits, and what the standard library would otherwise read from disk
+// lazily, later, when a confined worker no longer can.
+func newChild(ctx context.Context, conn net.Conn, opts ChildOptions) *child {
 	debug.SetMaxStack(maxStack)
 	dog := startWatchdog(opts.MemoryLimit, opts.logger())
-	c := &child{ctx: ctx, w: newFrameWriter(conn), dog: dog, instances: map[uint64]*served{}}
+	_, _ = time.Now().In(time.Local).Zone() // loads the local time zone
+	return &child{ctx: ctx, w: newFrameWriter(conn), dog: dog, instances: map[uint64]*served{}}
+}
+
+func (c *child) serve(conn net.Conn) error {
+	defer conn.Close()
 	defer c.unloadAll()
 	r := bufio.NewReaderSize(conn, 64<<10)
 	var buf []byte

@@ -30,7 +30,8 @@ const (
 type Options struct {
 	// Command is the worker's argv; default: this executable, "worker".
 	Command []string
-	// Env is added to this process's environment for the worker.
+	// Env is added to the worker's environment, which is otherwise
+	// computed (workerEnv), never inherited.
 	Env []string
 	// MemoryLimit is each worker's memory limit in bytes.
 	MemoryLimit int64
@@ -95,6 +96,9 @@ func NewEngine(opts Options) (*Engine, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if err := confineSupport(); err != nil {
+		opts.Logger.Warn("workers run without a syscall filter: scripts are held by the interpreter alone", slog.Any("err", err))
 	}
 	return &Engine{opts: opts, apps: map[int64]*supervisor{}}, nil
 }

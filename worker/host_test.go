@@ -21,6 +21,9 @@ import (
 const envChild = "PICLOUD_WORKER_TEST_CHILD"
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(envProbe); dir != "" {
+		os.Exit(probeConfined(dir))
+	}
 	if os.Getenv(envChild) == "1" {
 		opts, err := worker.ChildOptionsFromEnv(os.Getenv, slog.Default())
 		if err != nil {

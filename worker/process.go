@@ -52,8 +52,7 @@ func (s *supervisor) start() (*process, error) {
 	}
 	defer childEnd.Close()
 	cmd := exec.Command(opts.Command[0], opts.Command[1:]...)
-	cmd.Env = append(os.Environ(), opts.Env...)
-	cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(opts.Procs), EnvMemoryLimit+"="+strconv.FormatInt(opts.MemoryLimit, 10), EnvApp+"="+s.app)
+	cmd.Env = workerEnv(opts, s.app)
 	cmd.ExtraFiles = []*os.File{childEnd}
 	note := &crashNote{}
 	cmd.Stderr = note
@@ -75,6 +74,31 @@ func (s *supervisor) start() (*process, error) {
 	go p.readLoop()
 	s.engine.opts.Logger.Debug("worker started", slog.String("app", s.app), slog.Int("pid", cmd.Process.Pid))
 	return p, nil
+}
+
+// runtimeEnv are the variables of the server's environment a worker
+// gets: the Go runtime's knobs as the operator set them, and the time
+// zone. Nothing else of it: it holds PICLOUD_ADMIN_PASSWORD, the
+// database URL and whatever secret the operator keeps there.
+var runtimeEnv = []string{"GOGC", "GODEBUG", "GORACE", "TZ"}
+
+// workerEnv is the whole environment of a worker of app, computed.
+func workerEnv(opts Options, app string) []string {
+	env := []string{
+		"GOMAXPROCS=" + strconv.Itoa(opts.Procs),
+		"GOMEMLIMIT=" + strconv.FormatInt(opts.MemoryLimit, 10),
+		// A crash report names the goroutine that crashed, which tells
+		// the host which script did it (see blame).
+		"GOTRACEBACK=single",
+		EnvMemoryLimit + "=" + strconv.FormatInt(opts.MemoryLimit, 10),
+		EnvApp + "=" + app,
+	}
+	for _, k := range runtimeEnv {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return append(env, opts.Env...)
 }
 
 func socketPair() (host, child *os.File, err error) {
@@ -232,6 +256,9 @@ func exitReason(state *os.ProcessState, waitErr error, stderr string, readErr er
 	case state.ExitCode() >= 0:
 		if readErr != nil && !errors.Is(readErr, io.EOF) {
 			return fmt.Sprintf("exited with status %d (%v)", state.ExitCode(), readErr)
+		}
+		if first, _, _ := strings.Cut(strings.TrimSpace(stderr), "\n"); first != "" {
+			return fmt.Sprintf("exited with status %d (%s)", state.ExitCode(), first)
 		}
 		return fmt.Sprintf("exited with status %d", state.ExitCode())
 	}
