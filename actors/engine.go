@@ -13,6 +13,20 @@ import (
 // answers 502 (CodeCrashed) and loads the script again on its next call.
 var ErrWorkerCrashed = errors.New("worker process crashed")
 
+// ErrCausedCrash is wrapped, with ErrWorkerCrashed, by the error of the
+// load or call that an Engine holds responsible for its process's death:
+// the one the process's last words name, or else every one that was
+// running in it. The executor counts it as a crash of its script (see
+// parking.go); any other call that was in flight in the dying process
+// fails with ErrWorkerCrashed alone and counts for nothing.
+var ErrCausedCrash = errors.New("it killed its worker process")
+
+// ErrInstanceLost is wrapped, with ErrWorkerCrashed, by the error of a
+// call on an Instance whose process had died before the call was sent:
+// nothing ran. The executor loads the script again and runs the call in
+// the restarted process.
+var ErrInstanceLost = errors.New("the instance was lost with its worker process")
+
 // Engine loads script versions into Instances. The executor owns the
 // Instance it gets; where the script runs (this process or a worker
 // process) is the Engine's business.
@@ -34,7 +48,9 @@ type AppRef struct {
 // Instance is one loaded script version, called one request at a time.
 type Instance interface {
 	// Call runs the script's Handle. Result.Err wraps ErrWorkerCrashed
-	// when the process running it died.
+	// when the process running it died (and ErrCausedCrash when this call
+	// killed it), ErrInstanceLost when the process was gone before the
+	// call was sent.
 	Call(ctx context.Context, req *sdk.Request) sandbox.Result
 	// Close releases the instance.
 	Close()

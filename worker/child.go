@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/picloud/picloud/sandbox"
@@ -199,7 +201,7 @@ func (c *child) serveInstance(ctx context.Context, loadID uint64, load *Load, ca
 	c.dog.busy(1)
 	inst, err := sandbox.New(ctx, load.Source, sandbox.Options{MaxOutput: int(load.MaxOutput), MaxResponseBody: int(load.MaxResponseBody)})
 	c.dog.busy(-1)
-	c.reply(&Frame{ID: loadID, Loaded: &Loaded{Err: wireError(err)}})
+	c.reply(&Frame{ID: loadID, Loaded: &Loaded{Err: wireError(err), Goroutine: goroutineID()}})
 	for call := range calls {
 		if err != nil {
 			c.reply(&Frame{ID: call.Instance, Result: &Result{Err: &Error{Kind: KindInternal, Message: "worker: script is not loaded"}}})
@@ -217,6 +219,16 @@ func (c *child) serveInstance(ctx context.Context, loadID uint64, load *Load, ca
 	if inst != nil {
 		inst.Close()
 	}
+}
+
+// goroutineID is the id of the calling goroutine, as crash reports print
+// it ("goroutine 42 gp=... [running]:"), or 0.
+func goroutineID() uint64 {
+	var buf [64]byte
+	s := strings.TrimPrefix(string(buf[:runtime.Stack(buf[:], false)]), "goroutine ")
+	s, _, _ = strings.Cut(s, " ")
+	id, _ := strconv.ParseUint(s, 10, 64)
+	return id
 }
 
 // reply sends f; a broken connection ends Serve through its reader.

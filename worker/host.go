@@ -168,8 +168,12 @@ func (e *Engine) Workers() map[int64]int {
 }
 
 // supervisor owns the worker process of one app: it starts it on
-// demand, restarts it after a crash no sooner than the backoff allows
-// and stops it when it has held no script for a while.
+// demand and stops it when it has held no script for a while. It keeps
+// no count of the crashes scripts cause: the calls that killed a worker
+// are told so (actors.ErrCausedCrash) and their scripts' routers count
+// and park them, and the next load starts a new worker at once. Only a
+// worker that dies with no script to blame (one that cannot start) is
+// restarted with a backoff, for there is nothing else to stop the loop.
 type supervisor struct {
 	engine *Engine
 	appID  int64
@@ -179,53 +183,100 @@ type supervisor struct {
 	proc      *process // nil while none runs
 	instances int      // loaded on proc
 	idle      *time.Timer
-	crashes   int       // in a row
-	notBefore time.Time // no restart before this, after a crash
+	failures  int       // unexplained deaths in a row
+	notBefore time.Time // no restart before this, after such a death
 	lastCrash string
 }
 
 func (s *supervisor) load(ctx context.Context, slug string, script actors.ScriptVersion, opts sandbox.Options) (actors.Instance, error) {
-	p, err := s.acquire()
-	if err != nil {
-		return nil, err
-	}
-	id := p.nextInstance()
-	f, err := p.roundTrip(ctx, &Frame{Load: &Load{Instance: id, Source: script.Source, MaxOutput: int64(opts.MaxOutput), MaxResponseBody: int64(opts.MaxResponseBody),
-		App: slug, ScriptID: script.ScriptID, Version: script.Version}})
-	if err == nil && f.Loaded == nil {
-		err = fmt.Errorf("worker: answered a load with something else")
-	}
-	if err == nil {
-		err = f.Loaded.Err.asError()
-	}
-	if err != nil {
-		s.release(p)
-		return nil, err
-	}
-	return &instance{sup: s, p: p, id: id}, nil
-}
-
-// acquire returns the running worker, starting one if the backoff
-// allows, and counts one more instance on it.
-func (s *supervisor) acquire() (*process, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc == nil {
-		if wait := time.Until(s.notBefore); wait > 0 {
-			return nil, fmt.Errorf("the worker of app %q is restarting in %s after a crash (%s): %w",
-				s.app, wait.Round(time.Millisecond), s.lastCrash, actors.ErrWorkerCrashed)
-		}
-		p, err := s.start()
+	for {
+		p, err := s.acquire(ctx)
 		if err != nil {
 			return nil, err
 		}
-		s.proc = p
+		id := p.nextInstance()
+		f, err := p.roundTrip(ctx, &Frame{Load: &Load{Instance: id, Source: script.Source, MaxOutput: int64(opts.MaxOutput), MaxResponseBody: int64(opts.MaxResponseBody),
+			App: slug, ScriptID: script.ScriptID, Version: script.Version}}, id)
+		if errors.Is(err, actors.ErrInstanceLost) {
+			s.release(p)
+			continue // that worker died before it got the load: the next one
+		}
+		if err == nil && f.Loaded == nil {
+			err = fmt.Errorf("worker: answered a load with something else")
+		}
+		if err == nil {
+			err = f.Loaded.Err.asError()
+		}
+		if err != nil {
+			s.release(p)
+			return nil, err
+		}
+		return &instance{sup: s, p: p, id: id}, nil
 	}
-	if s.idle != nil {
-		s.idle.Stop()
+}
+
+// acquire returns the running worker, starting one if needed, and counts
+// one more instance on it. While the worker is dying or must not be
+// restarted yet it waits, as long as ctx allows.
+func (s *supervisor) acquire(ctx context.Context) (*process, error) {
+	for {
+		s.mu.Lock()
+		p, notBefore, app := s.proc, s.notBefore, s.app
+		var reaped <-chan struct{}
+		var backoff time.Duration
+		switch {
+		case p != nil && p.failing():
+			reaped = p.gone // then a new one starts
+		case p == nil && time.Now().Before(notBefore):
+			if deadline, ok := ctx.Deadline(); ok && deadline.Before(notBefore) {
+				s.mu.Unlock()
+				return nil, fmt.Errorf("the worker of app %q is restarting in %s after it failed (%s): %w",
+					app, time.Until(notBefore).Round(time.Millisecond), s.lastCrash, actors.ErrWorkerCrashed)
+			}
+			backoff = time.Until(notBefore)
+		case p == nil:
+			started, err := s.start()
+			if err != nil {
+				s.mu.Unlock()
+				return nil, err
+			}
+			s.proc, p = started, started
+			fallthrough
+		default:
+			if s.idle != nil {
+				s.idle.Stop()
+			}
+			s.instances++
+			s.mu.Unlock()
+			return p, nil
+		}
+		s.mu.Unlock()
+		if err := waitFor(ctx, reaped, backoff); err != nil {
+			return nil, fmt.Errorf("the worker of app %q did not restart in time (%w): %w", app, err, actors.ErrWorkerCrashed)
+		}
 	}
-	s.instances++
-	return s.proc, nil
+}
+
+// waitFor waits until done is closed (a nil done: until d has passed) or
+// ctx ends, whichever comes first; it returns ctx's error in the latter
+// case.
+func waitFor(ctx context.Context, done <-chan struct{}, d time.Duration) error {
+	if done == nil {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // release counts one instance less on p and arms the idle stop when p
@@ -257,7 +308,7 @@ func (s *supervisor) stopIfIdle() {
 	s.proc = nil
 	s.mu.Unlock()
 	s.engine.opts.Logger.Debug("worker idle, stopping", slog.String("app", p.app))
-	p.kill("stopped after the idle timeout", false)
+	p.kill("stopped after the idle timeout", 0)
 }
 
 // stop ends the worker, if one runs.
@@ -270,13 +321,13 @@ func (s *supervisor) stop(why string) {
 	}
 	s.mu.Unlock()
 	if p != nil {
-		p.kill(why, false)
+		p.kill(why, 0)
 	}
 }
 
-// exited is called once per process when it is gone. A crash sets the
-// backoff before the next start.
-func (s *supervisor) exited(p *process, crashed bool, reason string, lived time.Duration) {
+// exited is called once per process when it is gone. A crash that no
+// call in flight explains sets a backoff before the next start.
+func (s *supervisor) exited(p *process, crashed, explained bool, reason string, lived time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.proc == p {
@@ -287,15 +338,21 @@ func (s *supervisor) exited(p *process, crashed bool, reason string, lived time.
 		return
 	}
 	opts := s.engine.opts
-	if lived > opts.MaxBackoff {
-		s.crashes = 0 // it ran well for a while: start the backoff over
+	if explained {
+		s.failures = 0
+		opts.Logger.Warn("worker crashed; its scripts' callers in flight were answered, the next call starts a new one",
+			slog.String("app", s.app), slog.String("reason", reason))
+		return
 	}
-	s.crashes++
-	backoff := backoffAfter(s.crashes, opts.Backoff, opts.MaxBackoff)
+	if lived > opts.MaxBackoff {
+		s.failures = 0 // it ran well for a while: start the backoff over
+	}
+	s.failures++
+	backoff := backoffAfter(s.failures, opts.Backoff, opts.MaxBackoff)
 	s.notBefore = time.Now().Add(backoff)
 	s.lastCrash = reason
-	opts.Logger.Warn("worker crashed", slog.String("app", s.app), slog.String("reason", reason),
-		slog.Int("crashes_in_a_row", s.crashes), slog.Duration("restart_after", backoff))
+	opts.Logger.Warn("worker failed", slog.String("app", s.app), slog.String("reason", reason),
+		slog.Int("failures_in_a_row", s.failures), slog.Duration("restart_after", backoff))
 }
 
 // backoffAfter is the wait before a restart after crashes crashes in a
@@ -318,7 +375,7 @@ type instance struct {
 
 // Call implements actors.Instance.
 func (in *instance) Call(ctx context.Context, req *sdk.Request) sandbox.Result {
-	f, err := in.p.roundTrip(ctx, &Frame{Call: &Call{Instance: in.id, Request: req}})
+	f, err := in.p.roundTrip(ctx, &Frame{Call: &Call{Instance: in.id, Request: req}}, in.id)
 	if err != nil {
 		return sandbox.Result{Err: err}
 	}
@@ -341,6 +398,7 @@ func (in *instance) Call(ctx context.Context, req *sdk.Request) sandbox.Result {
 func (in *instance) Close() {
 	in.once.Do(func() {
 		in.p.send(&Frame{Unload: &Unload{Instance: in.id}})
+		in.p.forget(in.id)
 		in.sup.release(in.p)
 	})
 }

@@ -24,7 +24,10 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(envProbe); dir != "" {
 		os.Exit(probeConfined(dir))
 	}
-	if os.Getenv(envChild) == "1" {
+	switch os.Getenv(envChild) {
+	case "exit": // a worker that fails before it answers anything
+		os.Exit(worker.ExitBadStart)
+	case "1":
 		opts, err := worker.ChildOptionsFromEnv(os.Getenv, slog.Default())
 		if err != nil {
 			os.Exit(worker.ExitBadStart)
@@ -158,52 +161,94 @@ func TestSandboxErrorsCrossTheProcess(t *testing.T) {
 	}
 }
 
-func TestCrashFailsCallsInFlightAndSparesOtherApps(t *testing.T) {
+// TestCrashIsBlamedOnTheCallThatCausedIt crashes an app's worker with a
+// stack overflow while another call of the app is in flight and a third
+// instance idles: the crashing call is told it killed the worker, the
+// call in flight only that it died with it, the idle instance that it was
+// lost (nothing ran), and the app loads again at once in a new worker,
+// while another app carries on.
+func TestCrashIsBlamedOnTheCallThatCausedIt(t *testing.T) {
 	e := newEngine(t, worker.Options{Backoff: time.Hour})
 	slow := load(t, e, appBad, waits)
 	crash := load(t, e, appBad, recursion)
+	idle := load(t, e, appBad, hello)
 	other := load(t, e, appGood, hello)
+	pid := e.Workers()[appBad.ID]
 
 	var wg sync.WaitGroup
 	var inFlight sandbox.Result
 	wg.Go(func() { inFlight = slow.Call(context.Background(), &sdk.Request{}) })
 	res := crash.Call(context.Background(), &sdk.Request{})
 	wg.Wait()
-	for name, r := range map[string]sandbox.Result{"crashing call": res, "call in flight": inFlight} {
-		if !errors.Is(r.Err, actors.ErrWorkerCrashed) || !strings.Contains(r.Err.Error(), "stack") {
-			t.Errorf("%s: %+v, want ErrWorkerCrashed naming the stack overflow", name, r)
-		}
+	if !errors.Is(res.Err, actors.ErrCausedCrash) || !strings.Contains(res.Err.Error(), "stack overflow") {
+		t.Errorf("crashing call: %+v, want ErrCausedCrash naming the stack overflow", res)
+	}
+	if !errors.Is(inFlight.Err, actors.ErrWorkerCrashed) || errors.Is(inFlight.Err, actors.ErrCausedCrash) {
+		t.Errorf("call in flight: %+v, want ErrWorkerCrashed and not ErrCausedCrash", inFlight)
+	}
+	if r := idle.Call(context.Background(), &sdk.Request{}); !errors.Is(r.Err, actors.ErrInstanceLost) || errors.Is(r.Err, actors.ErrCausedCrash) {
+		t.Errorf("call of an instance lost with the worker: %+v, want ErrInstanceLost", r)
 	}
 	if r := other.Call(context.Background(), &sdk.Request{}); r.Err != nil || r.Response.Status != 200 {
 		t.Errorf("other app after the crash: %+v", r)
 	}
-	// Within the backoff the app's scripts are not loaded again.
-	_, err := e.Load(context.Background(), appBad, actors.ScriptVersion{Source: hello}, sandbox.Options{})
-	if !errors.Is(err, actors.ErrWorkerCrashed) || !strings.Contains(err.Error(), "restarting in") {
-		t.Errorf("load during the backoff = %v, want ErrWorkerCrashed", err)
+	// A crash some call explains is no reason to wait: the next load
+	// starts a new worker at once (the backoff is an hour).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	again, err := e.Load(ctx, appBad, actors.ScriptVersion{Source: hello}, sandbox.Options{})
+	if err != nil {
+		t.Fatalf("load after the crash: %v", err)
+	}
+	defer again.Close()
+	if r := again.Call(context.Background(), &sdk.Request{}); r.Response.Status != 200 {
+		t.Errorf("call after the crash: %+v", r)
+	}
+	if now := e.Workers()[appBad.ID]; now == pid || now == 0 {
+		t.Errorf("worker pid %d before the crash, %d after", pid, now)
 	}
 }
 
-func TestCrashedWorkerRestarts(t *testing.T) {
-	e := newEngine(t, worker.Options{Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	first := e.Workers()
-	crash := load(t, e, appA, recursion)
-	pid := e.Workers()[appA.ID]
-	if r := crash.Call(context.Background(), &sdk.Request{}); !errors.Is(r.Err, actors.ErrWorkerCrashed) {
-		t.Fatalf("call = %+v, want a crash", r)
+// TestCrashWhileLoadingIsBlamedOnTheLoad loads a script whose package
+// initialisation overflows the stack while a call of another script is
+// in flight: the load is blamed, the call is not.
+func TestCrashWhileLoadingIsBlamedOnTheLoad(t *testing.T) {
+	e := newEngine(t, worker.Options{Backoff: time.Hour})
+	slow := load(t, e, appBad, waits)
+	var wg sync.WaitGroup
+	var inFlight sandbox.Result
+	wg.Go(func() { inFlight = slow.Call(context.Background(), &sdk.Request{}) })
+	_, err := e.Load(context.Background(), appBad, actors.ScriptVersion{Source: strings.Replace(recursion,
+		"func Handle", "var initial = depth(0)\n\nfunc Handle", 1)}, sandbox.Options{})
+	wg.Wait()
+	if !errors.Is(err, actors.ErrCausedCrash) {
+		t.Errorf("load = %v, want ErrCausedCrash", err)
 	}
-	var inst actors.Instance
-	eventually(t, "a restarted worker", func() bool {
-		var err error
-		inst, err = e.Load(context.Background(), appA, actors.ScriptVersion{Source: hello}, sandbox.Options{})
-		return err == nil
-	})
-	defer inst.Close()
-	if r := inst.Call(context.Background(), &sdk.Request{}); r.Response.Status != 200 {
-		t.Errorf("call after restart: %+v", r)
+	if !errors.Is(inFlight.Err, actors.ErrWorkerCrashed) || errors.Is(inFlight.Err, actors.ErrCausedCrash) {
+		t.Errorf("call in flight: %+v, want ErrWorkerCrashed and not ErrCausedCrash", inFlight)
 	}
-	if again := e.Workers()[appA.ID]; again == pid || again == 0 || len(first) != 0 {
-		t.Errorf("worker pid %d before the crash, %d after", pid, again)
+}
+
+// TestWorkerThatCannotStartBacksOff starts workers that exit before they
+// answer anything: no script is to blame, and the next start waits for
+// the backoff (as long as the caller's deadline allows).
+func TestWorkerThatCannotStartBacksOff(t *testing.T) {
+	e, err := worker.NewEngine(worker.Options{Command: []string{os.Args[0]}, Env: []string{envChild + "=exit"},
+		Backoff: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	_, err = e.Load(context.Background(), appA, actors.ScriptVersion{Source: hello}, sandbox.Options{})
+	if !errors.Is(err, actors.ErrWorkerCrashed) || errors.Is(err, actors.ErrCausedCrash) {
+		t.Fatalf("load = %v, want ErrWorkerCrashed and not ErrCausedCrash", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = e.Load(ctx, appA, actors.ScriptVersion{Source: hello}, sandbox.Options{})
+	if !errors.Is(err, actors.ErrWorkerCrashed) || !strings.Contains(err.Error(), "restarting in") || time.Since(start) > 500*time.Millisecond {
+		t.Errorf("load within the backoff = %v after %s, want an ErrWorkerCrashed at once", err, time.Since(start))
 	}
 }
 
@@ -211,8 +256,8 @@ func TestMemoryLimitEndsTheWorker(t *testing.T) {
 	e := newEngine(t, worker.Options{MemoryLimit: 64 << 20, Backoff: time.Hour})
 	inst := load(t, e, appA, grows)
 	r := inst.Call(context.Background(), &sdk.Request{})
-	if !errors.Is(r.Err, actors.ErrWorkerCrashed) {
-		t.Fatalf("call = %+v, want a crash", r)
+	if !errors.Is(r.Err, actors.ErrCausedCrash) {
+		t.Fatalf("call = %+v, want it blamed for the crash", r)
 	}
 	if msg := r.Err.Error(); !strings.Contains(msg, "memory") {
 		t.Errorf("crash reason %q does not name the memory limit", msg)

@@ -34,12 +34,28 @@ type process struct {
 	nextID   atomic.Uint64
 	nextInst atomic.Uint64
 
+	gone chan struct{} // closed once the worker is reaped
+
 	mu      sync.Mutex
-	pending map[uint64]chan *Frame // nil channel: the caller gave up
-	dead    error                  // set once the worker is gone
-	// killedFor, when set, is why the host ended the worker on purpose.
+	pending map[uint64]*pendingCall // by frame id
+	// goroutines maps the worker goroutine of each loaded instance to it.
+	goroutines map[uint64]uint64
+	answered   bool  // the worker answered a frame: it started well
+	dying      bool  // the connection ended: nothing more is sent
+	dead       error // set once the worker is reaped
+	culprits   map[uint64]bool
+	// killedFor, when set, is why the host ended the worker; stuck is the
+	// call it was ended for, if any.
 	killedFor string
 	crashed   bool
+	stuck     uint64
+}
+
+// pendingCall is a Load or Call waiting for its answer.
+type pendingCall struct {
+	ch   chan *Frame // nil: the caller gave up
+	inst uint64
+	load bool
 }
 
 // start spawns a worker with one end of a socketpair as its fd 3. The
@@ -69,7 +85,7 @@ func (s *supervisor) start() (*process, error) {
 		return nil, fmt.Errorf("worker for app %q: socket: %w", s.app, err)
 	}
 	p := &process{sup: s, app: s.app, cmd: cmd, conn: conn, w: newFrameWriter(conn), started: time.Now(),
-		stderr: note, pending: map[uint64]chan *Frame{}}
+		stderr: note, gone: make(chan struct{}), pending: map[uint64]*pendingCall{}, goroutines: map[uint64]uint64{}}
 	s.engine.running.Add(1)
 	go p.readLoop()
 	s.engine.opts.Logger.Debug("worker started", slog.String("app", s.app), slog.Int("pid", cmd.Process.Pid))
@@ -117,27 +133,37 @@ func socketPair() (host, child *os.File, err error) {
 
 func (p *process) nextInstance() uint64 { return p.nextInst.Add(1) }
 
-// roundTrip sends f under a fresh id and waits for the answer. It fails
-// with an error wrapping actors.ErrWorkerCrashed when the worker dies
-// first, and with ctx's error when ctx ends first.
-func (p *process) roundTrip(ctx context.Context, f *Frame) (*Frame, error) {
+// roundTrip sends f, a Load or a Call of instance inst, under a fresh id
+// and waits for the answer. When the worker dies first it fails with an
+// error wrapping actors.ErrWorkerCrashed, and also actors.ErrCausedCrash
+// when f is what killed it (see blame); when the worker was gone before
+// f was sent, with actors.ErrInstanceLost; when ctx ends first, with
+// ctx's error.
+func (p *process) roundTrip(ctx context.Context, f *Frame, inst uint64) (*Frame, error) {
 	id := p.nextID.Add(1)
 	f.ID = id
 	ch := make(chan *Frame, 1)
 	p.mu.Lock()
-	if p.dead != nil {
+	if p.dying {
 		p.mu.Unlock()
-		return nil, p.dead
+		return nil, p.lostError()
 	}
-	p.pending[id] = ch
+	p.pending[id] = &pendingCall{ch: ch, inst: inst, load: f.Load != nil}
 	p.mu.Unlock()
 	if err := p.w.write(f); err != nil {
-		p.conn.Close() // the reader then reaps the worker and answers us
+		p.mu.Lock()
+		_, unsent := p.pending[id]
+		delete(p.pending, id)
+		p.mu.Unlock()
+		p.conn.Close() // the reader then reaps the worker
+		if unsent {
+			return nil, p.lostError()
+		}
 	}
 	select {
 	case ans := <-ch:
 		if ans == nil {
-			return nil, p.deathError()
+			return nil, p.deathError(id)
 		}
 		return ans, nil
 	case <-ctx.Done():
@@ -150,14 +176,15 @@ func (p *process) roundTrip(ctx context.Context, f *Frame) (*Frame, error) {
 // within abandonGrace is stuck in the script and is killed.
 func (p *process) abandon(id uint64) {
 	p.mu.Lock()
-	if _, ok := p.pending[id]; ok && p.dead == nil {
-		p.pending[id] = nil
+	if c, ok := p.pending[id]; ok && !p.dying {
+		c.ch = nil
 		time.AfterFunc(abandonGrace, func() {
 			p.mu.Lock()
-			ch, stuck := p.pending[id]
+			c, stuck := p.pending[id]
+			stuck = stuck && c.ch == nil
 			p.mu.Unlock()
-			if stuck && ch == nil {
-				p.kill("a script kept running past its time limit", true)
+			if stuck {
+				p.kill("a script kept running past its time limit", id)
 			}
 		})
 	}
@@ -170,6 +197,25 @@ func (p *process) send(f *Frame) {
 	if err := p.w.write(f); err != nil {
 		p.conn.Close()
 	}
+}
+
+// forget drops what the process knows of instance inst.
+func (p *process) forget(inst uint64) {
+	p.mu.Lock()
+	for g, i := range p.goroutines {
+		if i == inst {
+			delete(p.goroutines, g)
+		}
+	}
+	p.mu.Unlock()
+}
+
+// failing reports whether the worker is dead or dying: nothing more is
+// sent to it.
+func (p *process) failing() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dying
 }
 
 // readLoop delivers answers until the connection ends, then reaps the
@@ -191,52 +237,78 @@ func (p *process) readLoop() {
 			break
 		}
 		p.mu.Lock()
-		ch, ok := p.pending[f.ID]
+		p.answered = true
+		c, ok := p.pending[f.ID]
 		delete(p.pending, f.ID)
+		if ok && c.load && f.Loaded != nil && f.Loaded.Err == nil && f.Loaded.Goroutine != 0 {
+			p.goroutines[f.Loaded.Goroutine] = c.inst
+		}
 		p.mu.Unlock()
-		if ok && ch != nil {
-			ch <- f
+		if ok && c.ch != nil {
+			c.ch <- f
 		}
 	}
+	// From now on calls are not sent but lost: they may be retried in
+	// the next worker, while those in flight died with this one.
+	p.mu.Lock()
+	p.dying = true
+	p.mu.Unlock()
 	p.reap(readErr)
 }
 
-// reap waits for the worker to exit and answers every call in flight.
+// reap waits for the worker to exit, works out which calls in flight
+// killed it, and answers every one of them.
 func (p *process) reap(readErr error) {
 	_ = p.cmd.Process.Kill() // it may still be alive after a protocol error
 	waitErr := p.cmd.Wait()
 	p.conn.Close()
+	stderr := p.stderr.String()
 	p.mu.Lock()
 	reason := p.killedFor
 	crashed := p.crashed || reason == ""
 	if reason == "" {
-		reason = exitReason(p.cmd.ProcessState, waitErr, p.stderr.String(), readErr)
+		reason = exitReason(p.cmd.ProcessState, waitErr, stderr, readErr)
 	}
+	if crashed {
+		p.culprits = blame(p.pending, p.goroutines, p.stuck, p.answered, p.cmd.ProcessState, stderr)
+	}
+	explained := p.stuck != 0 || len(p.culprits) > 0
 	p.dead = fmt.Errorf("the worker of app %q %s: %w", p.app, reason, actors.ErrWorkerCrashed)
 	pending := p.pending
 	p.pending = nil
 	p.mu.Unlock()
-	for _, ch := range pending {
-		if ch != nil {
-			ch <- nil
+	for _, c := range pending {
+		if c.ch != nil {
+			c.ch <- nil
 		}
 	}
-	p.sup.exited(p, crashed, reason, time.Since(p.started))
+	p.sup.exited(p, crashed, explained, reason, time.Since(p.started))
+	close(p.gone)
 	p.sup.engine.running.Done()
 }
 
-func (p *process) deathError() error {
+// deathError is the error of call id, which was in flight when the
+// worker died.
+func (p *process) deathError(id uint64) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.culprits[id] {
+		return fmt.Errorf("%w: %w", actors.ErrCausedCrash, p.dead)
+	}
 	return p.dead
 }
 
-// kill ends the worker; crashed says whether to count it as a crash
-// (with backoff) or a deliberate stop.
-func (p *process) kill(why string, crashed bool) {
+// lostError is the error of a call the dying worker was never sent.
+func (p *process) lostError() error {
+	return fmt.Errorf("%w: the worker of app %q died: %w", actors.ErrInstanceLost, p.app, actors.ErrWorkerCrashed)
+}
+
+// kill ends the worker. stuck, when not 0, is the call it is ended for
+// (a crash, blamed on that call); otherwise it is a deliberate stop.
+func (p *process) kill(why string, stuck uint64) {
 	p.mu.Lock()
 	if p.killedFor == "" {
-		p.killedFor, p.crashed = why, crashed
+		p.killedFor, p.crashed, p.stuck = why, stuck != 0, stuck
 	}
 	p.mu.Unlock()
 	_ = p.cmd.Process.Kill()

@@ -53,8 +53,12 @@ type Unload struct {
 }
 
 // Loaded answers a Load; Err is nil when the instance is ready.
+// Goroutine is the worker goroutine that runs the instance's calls: a
+// crash report names the goroutine that crashed, which tells the host
+// which script killed its worker.
 type Loaded struct {
-	Err *Error
+	Err       *Error
+	Goroutine uint64
 }
 
 // Result answers a Call.
@@ -119,7 +123,9 @@ func AppendFrame(b []byte, f *Frame) []byte {
 	case f.Unload != nil:
 		b = appendNested(b, frameUnload, func(b []byte) []byte { return appendVarint(b, 1, f.Unload.Instance) })
 	case f.Loaded != nil:
-		b = appendNested(b, frameLoaded, func(b []byte) []byte { return f.Loaded.Err.appendAs(b, 1) })
+		b = appendNested(b, frameLoaded, func(b []byte) []byte {
+			return appendVarint(f.Loaded.Err.appendAs(b, 1), 2, f.Loaded.Goroutine)
+		})
 	case f.Result != nil:
 		b = appendNested(b, frameResult, func(b []byte) []byte { return f.Result.append(b) })
 	}
@@ -351,11 +357,15 @@ func DecodeFrame(b []byte) (*Frame, error) {
 		case frameLoaded:
 			f.Loaded = &Loaded{}
 			err = eachField(fl.bytes, func(x field) error {
-				if x.num == 1 {
+				switch x.num {
+				case 1:
 					if err := x.want(protowire.BytesType); err != nil {
 						return err
 					}
 					f.Loaded.Err, err = decodeError(x.bytes)
+					return err
+				case 2:
+					f.Loaded.Goroutine, err = x.uint()
 					return err
 				}
 				return nil

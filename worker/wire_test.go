@@ -29,7 +29,7 @@ func TestFrameRoundTrip(t *testing.T) {
 		}}}},
 		{"empty call", worker.Frame{ID: 2, Call: &worker.Call{Instance: 1, Request: &sdk.Request{}}}},
 		{"unload", worker.Frame{Unload: &worker.Unload{Instance: 9}}},
-		{"loaded", worker.Frame{ID: 3, Loaded: &worker.Loaded{}}},
+		{"loaded", worker.Frame{ID: 3, Loaded: &worker.Loaded{Goroutine: 42}}},
 		{"load failed", worker.Frame{ID: 3, Loaded: &worker.Loaded{Err: &worker.Error{Kind: worker.KindCompile, Message: "undefined: x", Line: 6, Column: 27}}}},
 		{"result", worker.Frame{ID: 4, Result: &worker.Result{
 			Response: sdk.Response{Status: 201, Headers: map[string]string{"Location": "/x"}, Body: []byte(`{"ok":true}`)},
