@@ -27,15 +27,6 @@ type executorIdle struct {
 	id uint64
 }
 
-// executorCrashed is what an executor tells its router when a call left
-// its interpreter unusable (a panic or a timeout), just before it fails
-// and is restarted. The router counts them to park a script.
-type executorCrashed struct {
-	id      uint64
-	timeout bool
-	cause   string
-}
-
 // expireQueued asks the router to answer the requests that waited too
 // long for an executor.
 type expireQueued struct{}

@@ -90,9 +90,7 @@ func (rt *Runtime) SpawnRouter(appID int64, slug string) (*actor.PID, error) {
 	props := actor.PropsFromProducer(func() actor.Actor { return newAppRouter(seed) },
 		actor.WithDispatcher(rt.dispatcher),
 		actor.WithMailbox(func() actor.Mailbox { return newBatchMailbox(seed.afterlife) }),
-		// An executor fails on purpose after a script panic or overrun:
-		// always restart it, however often.
-		actor.WithSupervisor(actor.NewRestartingStrategy()),
+		// The router supervises its executors itself (supervision.go).
 	)
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
