@@ -14,9 +14,10 @@
 // shrink to zero after Limits.IdleTimeout. A call that overruns
 // Limits.Timeout is stopped and answered 504, and its executor restarts
 // with a fresh interpreter. A script version that crashes more than
-// Limits.CrashLimit times within Limits.CrashWindow is parked (503,
-// nothing runs) until the window passes or a new version comes (see
-// parking.go). A new snapshot switches new requests to the new versions
+// Limits.CrashLimit times within Limits.CrashWindow, or kills its worker
+// process more than FatalCrashLimit times, is parked (503, nothing runs)
+// until the window passes or a new version comes (see parking.go). The
+// router is the supervisor of its executors (supervision.go). A new snapshot switches new requests to the new versions
 // at once; the old pools finish what they hold and stop.
 //
 // All mailboxes run on a WorkerDispatcher: long-lived goroutines instead
