@@ -208,6 +208,11 @@ func (s *supervisor) load(ctx context.Context, slug string, script actors.Script
 			err = f.Loaded.Err.asError()
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				// Nobody waits for this load any more: stop it, rather
+				// than have the worker killed as stuck when it overruns.
+				p.send(&Frame{Unload: &Unload{Instance: id}})
+			}
 			s.release(p)
 			return nil, err
 		}

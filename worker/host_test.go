@@ -368,3 +368,27 @@ func TestWorkersAreKeyedByAppID(t *testing.T) {
 		t.Errorf("workers = %v, want one for each of the two apps", workers)
 	}
 }
+
+// TestAbandonedLoadIsStoppedAndSparesTheWorker gives up on a load whose
+// package initialisation never ends: the load is stopped in the worker,
+// which is not killed as stuck, so the app's other script carries on.
+func TestAbandonedLoadIsStoppedAndSparesTheWorker(t *testing.T) {
+	e := newEngine(t, worker.Options{})
+	other := load(t, e, appA, hello)
+	defer other.Close()
+	pid := e.Workers()[appA.ID]
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := e.Load(ctx, appA, actors.ScriptVersion{Source: strings.Replace(hello,
+		"func Handle", "var forever = func() int {\n\tfor {\n\t}\n}()\n\nfunc Handle", 1)}, sandbox.Options{})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("load = %v, want the caller's deadline", err)
+	}
+	time.Sleep(3 * time.Second) // past the grace after which a stuck worker is killed
+	if got := e.Workers()[appA.ID]; got != pid || gone(pid) {
+		t.Fatalf("worker of app a: pid %d (gone %v), want %d still running", got, gone(pid), pid)
+	}
+	if res := other.Call(context.Background(), &sdk.Request{}); res.Err != nil || res.Response.Status != 200 {
+		t.Errorf("the app's other script: %+v", res)
+	}
+}
