@@ -10,31 +10,33 @@ import (
 	"github.com/elastic/go-seccomp-bpf/arch"
 )
 
-// deniedSyscalls are what a worker may no longer do once it serves
+// deniedSyscalls lists what a worker may no longer do once it serves
 // scripts, behind the interpreter: open or change files, run programs,
 // start processes, make or accept sockets, load code into the kernel,
 // and reach the kernel's other back doors (io_uring does all of the
 // above without these calls). They fail with EPERM. The Go runtime needs
 // none of them after start-up; names an architecture lacks are skipped.
-var deniedSyscalls = []string{
-	// files
-	"open", "openat", "openat2", "creat", "open_by_handle_at", "name_to_handle_at",
-	"mknod", "mknodat", "unlink", "unlinkat", "rename", "renameat", "renameat2",
-	"link", "linkat", "symlink", "symlinkat", "mkdir", "mkdirat", "rmdir",
-	"chmod", "fchmodat", "fchmodat2", "chown", "lchown", "fchownat", "truncate",
-	"utime", "utimes", "utimensat", "futimesat", "chroot", "pivot_root",
-	"mount", "umount2", "move_mount", "open_tree", "fsopen", "fsmount", "fspick",
-	"mount_setattr", "swapon", "swapoff",
-	// programs and processes
-	"execve", "execveat", "fork", "vfork", "ptrace",
-	"process_vm_readv", "process_vm_writev", "setns", "unshare",
-	"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot",
-	"pidfd_open", "pidfd_getfd", "pidfd_send_signal", "tkill",
-	// sockets
-	"socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
-	// kernel back doors
-	"io_uring_setup", "io_uring_enter", "io_uring_register",
-	"bpf", "perf_event_open", "userfaultfd", "add_key", "request_key", "keyctl",
+func deniedSyscalls() []string {
+	return []string{
+		// files
+		"open", "openat", "openat2", "creat", "open_by_handle_at", "name_to_handle_at",
+		"mknod", "mknodat", "unlink", "unlinkat", "rename", "renameat", "renameat2",
+		"link", "linkat", "symlink", "symlinkat", "mkdir", "mkdirat", "rmdir",
+		"chmod", "fchmodat", "fchmodat2", "chown", "lchown", "fchownat", "truncate",
+		"utime", "utimes", "utimensat", "futimesat", "chroot", "pivot_root",
+		"mount", "umount2", "move_mount", "open_tree", "fsopen", "fsmount", "fspick",
+		"mount_setattr", "swapon", "swapoff",
+		// programs and processes
+		"execve", "execveat", "fork", "vfork", "ptrace",
+		"process_vm_readv", "process_vm_writev", "setns", "unshare",
+		"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot",
+		"pidfd_open", "pidfd_getfd", "pidfd_send_signal", "tkill",
+		// sockets
+		"socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
+		// kernel back doors
+		"io_uring_setup", "io_uring_enter", "io_uring_register",
+		"bpf", "perf_event_open", "userfaultfd", "add_key", "request_key", "keyctl",
+	}
 }
 
 // cloneThread is CLONE_THREAD: the Go runtime clones threads, never
@@ -60,7 +62,7 @@ func confinePolicy(pid int) (seccomp.Filter, error) {
 		return seccomp.Filter{}, fmt.Errorf("no system call table for %s", info.Name)
 	}
 	var names []string
-	for _, n := range deniedSyscalls {
+	for _, n := range deniedSyscalls() {
 		if _, ok := info.SyscallNames[n]; ok {
 			names = append(names, n)
 		}

@@ -96,7 +96,7 @@ func (s *supervisor) start() (*process, error) {
 // gets: the Go runtime's knobs as the operator set them, and the time
 // zone. Nothing else of it: it holds PICLOUD_ADMIN_PASSWORD, the
 // database URL and whatever secret the operator keeps there.
-var runtimeEnv = []string{"GOGC", "GODEBUG", "GORACE", "TZ"}
+func runtimeEnv() []string { return []string{"GOGC", "GODEBUG", "GORACE", "TZ"} }
 
 // workerEnv is the whole environment of a worker of app, computed.
 func workerEnv(opts Options, app string) []string {
@@ -109,7 +109,7 @@ func workerEnv(opts Options, app string) []string {
 		EnvMemoryLimit + "=" + strconv.FormatInt(opts.MemoryLimit, 10),
 		EnvApp + "=" + app,
 	}
-	for _, k := range runtimeEnv {
+	for _, k := range runtimeEnv() {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}
