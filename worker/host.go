@@ -35,8 +35,10 @@ type Options struct {
 	Env []string
 	// MemoryLimit is each worker's memory limit in bytes.
 	MemoryLimit int64
-	// Backoff is the wait before the first restart after a crash; it
-	// doubles with every crash in a row, up to MaxBackoff.
+	// Backoff is the wait before the first restart of a worker that died
+	// with no call to blame (it could not start); it doubles with every
+	// such failure in a row, up to MaxBackoff. A worker a call killed is
+	// restarted at once.
 	Backoff    time.Duration
 	MaxBackoff time.Duration
 	// Procs is each worker's GOMAXPROCS: how many cores one app's
