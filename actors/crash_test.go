@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
 )
@@ -30,9 +31,9 @@ type fakeWorker struct {
 }
 
 var (
-	errCaused = fmt.Errorf("%w: %w", actors.ErrCausedCrash, actors.ErrWorkerCrashed)
-	errDied   = fmt.Errorf("died with its worker: %w", actors.ErrWorkerCrashed)
-	errLost   = fmt.Errorf("%w: %w", actors.ErrInstanceLost, actors.ErrWorkerCrashed)
+	errCaused = fmt.Errorf("%w: %w", engine.ErrCausedCrash, engine.ErrWorkerCrashed)
+	errDied   = fmt.Errorf("died with its worker: %w", engine.ErrWorkerCrashed)
+	errLost   = fmt.Errorf("%w: %w", engine.ErrInstanceLost, engine.ErrWorkerCrashed)
 )
 
 func (w *fakeWorker) crash() {
@@ -42,7 +43,7 @@ func (w *fakeWorker) crash() {
 	w.restarting = true
 }
 
-func (w *fakeWorker) Load(ctx context.Context, app actors.AppRef, script actors.ScriptVersion, opts sandbox.Options) (actors.Instance, error) {
+func (w *fakeWorker) Load(ctx context.Context, app engine.AppRef, script engine.Script, opts sandbox.Options) (engine.Instance, error) {
 	w.mu.Lock()
 	restarting := w.restarting
 	w.mu.Unlock()
@@ -50,7 +51,7 @@ func (w *fakeWorker) Load(ctx context.Context, app actors.AppRef, script actors.
 		select {
 		case <-time.After(w.restart):
 		case <-ctx.Done():
-			return nil, fmt.Errorf("restarting: %w", actors.ErrWorkerCrashed)
+			return nil, fmt.Errorf("restarting: %w", engine.ErrWorkerCrashed)
 		}
 	}
 	w.mu.Lock()
@@ -60,7 +61,7 @@ func (w *fakeWorker) Load(ctx context.Context, app actors.AppRef, script actors.
 		w.crash()
 		return nil, errCaused
 	}
-	inst, err := actors.InProcess{}.Load(ctx, app, script, opts)
+	inst, err := engine.InProcess{}.Load(ctx, app, script, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +73,7 @@ func (w *fakeWorker) Load(ctx context.Context, app actors.AppRef, script actors.
 type workerInstance struct {
 	w          *fakeWorker
 	generation int
-	inner      actors.Instance
+	inner      engine.Instance
 	culprit    bool
 }
 

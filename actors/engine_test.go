@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
 )
@@ -35,12 +36,12 @@ func (e *crashingEngine) isDown() bool {
 	return e.down
 }
 
-func (e *crashingEngine) Load(context.Context, actors.AppRef, actors.ScriptVersion, sandbox.Options) (actors.Instance, error) {
+func (e *crashingEngine) Load(context.Context, engine.AppRef, engine.Script, sandbox.Options) (engine.Instance, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.loads++
 	if e.down {
-		return nil, fmt.Errorf("restarting: %w", actors.ErrWorkerCrashed)
+		return nil, fmt.Errorf("restarting: %w", engine.ErrWorkerCrashed)
 	}
 	return fakeInstance{e}, nil
 }
@@ -49,7 +50,7 @@ type fakeInstance struct{ e *crashingEngine }
 
 func (i fakeInstance) Call(context.Context, *sdk.Request) sandbox.Result {
 	if i.e.isDown() {
-		return sandbox.Result{Err: fmt.Errorf("died: %w", actors.ErrWorkerCrashed)}
+		return sandbox.Result{Err: fmt.Errorf("died: %w", engine.ErrWorkerCrashed)}
 	}
 	return sandbox.Result{Response: sdk.Response{Status: 200, Body: []byte("ok")}}
 }
@@ -90,21 +91,21 @@ func TestWorkerCrashAnswers502(t *testing.T) {
 // appsEngine records the app of every load and runs scripts in process.
 type appsEngine struct {
 	mu   sync.Mutex
-	apps []actors.AppRef
+	apps []engine.AppRef
 }
 
-func (e *appsEngine) Load(ctx context.Context, app actors.AppRef, script actors.ScriptVersion, opts sandbox.Options) (actors.Instance, error) {
+func (e *appsEngine) Load(ctx context.Context, app engine.AppRef, script engine.Script, opts sandbox.Options) (engine.Instance, error) {
 	e.mu.Lock()
 	e.apps = append(e.apps, app)
 	e.mu.Unlock()
-	return actors.InProcess{}.Load(ctx, app, script, opts)
+	return engine.InProcess{}.Load(ctx, app, script, opts)
 }
 
 // TestEngineKeysAppsByID renames the app: its executors load under the
 // same app id, the new slug only naming it.
 func TestEngineKeysAppsByID(t *testing.T) {
-	engine := &appsEngine{}
-	rt := actors.NewRuntime(slog.New(slog.NewTextHandler(io.Discard, nil)), actors.WithEngine(engine))
+	eng := &appsEngine{}
+	rt := actors.NewRuntime(slog.New(slog.NewTextHandler(io.Discard, nil)), actors.WithEngine(eng))
 	t.Cleanup(rt.Shutdown)
 	snap := snapshot(actors.Limits{}, []actors.ScriptVersion{script(1, 1, echoScript)})
 	pid := startApp(t, rt, snap)
@@ -117,10 +118,10 @@ func TestEngineKeysAppsByID(t *testing.T) {
 	if res := call(t, rt, pid, get("/"), 1); res.Status != 201 || !strings.Contains(string(res.Body), `"app":"renamed"`) {
 		t.Fatalf("after the rename: %d %s %s", res.Status, res.Body, res.ErrMessage)
 	}
-	engine.mu.Lock()
-	defer engine.mu.Unlock()
-	want := []actors.AppRef{{ID: 1, Slug: "demo"}, {ID: 1, Slug: "renamed"}}
-	if !slices.Equal(engine.apps, want) {
-		t.Errorf("loads for %v, want %v", engine.apps, want)
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	want := []engine.AppRef{{ID: 1, Slug: "demo"}, {ID: 1, Slug: "renamed"}}
+	if !slices.Equal(eng.apps, want) {
+		t.Errorf("loads for %v, want %v", eng.apps, want)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/route"
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
@@ -30,7 +31,7 @@ type executorConfig struct {
 	app    string // the slug: what the script sees as req.App, and logs
 	limits Limits
 	logger *slog.Logger
-	engine Engine
+	engine engine.Engine
 	// router and root are where a request that reaches the executor
 	// after it stopped is sent back to (see returnLateJob).
 	router *actor.PID
@@ -72,7 +73,7 @@ type executor struct {
 	idle      *executorIdle
 	afterlife *afterlife
 
-	inst    Instance
+	inst    engine.Instance
 	loadErr error
 	// reload: loadErr is passing (the worker was down or slow), so the
 	// next call loads again. fatalLoad: the load killed the worker; the
@@ -126,7 +127,7 @@ func (e *executor) Receive(ctx actor.Context) {
 func (e *executor) load(d time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	overrun := time.AfterFunc(d, cancel)
-	inst, err := e.cfg.engine.Load(ctx, AppRef{ID: e.cfg.appID, Slug: e.cfg.app}, e.cfg.script, sandbox.Options{
+	inst, err := e.cfg.engine.Load(ctx, engine.AppRef{ID: e.cfg.appID, Slug: e.cfg.app}, e.cfg.script.Script, sandbox.Options{
 		MaxOutput: e.cfg.limits.MaxOutput, MaxResponseBody: e.cfg.limits.MaxResponseBody})
 	timedOut := !overrun.Stop()
 	if timedOut {
@@ -135,8 +136,8 @@ func (e *executor) load(d time.Duration) {
 		}
 		err = fmt.Errorf("compiling took longer than %s", d)
 	}
-	e.fatalLoad = errors.Is(err, ErrCausedCrash)
-	e.reload = !e.fatalLoad && (timedOut || errors.Is(err, ErrWorkerCrashed))
+	e.fatalLoad = errors.Is(err, engine.ErrCausedCrash)
+	e.reload = !e.fatalLoad && (timedOut || errors.Is(err, engine.ErrWorkerCrashed))
 	if err != nil {
 		cancel()
 		e.loadErr = fmt.Errorf("load script %d version %d: %w", e.cfg.script.ScriptID, e.cfg.script.Version, err)
@@ -146,18 +147,6 @@ func (e *executor) load(d time.Duration) {
 	e.inst, e.ctx, e.cancel, e.loadErr = inst, ctx, cancel, nil
 	e.timer = time.AfterFunc(time.Hour, cancel)
 	e.timer.Stop()
-}
-
-// newInstance is sandbox.New, with a panic turned into an error: a panic
-// while loading would otherwise make the supervisor restart the executor
-// in a loop.
-func newInstance(ctx context.Context, source string, opts sandbox.Options) (inst *sandbox.Instance, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			inst, err = nil, fmt.Errorf("sandbox panicked while compiling: %v", v)
-		}
-	}()
-	return sandbox.New(ctx, source, opts)
 }
 
 func (e *executor) unload() {
@@ -206,7 +195,7 @@ func (e *executor) call(job *execute) (Result, *discardInstance) {
 	}
 	req := e.req.fill(job.inv.Request, job.params, e.cfg.app)
 	out, timedOut := e.run(req)
-	if errors.Is(out.Err, ErrInstanceLost) {
+	if errors.Is(out.Err, engine.ErrInstanceLost) {
 		// The worker died before this call reached it (another script
 		// crashed it): nothing ran. Run it in the restarted worker.
 		e.unload()
@@ -223,11 +212,11 @@ func (e *executor) call(job *execute) (Result, *discardInstance) {
 		res.Status, res.ErrCode = 504, CodeTimeout
 		res.ErrMessage = fmt.Sprintf("script ran longer than its time limit of %s", e.cfg.limits.Timeout)
 		return res, &discardInstance{script: e.cfg.script, timeout: true, cause: context.DeadlineExceeded}
-	case errors.Is(out.Err, ErrCausedCrash):
+	case errors.Is(out.Err, engine.ErrCausedCrash):
 		res.Status, res.ErrCode = 502, CodeCrashed
 		res.ErrMessage = fmt.Sprintf("script %d version %d: %v", e.cfg.script.ScriptID, e.cfg.script.Version, out.Err)
 		return res, &discardInstance{script: e.cfg.script, fatal: true, cause: out.Err}
-	case errors.Is(out.Err, ErrWorkerCrashed):
+	case errors.Is(out.Err, engine.ErrWorkerCrashed):
 		// Another call crashed the worker under this one: it fails, but
 		// counts against nobody. The next call loads the script again.
 		res.Status, res.ErrCode = 502, CodeCrashed

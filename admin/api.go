@@ -9,13 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
-	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/apierror"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
@@ -26,10 +24,11 @@ const Prefix = "/api/v1/admin"
 
 // Deployer makes stored changes live. AppChanged is called after every
 // committed change to an app's scripts or routes. AppStatus asks the
-// app's router for its runtime state (parked scripts, crash counts).
+// app's router for the runtime state of the live version of each script
+// it holds (parked scripts, crash counts).
 type Deployer interface {
 	AppChanged(ctx context.Context, appID int64) error
-	AppStatus(ctx context.Context, appID int64) (actors.RouterStatus, error)
+	AppStatus(ctx context.Context, appID int64) ([]ScriptState, error)
 }
 
 // Options configure the API.
@@ -66,17 +65,12 @@ type API struct {
 	router   *router.Router
 	now      func() time.Time
 	hasher   *hasher
-	// userFailures and clientFailures limit failed logins per username
-	// and per client address.
-	userFailures   *failureLimiter
-	clientFailures *failureLimiter
-	secureCookie   bool
+	// logins throttles failed logins (see login_throttle.go).
+	logins       *loginThrottle
+	secureCookie bool
 	// baseDomain and maxRequestBody: see Options.
 	baseDomain     string
 	maxRequestBody int64
-	// routeWrites serializes route creation so the conflict check and the
-	// insert see the same set of routes.
-	routeWrites sync.Mutex
 }
 
 // New builds the API.
@@ -95,8 +89,7 @@ func New(opts Options) *API {
 		router:         router.New(),
 		now:            opts.Now,
 		hasher:         newHasher(opts.Argon2, concurrentHashes),
-		userFailures:   newFailureLimiter(loginFailuresPerUser, loginFailureWindow, maxLimitedKeys),
-		clientFailures: newFailureLimiter(loginFailuresPerClient, loginFailureWindow, maxLimitedKeys),
+		logins:         newLoginThrottle(newMemoryAttempts(maxLimitedKeys)),
 		secureCookie:   opts.SecureCookie,
 		baseDomain:     opts.BaseDomain,
 		maxRequestBody: opts.MaxRequestBody,

@@ -15,7 +15,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/apierror"
 	"github.com/picloud/picloud/internal/testdb"
@@ -27,7 +26,7 @@ type recordingDeployer struct {
 	mu      sync.Mutex
 	changed []int64
 	err     error
-	status  actors.RouterStatus
+	status  []admin.ScriptState
 }
 
 func (d *recordingDeployer) AppChanged(_ context.Context, appID int64) error {
@@ -38,12 +37,10 @@ func (d *recordingDeployer) AppChanged(_ context.Context, appID int64) error {
 }
 
 // AppStatus answers a router with nothing parked, or status when set.
-func (d *recordingDeployer) AppStatus(_ context.Context, appID int64) (actors.RouterStatus, error) {
+func (d *recordingDeployer) AppStatus(context.Context, int64) ([]admin.ScriptState, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	st := d.status
-	st.AppID = appID
-	return st, nil
+	return d.status, nil
 }
 
 func (d *recordingDeployer) count() int {

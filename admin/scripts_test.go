@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/internal/testdb"
 )
 
@@ -188,9 +188,9 @@ func TestScriptSettingsAndStatus(t *testing.T) {
 
 		until := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 		s.deployer.mu.Lock()
-		s.deployer.status = actors.RouterStatus{Pools: []actors.PoolStatus{
-			{ScriptID: id, Version: 1, Live: true, Crashes: 6, ParkedUntil: until, ParkReason: "crashed 6 times"},
-		}}
+		s.deployer.status = []admin.ScriptState{
+			{ScriptID: id, Crashes: 6, ParkedUntil: until, ParkReason: "crashed 6 times"},
+		}
 		s.deployer.mu.Unlock()
 		s.runAll(t, []scenario{
 			{name: "status parked", method: "GET", url: status, status: 200,

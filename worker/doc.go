@@ -3,12 +3,12 @@
 // (unbounded recursion, an allocation bomb, a fatal error) takes down
 // only its worker, never the server or another app.
 //
-// The host side, Engine, is an actors.Engine: it starts one worker per
+// The host side, Engine, is an engine.Engine: it starts one worker per
 // app, talks to it over a unix socketpair with the framed protocol of
 // worker.proto (length-prefixed protobuf, many calls multiplexed over one
 // connection, writes batched until the queue drains), answers the calls
-// in flight when a worker dies with actors.ErrWorkerCrashed (502), the
-// one its death is blamed on also with actors.ErrCausedCrash (blame.go),
+// in flight when a worker dies with engine.ErrWorkerCrashed (502), the
+// one its death is blamed on also with engine.ErrCausedCrash (blame.go),
 // restarts it on the next load (with a backoff only when no call is to
 // blame), stops it when it has held no script for the idle timeout and
 // kills it on shutdown. A worker gets a computed minimal environment,
@@ -21,5 +21,7 @@
 // memory limit it enforces itself: past it the worker exits with
 // ExitMemoryLimit.
 //
-// The package never touches the database or the network.
+// The package never touches the database or the network, and it sits
+// beside actors, not above it: it imports engine for the seam, so the
+// `picloud worker` child links no actor runtime.
 package worker

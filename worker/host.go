@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
 )
@@ -79,7 +79,7 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// Engine is the actors.Engine that runs every app's scripts in a worker
+// Engine is the engine.Engine that runs every app's scripts in a worker
 // process of its own.
 type Engine struct {
 	opts Options
@@ -90,7 +90,7 @@ type Engine struct {
 	running sync.WaitGroup // one per live process
 }
 
-var _ actors.Engine = (*Engine)(nil)
+var _ engine.Engine = (*Engine)(nil)
 
 // NewEngine returns an Engine; workers start on the first Load of their
 // app.
@@ -105,10 +105,10 @@ func NewEngine(opts Options) (*Engine, error) {
 	return &Engine{opts: opts, apps: map[int64]*supervisor{}}, nil
 }
 
-// Load implements actors.Engine: it compiles script in app's worker,
+// Load implements engine.Engine: it compiles script in app's worker,
 // starting the worker if needed. Workers are keyed by app id: an app
 // that takes over the slug of a renamed one gets a worker of its own.
-func (e *Engine) Load(ctx context.Context, app actors.AppRef, script actors.ScriptVersion, opts sandbox.Options) (actors.Instance, error) {
+func (e *Engine) Load(ctx context.Context, app engine.AppRef, script engine.Script, opts sandbox.Options) (engine.Instance, error) {
 	sup, err := e.supervisor(app)
 	if err != nil {
 		return nil, err
@@ -116,11 +116,11 @@ func (e *Engine) Load(ctx context.Context, app actors.AppRef, script actors.Scri
 	return sup.load(ctx, app.Slug, script, opts)
 }
 
-func (e *Engine) supervisor(app actors.AppRef) (*supervisor, error) {
+func (e *Engine) supervisor(app engine.AppRef) (*supervisor, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
-		return nil, fmt.Errorf("worker engine is closed: %w", actors.ErrWorkerCrashed)
+		return nil, fmt.Errorf("worker engine is closed: %w", engine.ErrWorkerCrashed)
 	}
 	sup := e.apps[app.ID]
 	if sup == nil {
@@ -172,7 +172,7 @@ func (e *Engine) Workers() map[int64]int {
 // supervisor owns the worker process of one app: it starts it on
 // demand and stops it when it has held no script for a while. It keeps
 // no count of the crashes scripts cause: the calls that killed a worker
-// are told so (actors.ErrCausedCrash) and their scripts' routers count
+// are told so (engine.ErrCausedCrash) and their scripts' routers count
 // and park them, and the next load starts a new worker at once. Only a
 // worker that dies with no script to blame (one that cannot start) is
 // restarted with a backoff, for there is nothing else to stop the loop.
@@ -190,30 +190,30 @@ type supervisor struct {
 	lastCrash string
 }
 
-func (s *supervisor) load(ctx context.Context, slug string, script actors.ScriptVersion, opts sandbox.Options) (actors.Instance, error) {
+func (s *supervisor) load(ctx context.Context, slug string, script engine.Script, opts sandbox.Options) (engine.Instance, error) {
 	for {
 		p, err := s.acquire(ctx)
 		if err != nil {
 			return nil, err
 		}
 		id := p.nextInstance()
-		f, err := p.roundTrip(ctx, &Frame{Load: &Load{Instance: id, Source: script.Source, MaxOutput: int64(opts.MaxOutput), MaxResponseBody: int64(opts.MaxResponseBody),
-			App: slug, ScriptID: script.ScriptID, Version: script.Version}}, id)
-		if errors.Is(err, actors.ErrInstanceLost) {
+		f, err := p.roundTrip(ctx, &Frame{Body: &Frame_Load{Load: &Load{Instance: id, Source: script.Source, MaxOutput: int64(opts.MaxOutput), MaxResponseBody: int64(opts.MaxResponseBody),
+			App: slug, ScriptId: script.ScriptID, Version: script.Version}}}, id)
+		if errors.Is(err, engine.ErrInstanceLost) {
 			s.release(p)
 			continue // that worker died before it got the load: the next one
 		}
-		if err == nil && f.Loaded == nil {
+		if err == nil && f.GetLoaded() == nil {
 			err = fmt.Errorf("worker: answered a load with something else")
 		}
 		if err == nil {
-			err = f.Loaded.Err.asError()
+			err = f.GetLoaded().Error.asError()
 		}
 		if err != nil {
 			if ctx.Err() != nil {
 				// Nobody waits for this load any more: stop it, rather
 				// than have the worker killed as stuck when it overruns.
-				p.send(&Frame{Unload: &Unload{Instance: id}})
+				p.send(&Frame{Body: &Frame_Unload{Unload: &Unload{Instance: id}}})
 			}
 			s.release(p)
 			return nil, err
@@ -238,7 +238,7 @@ func (s *supervisor) acquire(ctx context.Context) (*process, error) {
 			if deadline, ok := ctx.Deadline(); ok && deadline.Before(notBefore) {
 				s.mu.Unlock()
 				return nil, fmt.Errorf("the worker of app %q is restarting in %s after it failed (%s): %w",
-					app, time.Until(notBefore).Round(time.Millisecond), s.lastCrash, actors.ErrWorkerCrashed)
+					app, time.Until(notBefore).Round(time.Millisecond), s.lastCrash, engine.ErrWorkerCrashed)
 			}
 			backoff = time.Until(notBefore)
 		case p == nil:
@@ -259,7 +259,7 @@ func (s *supervisor) acquire(ctx context.Context) (*process, error) {
 		}
 		s.mu.Unlock()
 		if err := waitFor(ctx, reaped, backoff); err != nil {
-			return nil, fmt.Errorf("the worker of app %q did not restart in time (%w): %w", app, err, actors.ErrWorkerCrashed)
+			return nil, fmt.Errorf("the worker of app %q did not restart in time (%w): %w", app, err, engine.ErrWorkerCrashed)
 		}
 	}
 }
@@ -378,33 +378,25 @@ type instance struct {
 	p    *process
 	id   uint64
 	once sync.Once
+	call callFrame // reused: one call at a time
 }
 
-// Call implements actors.Instance.
+// Call implements engine.Instance.
 func (in *instance) Call(ctx context.Context, req *sdk.Request) sandbox.Result {
-	f, err := in.p.roundTrip(ctx, &Frame{Call: &Call{Instance: in.id, Request: req}}, in.id)
+	f, err := in.p.roundTrip(ctx, in.call.set(in.id, req), in.id)
 	if err != nil {
 		return sandbox.Result{Err: err}
 	}
-	if f.Result == nil {
+	if f.GetResult() == nil {
 		return sandbox.Result{Err: errors.New("worker: answered a call with something else")}
 	}
-	r := f.Result
-	res := sandbox.Result{Response: r.Response, Output: r.Output, Duration: r.Duration}
-	if r.Err != nil {
-		if r.Err.Kind == KindPanic {
-			res.Panic = r.Err.asError()
-		} else {
-			res.Err = r.Err.asError()
-		}
-	}
-	return res
+	return f.GetResult().sandboxResult()
 }
 
-// Close implements actors.Instance.
+// Close implements engine.Instance.
 func (in *instance) Close() {
 	in.once.Do(func() {
-		in.p.send(&Frame{Unload: &Unload{Instance: in.id}})
+		in.p.send(&Frame{Body: &Frame_Unload{Unload: &Unload{Instance: in.id}}})
 		in.p.forget(in.id)
 		in.sup.release(in.p)
 	})

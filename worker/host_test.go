@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
 	"github.com/picloud/picloud/worker"
@@ -114,15 +114,15 @@ func Handle(req *picloud.Request) *picloud.Response {
 
 // Apps of these tests.
 var (
-	appA    = actors.AppRef{ID: 1, Slug: "a"}
-	appB    = actors.AppRef{ID: 2, Slug: "b"}
-	appBad  = actors.AppRef{ID: 3, Slug: "bad"}
-	appGood = actors.AppRef{ID: 4, Slug: "good"}
+	appA    = engine.AppRef{ID: 1, Slug: "a"}
+	appB    = engine.AppRef{ID: 2, Slug: "b"}
+	appBad  = engine.AppRef{ID: 3, Slug: "bad"}
+	appGood = engine.AppRef{ID: 4, Slug: "good"}
 )
 
-func load(t *testing.T, e *worker.Engine, app actors.AppRef, source string) actors.Instance {
+func load(t *testing.T, e *worker.Engine, app engine.AppRef, source string) engine.Instance {
 	t.Helper()
-	inst, err := e.Load(context.Background(), app, actors.ScriptVersion{ScriptID: 1, Version: 1, Source: source}, sandbox.Options{})
+	inst, err := e.Load(context.Background(), app, engine.Script{ScriptID: 1, Version: 1, Source: source}, sandbox.Options{})
 	if err != nil {
 		t.Fatalf("load into %s: %v", app.Slug, err)
 	}
@@ -147,7 +147,7 @@ func TestCallsRunInTheWorker(t *testing.T) {
 
 func TestSandboxErrorsCrossTheProcess(t *testing.T) {
 	e := newEngine(t, worker.Options{})
-	_, err := e.Load(context.Background(), appA, actors.ScriptVersion{Source: strings.Replace(hello, `"hello "`, "undefinedThing", 1)}, sandbox.Options{})
+	_, err := e.Load(context.Background(), appA, engine.Script{Source: strings.Replace(hello, `"hello "`, "undefinedThing", 1)}, sandbox.Options{})
 	var ce *sandbox.CompileError
 	if !errors.As(err, &ce) || ce.Line != 7 {
 		t.Errorf("load = %v, want a *sandbox.CompileError on line 7", err)
@@ -180,13 +180,13 @@ func TestCrashIsBlamedOnTheCallThatCausedIt(t *testing.T) {
 	wg.Go(func() { inFlight = slow.Call(context.Background(), &sdk.Request{}) })
 	res := crash.Call(context.Background(), &sdk.Request{})
 	wg.Wait()
-	if !errors.Is(res.Err, actors.ErrCausedCrash) || !strings.Contains(res.Err.Error(), "stack overflow") {
+	if !errors.Is(res.Err, engine.ErrCausedCrash) || !strings.Contains(res.Err.Error(), "stack overflow") {
 		t.Errorf("crashing call: %+v, want ErrCausedCrash naming the stack overflow", res)
 	}
-	if !errors.Is(inFlight.Err, actors.ErrWorkerCrashed) || errors.Is(inFlight.Err, actors.ErrCausedCrash) {
+	if !errors.Is(inFlight.Err, engine.ErrWorkerCrashed) || errors.Is(inFlight.Err, engine.ErrCausedCrash) {
 		t.Errorf("call in flight: %+v, want ErrWorkerCrashed and not ErrCausedCrash", inFlight)
 	}
-	if r := idle.Call(context.Background(), &sdk.Request{}); !errors.Is(r.Err, actors.ErrInstanceLost) || errors.Is(r.Err, actors.ErrCausedCrash) {
+	if r := idle.Call(context.Background(), &sdk.Request{}); !errors.Is(r.Err, engine.ErrInstanceLost) || errors.Is(r.Err, engine.ErrCausedCrash) {
 		t.Errorf("call of an instance lost with the worker: %+v, want ErrInstanceLost", r)
 	}
 	if r := other.Call(context.Background(), &sdk.Request{}); r.Err != nil || r.Response.Status != 200 {
@@ -196,7 +196,7 @@ func TestCrashIsBlamedOnTheCallThatCausedIt(t *testing.T) {
 	// starts a new worker at once (the backoff is an hour).
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	again, err := e.Load(ctx, appBad, actors.ScriptVersion{Source: hello}, sandbox.Options{})
+	again, err := e.Load(ctx, appBad, engine.Script{Source: hello}, sandbox.Options{})
 	if err != nil {
 		t.Fatalf("load after the crash: %v", err)
 	}
@@ -218,13 +218,13 @@ func TestCrashWhileLoadingIsBlamedOnTheLoad(t *testing.T) {
 	var wg sync.WaitGroup
 	var inFlight sandbox.Result
 	wg.Go(func() { inFlight = slow.Call(context.Background(), &sdk.Request{}) })
-	_, err := e.Load(context.Background(), appBad, actors.ScriptVersion{Source: strings.Replace(recursion,
+	_, err := e.Load(context.Background(), appBad, engine.Script{Source: strings.Replace(recursion,
 		"func Handle", "var initial = depth(0)\n\nfunc Handle", 1)}, sandbox.Options{})
 	wg.Wait()
-	if !errors.Is(err, actors.ErrCausedCrash) {
+	if !errors.Is(err, engine.ErrCausedCrash) {
 		t.Errorf("load = %v, want ErrCausedCrash", err)
 	}
-	if !errors.Is(inFlight.Err, actors.ErrWorkerCrashed) || errors.Is(inFlight.Err, actors.ErrCausedCrash) {
+	if !errors.Is(inFlight.Err, engine.ErrWorkerCrashed) || errors.Is(inFlight.Err, engine.ErrCausedCrash) {
 		t.Errorf("call in flight: %+v, want ErrWorkerCrashed and not ErrCausedCrash", inFlight)
 	}
 }
@@ -239,15 +239,15 @@ func TestWorkerThatCannotStartBacksOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.Close)
-	_, err = e.Load(context.Background(), appA, actors.ScriptVersion{Source: hello}, sandbox.Options{})
-	if !errors.Is(err, actors.ErrWorkerCrashed) || errors.Is(err, actors.ErrCausedCrash) {
+	_, err = e.Load(context.Background(), appA, engine.Script{Source: hello}, sandbox.Options{})
+	if !errors.Is(err, engine.ErrWorkerCrashed) || errors.Is(err, engine.ErrCausedCrash) {
 		t.Fatalf("load = %v, want ErrWorkerCrashed and not ErrCausedCrash", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err = e.Load(ctx, appA, actors.ScriptVersion{Source: hello}, sandbox.Options{})
-	if !errors.Is(err, actors.ErrWorkerCrashed) || !strings.Contains(err.Error(), "restarting in") || time.Since(start) > 500*time.Millisecond {
+	_, err = e.Load(ctx, appA, engine.Script{Source: hello}, sandbox.Options{})
+	if !errors.Is(err, engine.ErrWorkerCrashed) || !strings.Contains(err.Error(), "restarting in") || time.Since(start) > 500*time.Millisecond {
 		t.Errorf("load within the backoff = %v after %s, want an ErrWorkerCrashed at once", err, time.Since(start))
 	}
 }
@@ -256,7 +256,7 @@ func TestMemoryLimitEndsTheWorker(t *testing.T) {
 	e := newEngine(t, worker.Options{MemoryLimit: 64 << 20, Backoff: time.Hour})
 	inst := load(t, e, appA, grows)
 	r := inst.Call(context.Background(), &sdk.Request{})
-	if !errors.Is(r.Err, actors.ErrCausedCrash) {
+	if !errors.Is(r.Err, engine.ErrCausedCrash) {
 		t.Fatalf("call = %+v, want it blamed for the crash", r)
 	}
 	if msg := r.Err.Error(); !strings.Contains(msg, "memory") {
@@ -283,7 +283,7 @@ func TestCloseLeavesNoWorker(t *testing.T) {
 			t.Errorf("worker of app %d (pid %d) still runs after Close", app, pid)
 		}
 	}
-	if _, err := e.Load(context.Background(), appA, actors.ScriptVersion{Source: hello}, sandbox.Options{}); err == nil {
+	if _, err := e.Load(context.Background(), appA, engine.Script{Source: hello}, sandbox.Options{}); err == nil {
 		t.Error("load after Close succeeded")
 	}
 }
@@ -346,7 +346,7 @@ func TestUnloadStopsAnAbandonedCallAndSparesTheWorker(t *testing.T) {
 // its own.
 func TestWorkersAreKeyedByAppID(t *testing.T) {
 	e := newEngine(t, worker.Options{})
-	renamed := actors.AppRef{ID: 1, Slug: "x"}
+	renamed := engine.AppRef{ID: 1, Slug: "x"}
 	before := load(t, e, renamed, hello)
 	defer before.Close()
 	pid := e.Workers()[renamed.ID]
@@ -354,7 +354,7 @@ func TestWorkersAreKeyedByAppID(t *testing.T) {
 	renamed.Slug = "y"
 	after := load(t, e, renamed, hello)
 	defer after.Close()
-	newcomer := load(t, e, actors.AppRef{ID: 2, Slug: "x"}, hello)
+	newcomer := load(t, e, engine.AppRef{ID: 2, Slug: "x"}, hello)
 	defer newcomer.Close()
 
 	workers := e.Workers()
@@ -379,7 +379,7 @@ func TestAbandonedLoadIsStoppedAndSparesTheWorker(t *testing.T) {
 	pid := e.Workers()[appA.ID]
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	_, err := e.Load(ctx, appA, actors.ScriptVersion{Source: strings.Replace(hello,
+	_, err := e.Load(ctx, appA, engine.Script{Source: strings.Replace(hello,
 		"func Handle", "var forever = func() int {\n\tfor {\n\t}\n}()\n\nfunc Handle", 1)}, sandbox.Options{})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("load = %v, want the caller's deadline", err)

@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/engine"
 )
 
 // process is one running worker and the connection to it.
@@ -135,20 +135,20 @@ func (p *process) nextInstance() uint64 { return p.nextInst.Add(1) }
 
 // roundTrip sends f, a Load or a Call of instance inst, under a fresh id
 // and waits for the answer. When the worker dies first it fails with an
-// error wrapping actors.ErrWorkerCrashed, and also actors.ErrCausedCrash
+// error wrapping engine.ErrWorkerCrashed, and also engine.ErrCausedCrash
 // when f is what killed it (see blame); when the worker was gone before
-// f was sent, with actors.ErrInstanceLost; when ctx ends first, with
+// f was sent, with engine.ErrInstanceLost; when ctx ends first, with
 // ctx's error.
 func (p *process) roundTrip(ctx context.Context, f *Frame, inst uint64) (*Frame, error) {
 	id := p.nextID.Add(1)
-	f.ID = id
+	f.Id = id
 	ch := make(chan *Frame, 1)
 	p.mu.Lock()
 	if p.dying {
 		p.mu.Unlock()
 		return nil, p.lostError()
 	}
-	p.pending[id] = &pendingCall{ch: ch, inst: inst, load: f.Load != nil}
+	p.pending[id] = &pendingCall{ch: ch, inst: inst, load: f.GetLoad() != nil}
 	p.mu.Unlock()
 	if err := p.w.write(f); err != nil {
 		p.mu.Lock()
@@ -238,10 +238,10 @@ func (p *process) readLoop() {
 		}
 		p.mu.Lock()
 		p.answered = true
-		c, ok := p.pending[f.ID]
-		delete(p.pending, f.ID)
-		if ok && c.load && f.Loaded != nil && f.Loaded.Err == nil && f.Loaded.Goroutine != 0 {
-			p.goroutines[f.Loaded.Goroutine] = c.inst
+		c, ok := p.pending[f.Id]
+		delete(p.pending, f.Id)
+		if l := f.GetLoaded(); ok && c.load && l != nil && l.Error == nil && l.Goroutine != 0 {
+			p.goroutines[l.Goroutine] = c.inst
 		}
 		p.mu.Unlock()
 		if ok && c.ch != nil {
@@ -273,7 +273,7 @@ func (p *process) reap(readErr error) {
 		p.culprits = blame(p.pending, p.goroutines, p.stuck, p.answered, p.cmd.ProcessState, stderr)
 	}
 	explained := p.stuck != 0 || len(p.culprits) > 0
-	p.dead = fmt.Errorf("the worker of app %q %s: %w", p.app, reason, actors.ErrWorkerCrashed)
+	p.dead = fmt.Errorf("the worker of app %q %s: %w", p.app, reason, engine.ErrWorkerCrashed)
 	pending := p.pending
 	p.pending = nil
 	p.mu.Unlock()
@@ -293,14 +293,14 @@ func (p *process) deathError(id uint64) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.culprits[id] {
-		return fmt.Errorf("%w: %w", actors.ErrCausedCrash, p.dead)
+		return fmt.Errorf("%w: %w", engine.ErrCausedCrash, p.dead)
 	}
 	return p.dead
 }
 
 // lostError is the error of a call the dying worker was never sent.
 func (p *process) lostError() error {
-	return fmt.Errorf("%w: the worker of app %q died: %w", actors.ErrInstanceLost, p.app, actors.ErrWorkerCrashed)
+	return fmt.Errorf("%w: the worker of app %q died: %w", engine.ErrInstanceLost, p.app, engine.ErrWorkerCrashed)
 }
 
 // kill ends the worker. stuck, when not 0, is the call it is ended for
