@@ -111,7 +111,9 @@ executor {
   # Restart intensity: a script version whose executors crash (a panic or
   # a time budget overrun) more than crash_limit times within crash_window
   # is parked: answered 503 "script_parked" with Retry-After, running
-  # nothing, until the window has passed or a new version is deployed.
+  # nothing, until the window has passed or a new version is deployed. A
+  # script that kills its worker process is parked after 3 such crashes
+  # within crash_window, whatever crash_limit says.
   crash_limit = 5
 
   crash_window = "1m"
@@ -125,9 +127,12 @@ executor {
   # the worker cheaper; raise it for apps whose scripts need more.
   worker_procs = 1
 
-  # A crashed worker is started again no sooner than this; the wait doubles
-  # with each crash in a row, up to restart_backoff_max. A worker that holds
-  # no script (its executors went idle) stops after a few seconds.
+  # A worker killed by a script is started again at once (the script is
+  # parked after 3 such crashes). One that dies with no script to blame (it
+  # cannot start) is started again no sooner than restart_backoff; the wait
+  # doubles with each such failure in a row, up to restart_backoff_max. A
+  # worker that holds no script (its executors went idle) stops after a few
+  # seconds.
   restart_backoff = "100ms"
   restart_backoff_max = "30s"
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -34,7 +36,7 @@ func (e *crashingEngine) isDown() bool {
 	return e.down
 }
 
-func (e *crashingEngine) Load(context.Context, string, engine.Script, sandbox.Options) (engine.Instance, error) {
+func (e *crashingEngine) Load(context.Context, engine.AppRef, engine.Script, sandbox.Options) (engine.Instance, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.loads++
@@ -83,5 +85,43 @@ func TestWorkerCrashAnswers502(t *testing.T) {
 		if res.Status != s.status || res.ErrCode != s.code {
 			t.Fatalf("%s: %d %q (%s), want %d %q", s.name, res.Status, res.ErrCode, res.ErrMessage, s.status, s.code)
 		}
+	}
+}
+
+// appsEngine records the app of every load and runs scripts in process.
+type appsEngine struct {
+	mu   sync.Mutex
+	apps []engine.AppRef
+}
+
+func (e *appsEngine) Load(ctx context.Context, app engine.AppRef, script engine.Script, opts sandbox.Options) (engine.Instance, error) {
+	e.mu.Lock()
+	e.apps = append(e.apps, app)
+	e.mu.Unlock()
+	return engine.InProcess{}.Load(ctx, app, script, opts)
+}
+
+// TestEngineKeysAppsByID renames the app: its executors load under the
+// same app id, the new slug only naming it.
+func TestEngineKeysAppsByID(t *testing.T) {
+	eng := &appsEngine{}
+	rt := actors.NewRuntime(slog.New(slog.NewTextHandler(io.Discard, nil)), actors.WithEngine(eng))
+	t.Cleanup(rt.Shutdown)
+	snap := snapshot(actors.Limits{}, []actors.ScriptVersion{script(1, 1, echoScript)})
+	pid := startApp(t, rt, snap)
+	if res := call(t, rt, pid, get("/"), 1); res.Status != 201 {
+		t.Fatalf("before the rename: %d %s", res.Status, res.ErrMessage)
+	}
+	renamed := *snap
+	renamed.Slug = "renamed"
+	rt.Send(pid, &renamed)
+	if res := call(t, rt, pid, get("/"), 1); res.Status != 201 || !strings.Contains(string(res.Body), `"app":"renamed"`) {
+		t.Fatalf("after the rename: %d %s %s", res.Status, res.Body, res.ErrMessage)
+	}
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	want := []engine.AppRef{{ID: 1, Slug: "demo"}, {ID: 1, Slug: "renamed"}}
+	if !slices.Equal(eng.apps, want) {
+		t.Errorf("loads for %v, want %v", eng.apps, want)
 	}
 }

@@ -14,9 +14,10 @@
 // shrink to zero after Limits.IdleTimeout. A call that overruns
 // Limits.Timeout is stopped and answered 504, and its executor restarts
 // with a fresh interpreter. A script version that crashes more than
-// Limits.CrashLimit times within Limits.CrashWindow is parked (503,
-// nothing runs) until the window passes or a new version comes (see
-// parking.go). A new snapshot switches new requests to the new versions
+// Limits.CrashLimit times within Limits.CrashWindow, or kills its worker
+// process more than FatalCrashLimit times, is parked (503, nothing runs)
+// until the window passes or a new version comes (see parking.go). The
+// router is the supervisor of its executors (supervision.go). A new snapshot switches new requests to the new versions
 // at once; the old pools finish what they hold and stop.
 //
 // All mailboxes run on a WorkerDispatcher: long-lived goroutines instead
@@ -96,9 +97,7 @@ func (rt *Runtime) SpawnRouter(appID int64, slug string) (*actor.PID, error) {
 	props := actor.PropsFromProducer(func() actor.Actor { return newAppRouter(seed) },
 		actor.WithDispatcher(rt.dispatcher),
 		actor.WithMailbox(func() actor.Mailbox { return newBatchMailbox(seed.afterlife) }),
-		// An executor fails on purpose after a script panic or overrun:
-		// always restart it, however often.
-		actor.WithSupervisor(actor.NewRestartingStrategy()),
+		// The router supervises its executors itself (supervision.go).
 	)
 	rt.mu.Lock()
 	defer rt.mu.Unlock()

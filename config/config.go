@@ -113,8 +113,10 @@ type Executor struct {
 	// WorkerProcs is how many cores one worker process (one app's
 	// scripts) may use at once (its GOMAXPROCS).
 	WorkerProcs int
-	// RestartBackoff is the wait before a crashed worker is started
-	// again; it doubles with each crash in a row up to RestartBackoffMax.
+	// RestartBackoff is the wait before a worker that died with no
+	// script to blame (it could not start) is started again; it doubles
+	// with each such failure in a row up to RestartBackoffMax. A worker a
+	// script killed restarts at once: parking stops that loop.
 	RestartBackoff    time.Duration
 	RestartBackoffMax time.Duration
 	// MaxSource caps a script's source, in bytes; a bigger upload is

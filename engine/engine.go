@@ -26,6 +26,28 @@ import (
 // next call.
 var ErrWorkerCrashed = errors.New("worker process crashed")
 
+// ErrCausedCrash is wrapped, with ErrWorkerCrashed, by the error of the
+// load or call that an Engine holds responsible for its process's death:
+// the one the process's last words name, or else every one that was
+// running in it. The executor counts it as a crash of its script (see
+// actors/parking.go); any other call that was in flight in the dying
+// process fails with ErrWorkerCrashed alone and counts for nothing.
+var ErrCausedCrash = errors.New("it killed its worker process")
+
+// ErrInstanceLost is wrapped, with ErrWorkerCrashed, by the error of a
+// call on an Instance whose process had died before the call was sent:
+// nothing ran. The executor loads the script again and runs the call in
+// the restarted process.
+var ErrInstanceLost = errors.New("the instance was lost with its worker process")
+
+// AppRef names the app a script belongs to. An Engine keys what it keeps
+// per app (a worker process) by ID, which never changes; Slug, which a
+// rename changes and another app may take over, only labels logs.
+type AppRef struct {
+	ID   int64
+	Slug string
+}
+
 // Script is one immutable version of a script, as an Engine loads it.
 type Script struct {
 	ScriptID int64
@@ -42,13 +64,15 @@ type Engine interface {
 	// Load compiles script for app. A problem in the source is a
 	// *sandbox.CompileError, a panic while initialising a
 	// *sandbox.PanicError; ctx bounds the load.
-	Load(ctx context.Context, app string, script Script, opts sandbox.Options) (Instance, error)
+	Load(ctx context.Context, app AppRef, script Script, opts sandbox.Options) (Instance, error)
 }
 
 // Instance is one loaded script version, called one request at a time.
 type Instance interface {
 	// Call runs the script's Handle. Result.Err wraps ErrWorkerCrashed
-	// when the process running it died.
+	// when the process running it died (and ErrCausedCrash when this call
+	// killed it), ErrInstanceLost when the process was gone before the
+	// call was sent.
 	Call(ctx context.Context, req *sdk.Request) sandbox.Result
 	// Close releases the instance.
 	Close()

@@ -47,7 +47,7 @@ func Handle(req *picloud.Request) *picloud.Response { return nil }
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var e engine.Engine = engine.InProcess{}
-			inst, err := e.Load(context.Background(), "app", engine.Script{ScriptID: 1, Version: 1, Source: tc.source}, sandbox.Options{})
+			inst, err := e.Load(context.Background(), engine.AppRef{ID: 1, Slug: "app"}, engine.Script{ScriptID: 1, Version: 1, Source: tc.source}, sandbox.Options{})
 			if tc.wantErr != nil {
 				if err == nil || !tc.wantErr(err) {
 					t.Fatalf("Load = %v, want a matching error", err)

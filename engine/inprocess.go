@@ -14,7 +14,7 @@ type InProcess struct{}
 var _ Engine = InProcess{}
 
 // Load implements Engine.
-func (InProcess) Load(ctx context.Context, _ string, script Script, opts sandbox.Options) (Instance, error) {
+func (InProcess) Load(ctx context.Context, _ AppRef, script Script, opts sandbox.Options) (Instance, error) {
 	inst, err := newInstance(ctx, script.Source, opts)
 	if err != nil {
 		return nil, err

@@ -51,7 +51,7 @@ func BenchmarkEngineCall(b *testing.B) {
 	const instances = 4
 	insts := make([]engine.Instance, instances)
 	for i := range insts {
-		insts[i], err = e.Load(context.Background(), "bench", engine.Script{ScriptID: 1, Version: 1, Source: hello}, sandbox.Options{})
+		insts[i], err = e.Load(context.Background(), engine.AppRef{ID: 1, Slug: "bench"}, engine.Script{ScriptID: 1, Version: 1, Source: hello}, sandbox.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

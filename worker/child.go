@@ -9,8 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
@@ -76,7 +79,14 @@ func RunChild(ctx context.Context, opts ChildOptions) int {
 		opts.logger().Error("picloud worker: no socket from the host; this command is started by `picloud serve`", slog.Any("error", err))
 		return ExitBadStart
 	}
-	if err := Serve(ctx, conn, opts); err != nil {
+	c := newChild(ctx, conn, opts)
+	// From here on the worker only computes and talks over conn: it
+	// drops the rights to open files, run programs and make sockets
+	// before it compiles any script.
+	if err := confine(); err != nil {
+		opts.logger().Warn("picloud worker: runs without a syscall filter", slog.Any("error", err))
+	}
+	if err := c.serve(conn); err != nil {
 		opts.logger().Error("picloud worker: connection to the host failed", slog.Any("error", err))
 		return 1
 	}
@@ -91,12 +101,24 @@ func (o ChildOptions) logger() *slog.Logger {
 }
 
 // Serve answers the host on conn until it closes (nil) or sends a bad
-// frame. It applies the memory limit to this whole process.
+// frame. It applies the memory limit to this whole process; unlike
+// RunChild it does not confine it.
 func Serve(ctx context.Context, conn net.Conn, opts ChildOptions) error {
-	defer conn.Close()
+	return newChild(ctx, conn, opts).serve(conn)
+}
+
+// newChild readies this process to serve scripts: stack and memory
+// limits, and what the standard library would otherwise read from disk
+// lazily, later, when a confined worker no longer can.
+func newChild(ctx context.Context, conn net.Conn, opts ChildOptions) *child {
 	debug.SetMaxStack(maxStack)
 	dog := startWatchdog(opts.MemoryLimit, opts.logger())
-	c := &child{ctx: ctx, w: newFrameWriter(conn), dog: dog, instances: map[uint64]*served{}}
+	_, _ = time.Now().In(time.Local).Zone() // loads the local time zone
+	return &child{ctx: ctx, w: newFrameWriter(conn), dog: dog, instances: map[uint64]*served{}}
+}
+
+func (c *child) serve(conn net.Conn) error {
+	defer conn.Close()
 	defer c.unloadAll()
 	r := bufio.NewReaderSize(conn, 64<<10)
 	var buf []byte
@@ -182,7 +204,7 @@ func (c *child) serveInstance(ctx context.Context, loadID uint64, load *Load, ca
 	c.dog.busy(1)
 	inst, err := sandbox.New(ctx, load.Source, sandbox.Options{MaxOutput: int(load.MaxOutput), MaxResponseBody: int(load.MaxResponseBody)})
 	c.dog.busy(-1)
-	c.reply(&Frame{Id: loadID, Body: &Frame_Loaded{Loaded: &Loaded{Error: wireError(err)}}})
+	c.reply(&Frame{Id: loadID, Body: &Frame_Loaded{Loaded: &Loaded{Error: wireError(err), Goroutine: goroutineID()}}})
 	var req sdk.Request
 	var answer resultFrame
 	for call := range calls {
@@ -199,6 +221,16 @@ func (c *child) serveInstance(ctx context.Context, loadID uint64, load *Load, ca
 	if inst != nil {
 		inst.Close()
 	}
+}
+
+// goroutineID is the id of the calling goroutine, as crash reports print
+// it ("goroutine 42 gp=... [running]:"), or 0.
+func goroutineID() uint64 {
+	var buf [64]byte
+	s := strings.TrimPrefix(string(buf[:runtime.Stack(buf[:], false)]), "goroutine ")
+	s, _, _ = strings.Cut(s, " ")
+	id, _ := strconv.ParseUint(s, 10, 64)
+	return id
 }
 
 // reply sends f; a broken connection ends Serve through its reader.

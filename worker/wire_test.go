@@ -38,7 +38,7 @@ func TestControlFramesRoundTrip(t *testing.T) {
 	}{
 		{"load", &Frame{Id: 1, Body: &Frame_Load{Load: &Load{Instance: 7, Source: "package main", MaxOutput: 4096, MaxResponseBody: 1 << 20, App: "shop", ScriptId: 3, Version: 2}}}},
 		{"unload", &Frame{Body: &Frame_Unload{Unload: &Unload{Instance: 9}}}},
-		{"loaded", &Frame{Id: 3, Body: &Frame_Loaded{Loaded: &Loaded{}}}},
+		{"loaded", &Frame{Id: 3, Body: &Frame_Loaded{Loaded: &Loaded{Goroutine: 42}}}},
 		{"load failed", &Frame{Id: 3, Body: &Frame_Loaded{Loaded: &Loaded{Error: wireError(&sandbox.CompileError{Line: 6, Column: 27, Message: "undefined: x"})}}}},
 	}
 	for _, tc := range frames {

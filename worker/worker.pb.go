@@ -420,8 +420,12 @@ func (x *Unload) GetInstance() uint64 {
 
 // Loaded answers a Load: no error means the instance is ready.
 type Loaded struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Error *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	// The worker goroutine that runs the instance's calls: the Go runtime's
+	// crash report names the goroutine that crashed, so the host can tell
+	// which script killed its worker.
+	Goroutine     uint64 `protobuf:"varint,2,opt,name=goroutine,proto3" json:"goroutine,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -461,6 +465,13 @@ func (x *Loaded) GetError() *Error {
 		return x.Error
 	}
 	return nil
+}
+
+func (x *Loaded) GetGoroutine() uint64 {
+	if x != nil {
+		return x.Goroutine
+	}
+	return 0
 }
 
 // Result answers a Call.
@@ -820,9 +831,10 @@ const file_worker_worker_proto_rawDesc = "" +
 	"\binstance\x18\x01 \x01(\x04R\binstance\x124\n" +
 	"\arequest\x18\x02 \x01(\v2\x1a.picloud.worker.v1.RequestR\arequest\"$\n" +
 	"\x06Unload\x12\x1a\n" +
-	"\binstance\x18\x01 \x01(\x04R\binstance\"8\n" +
+	"\binstance\x18\x01 \x01(\x04R\binstance\"V\n" +
 	"\x06Loaded\x12.\n" +
-	"\x05error\x18\x01 \x01(\v2\x18.picloud.worker.v1.ErrorR\x05error\"\x9b\x02\n" +
+	"\x05error\x18\x01 \x01(\v2\x18.picloud.worker.v1.ErrorR\x05error\x12\x1c\n" +
+	"\tgoroutine\x18\x02 \x01(\x04R\tgoroutine\"\x9b\x02\n" +
 	"\x06Result\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x12@\n" +
 	"\aheaders\x18\x02 \x03(\v2&.picloud.worker.v1.Result.HeadersEntryR\aheaders\x12\x12\n" +

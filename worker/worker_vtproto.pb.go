@@ -348,6 +348,11 @@ func (m *Loaded) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if m.Goroutine != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.Goroutine))
+		i--
+		dAtA[i] = 0x10
+	}
 	if m.Error != nil {
 		size, err := m.Error.MarshalToSizedBufferVT(dAtA[:i])
 		if err != nil {
@@ -850,6 +855,9 @@ func (m *Loaded) SizeVT() (n int) {
 	if m.Error != nil {
 		l = m.Error.SizeVT()
 		n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	if m.Goroutine != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.Goroutine))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -1728,6 +1736,25 @@ func (m *Loaded) UnmarshalVT(dAtA []byte) error {
 				return err
 			}
 			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Goroutine", wireType)
+			}
+			m.Goroutine = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Goroutine |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
