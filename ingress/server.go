@@ -268,6 +268,17 @@ func statusOf(code string) int {
 	}
 }
 
+// codeInvalidStatus is the error code of a script response whose status
+// is outside 200-599.
+const codeInvalidStatus = "invalid_status"
+
+// validStatus reports whether a script may answer with status: a final
+// status (no 1xx, which changes what the connection carries) that HTTP
+// defines (no 0, negative or 600+).
+func validStatus(status int) bool { return status >= 200 && status <= 599 }
+
+// respond writes res to ctx. A script response it refuses becomes an
+// error result, so record logs why.
 func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) {
 	if res.ErrCode != "" {
 		status := statusOf(res.ErrCode)
@@ -277,11 +288,16 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) {
 		apierror.Writef(ctx, status, res.ErrCode, res.ErrMessage)
 		return
 	}
-	status := res.Status
-	if status < 100 || status > 999 {
-		status = fasthttp.StatusOK
+	if !validStatus(res.Status) {
+		// A 1xx would leave the client (or a proxy) reading the
+		// connection as something else than this response: 101 makes
+		// it a tunnel past the proxy's rules.
+		res.ErrCode = codeInvalidStatus
+		res.ErrMessage = "script answered status " + strconv.Itoa(res.Status) + "; scripts may answer 200 to 599"
+		apierror.Writef(ctx, fasthttp.StatusInternalServerError, res.ErrCode, res.ErrMessage)
+		return
 	}
-	ctx.SetStatusCode(status)
+	ctx.SetStatusCode(res.Status)
 	for _, h := range res.Headers {
 		if allowedResponseHeader(h.Name, h.Value) {
 			ctx.Response.Header.Set(h.Name, h.Value)
