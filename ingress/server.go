@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -238,10 +239,10 @@ func (s *Server) invoke(ctx *fasthttp.RequestCtx, app *App, scriptID int64, path
 	case <-timer.C:
 		res = actors.Result{ErrCode: actors.CodeTimeout, ErrMessage: "no answer from the script within " + wait.String()}
 	}
-	s.respond(ctx, &res)
+	notes := s.respond(ctx, &res)
 	elapsed := time.Since(start)
 	s.metrics.observe(ctx.Response.StatusCode(), elapsed)
-	s.record(app, req, &res, ctx.Response.StatusCode(), elapsed)
+	s.record(app, req, &res, ctx.Response.StatusCode(), elapsed, notes)
 }
 
 // retryAfter is d as a Retry-After header: whole seconds, rounded up, at
@@ -278,15 +279,16 @@ const codeInvalidStatus = "invalid_status"
 func validStatus(status int) bool { return status >= 200 && status <= 599 }
 
 // respond writes res to ctx. A script response it refuses becomes an
-// error result, so record logs why.
-func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) {
+// error result, so record logs why; notes say what it dropped from a
+// response it sent.
+func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) (notes []string) {
 	if res.ErrCode != "" {
 		status := statusOf(res.ErrCode)
 		if status == fasthttp.StatusServiceUnavailable {
 			ctx.Response.Header.Set("Retry-After", retryAfter(res.RetryAfter))
 		}
 		apierror.Writef(ctx, status, res.ErrCode, res.ErrMessage)
-		return
+		return nil
 	}
 	if !validStatus(res.Status) {
 		// A 1xx would leave the client (or a proxy) reading the
@@ -295,22 +297,21 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) {
 		res.ErrCode = codeInvalidStatus
 		res.ErrMessage = "script answered status " + strconv.Itoa(res.Status) + "; scripts may answer 200 to 599"
 		apierror.Writef(ctx, fasthttp.StatusInternalServerError, res.ErrCode, res.ErrMessage)
-		return
+		return nil
 	}
 	ctx.SetStatusCode(res.Status)
-	for _, h := range res.Headers {
-		if allowedResponseHeader(h.Name, h.Value) {
-			ctx.Response.Header.Set(h.Name, h.Value)
-		}
-	}
+	notes = setResponseHeaders(&ctx.Response.Header, res.Headers)
 	ctx.SetBody(res.Body)
+	return notes
 }
 
-func (s *Server) record(app *App, req *actors.Request, res *actors.Result, status int, elapsed time.Duration) {
+// record logs the invocation; notes (what respond dropped) join its
+// error text, so the admin sees why a header never arrived.
+func (s *Server) record(app *App, req *actors.Request, res *actors.Result, status int, elapsed time.Duration, notes []string) {
 	if s.recorder == nil {
 		return
 	}
-	errText := ""
+	errText := strings.Join(notes, "\n")
 	if res.ErrCode != "" {
 		errText = res.ErrCode + ": " + res.ErrMessage
 	}
