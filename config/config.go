@@ -66,6 +66,13 @@ type Server struct {
 	// ShutdownTimeout is how long a graceful shutdown waits for in-flight
 	// requests before closing their connections.
 	ShutdownTimeout time.Duration
+	// MaxConnections caps the HTTP connections open at once, below the
+	// open-file limit; past it a new connection is answered 503. 0
+	// ("auto") derives it from the open-file limit at start.
+	MaxConnections int
+	// MaxConnectionsPerIP caps the connections one client (an IPv4
+	// address or an IPv6 /64) may hold; past it a new one is answered 429.
+	MaxConnectionsPerIP int
 }
 
 // Database selects the SQL database (block "database").
@@ -152,6 +159,9 @@ func Default() *Config {
 			WriteTimeout:    30 * time.Second,
 			IdleTimeout:     2 * time.Minute,
 			ShutdownTimeout: 10 * time.Second,
+
+			MaxConnections:      0,
+			MaxConnectionsPerIP: 256,
 		},
 		DataDir:  "./data",
 		Database: Database{URL: ""},

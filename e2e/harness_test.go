@@ -83,7 +83,13 @@ var listenLine = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // environment and waits until it listens. It is stopped at cleanup.
 func startServer(t *testing.T, env ...string) *server {
 	t.Helper()
-	cmd := exec.Command(picloudBin, "serve")
+	return startCommand(t, exec.Command(picloudBin, "serve"), env...)
+}
+
+// startCommand is startServer with a command of the caller's (other
+// arguments, or picloud started through a shell).
+func startCommand(t *testing.T, cmd *exec.Cmd, env ...string) *server {
+	t.Helper()
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + t.TempDir(),
