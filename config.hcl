@@ -71,6 +71,14 @@ server {
   # proxy every connection comes from the proxy: raise this to
   # max_connections there. From 1 to 1048576.
   max_connections_per_ip = 256
+
+  # Memory that large response bodies (over 64KiB) may hold while their
+  # clients read them: a slow reader keeps its response in memory until it
+  # has read it or write_timeout ends the write. Past it a script's large
+  # response is answered 503 "server_busy" with Retry-After (smaller ones
+  # still go out); a response bigger than this goes out when no other is
+  # held. From 1MiB to 1TiB.
+  max_response_memory = "256MiB"
 }
 
 # Directory for local state: the embedded SQLite database and anything else

@@ -73,6 +73,10 @@ type Server struct {
 	// MaxConnectionsPerIP caps the connections one client (an IPv4
 	// address or an IPv6 /64) may hold; past it a new one is answered 429.
 	MaxConnectionsPerIP int
+	// MaxResponseMemory bounds the bytes of large response bodies held
+	// while their clients read them; a script response past it is
+	// answered 503.
+	MaxResponseMemory int64
 }
 
 // Database selects the SQL database (block "database").
@@ -162,6 +166,7 @@ func Default() *Config {
 
 			MaxConnections:      0,
 			MaxConnectionsPerIP: 256,
+			MaxResponseMemory:   256 << 20,
 		},
 		DataDir:  "./data",
 		Database: Database{URL: ""},

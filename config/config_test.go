@@ -54,6 +54,7 @@ func TestDefaultValues(t *testing.T) {
 		{"server.read_timeout", c.Server.ReadTimeout, 30 * time.Second},
 		{"server.max_connections", c.Server.MaxConnections, 0},
 		{"server.max_connections_per_ip", c.Server.MaxConnectionsPerIP, 256},
+		{"server.max_response_memory", c.Server.MaxResponseMemory, int64(256 << 20)},
 		{"data_dir", c.DataDir, "./data"},
 		{"database.url", c.Database.URL, ""},
 		{"executor.isolation", c.Executor.Isolation, IsolationProcess},
@@ -124,6 +125,7 @@ server {
   shutdown_timeout = "4s"
   max_connections        = 5000
   max_connections_per_ip = 50
+  max_response_memory    = "64MiB"
 }
 data_dir = "/var/lib/picloud"
 database {
@@ -168,6 +170,7 @@ log {
 
 			MaxConnections:      5000,
 			MaxConnectionsPerIP: 50,
+			MaxResponseMemory:   64 << 20,
 		},
 		DataDir:  "/var/lib/picloud",
 		Database: Database{URL: "postgres://pi:secret@db:5432/picloud?sslmode=disable"},

@@ -75,6 +75,8 @@ func TestLoadFileErrors(t *testing.T) {
 			`config.hcl:2,28: server.max_connections_per_ip: "auto" is not a whole number`},
 		{"per ip too large", "server {\n  max_connections_per_ip = 1048577\n}\n",
 			`config.hcl:2,28: server.max_connections_per_ip: 1048577 is too large (maximum 1048576)`},
+		{"response memory too small", "server {\n  max_response_memory = \"64KiB\"\n}\n",
+			`config.hcl:2,25: server.max_response_memory: size "64KiB" is out of range (1MiB to 1TiB)`},
 		{"listen without port", "server {\n  listen = \"localhost\"\n}\n",
 			`config.hcl:2,12: server.listen: "localhost" is not host:port (e.g. "127.0.0.1:8080" or ":8080")`},
 		{"listen with bad port", "server {\n  listen = \"localhost:http\"\n}\n",

@@ -70,6 +70,7 @@ func (c *Config) settings() []setting {
 		{"server", "shutdown_timeout", "", duration(&srv.ShutdownTimeout)},
 		{"server", "max_connections", "", autoInteger(&srv.MaxConnections, 1, maxConnections)},
 		{"server", "max_connections_per_ip", "", integerIn(&srv.MaxConnectionsPerIP, 1, maxConnections)},
+		{"server", "max_response_memory", "", sizeIn(&srv.MaxResponseMemory, MiB, 1024*GiB)},
 		{"", "data_dir", EnvDataDir, text(&c.DataDir, checkNotEmpty)},
 		{"database", "url", EnvDatabaseURL, databaseURL(&c.Database.URL)},
 		{"executor", "isolation", "", oneOf(&ex.Isolation, IsolationNone, IsolationProcess)},

@@ -29,6 +29,11 @@ type ConnLimits struct {
 	// closed. A client is an IPv4 address or an IPv6 /64 (what one host
 	// is usually given).
 	PerClient int
+	// ResponseMemory bounds the bytes of large response bodies (over 64
+	// KiB) held while their clients read them; a script response that
+	// would go past it is answered 503 server_busy. 0 means
+	// DefaultResponseMemory.
+	ResponseMemory int64
 }
 
 // MaxConnectionsFor is the connection limit when server.max_connections
@@ -96,10 +101,12 @@ type Listener struct {
 
 // LimitConnections wraps ln in a Listener with limits, for srv to serve:
 // it leaves the connection limits to the Listener (fasthttp's own
-// per-IP limit ignores IPv6) and exports the Listener's counts on
-// /metrics. Call it once per Server.
+// per-IP limit ignores IPv6), bounds the memory of responses being
+// read (limits.ResponseMemory) and exports the counts on /metrics. Call
+// it once per Server, before serving.
 func (s *Server) LimitConnections(srv *fasthttp.Server, ln net.Listener, limits ConnLimits) *Listener {
 	l := NewListener(ln, limits, s.logger)
+	s.bodies.setMax(limits.ResponseMemory)
 	// fasthttp frees its worker a moment after the connection is
 	// closed: twice the limit keeps its own cap from ever being the one
 	// that refuses.
@@ -118,6 +125,14 @@ func (s *Server) LimitConnections(srv *fasthttp.Server, ln net.Listener, limits 
 			Name: "picloud_connections_refused_total", Help: refusedHelp,
 			ConstLabels: prometheus.Labels{"limit": "max_connections_per_ip"},
 		}, func() float64 { _, n := l.Refused(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "picloud_response_memory_bytes",
+			Help: "Bytes of large response bodies held while clients read them (server.max_response_memory bounds them).",
+		}, func() float64 { return float64(s.bodies.held()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "picloud_responses_refused_total",
+			Help: "Script responses answered 503 server_busy because server.max_response_memory was held.",
+		}, func() float64 { return float64(s.bodies.refused.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "picloud_accept_errors_total",
 			Help: "Accept errors (such as running out of file descriptors) retried.",

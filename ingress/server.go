@@ -58,6 +58,7 @@ type Server struct {
 	ids      *requestIDs
 	version  []byte
 	metrics  *metrics
+	bodies   *bodyBudget
 }
 
 // New returns a Server with an empty Table.
@@ -72,6 +73,7 @@ func New(opts Options, sender Sender, recorder Recorder, logger *slog.Logger) *S
 		logger:   logger,
 		ids:      newRequestIDs(),
 		metrics:  newMetrics(),
+		bodies:   newBodyBudget(DefaultResponseMemory),
 	}
 	s.version, _ = json.Marshal(map[string]string{
 		"version":         opts.Version,
@@ -299,9 +301,19 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) (notes []
 		apierror.Writef(ctx, fasthttp.StatusInternalServerError, res.ErrCode, res.ErrMessage)
 		return nil
 	}
+	if !s.holdBody(ctx, res.Body) {
+		res.ErrCode = codeServerBusy
+		res.ErrMessage = "response of " + strconv.Itoa(len(res.Body)) +
+			" bytes not sent: large responses still being read hold server.max_response_memory"
+		ctx.Response.Header.Set("Retry-After", "1")
+		apierror.Writef(ctx, fasthttp.StatusServiceUnavailable, res.ErrCode, res.ErrMessage)
+		return nil
+	}
 	ctx.SetStatusCode(res.Status)
 	notes = setResponseHeaders(&ctx.Response.Header, res.Headers)
-	ctx.SetBody(res.Body)
+	// The body is ours (the executor hands over a copy no one else
+	// writes): sent as it is, not copied into fasthttp's buffer.
+	ctx.Response.SetBodyRaw(res.Body)
 	return notes
 }
 

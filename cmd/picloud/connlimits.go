@@ -11,14 +11,18 @@ import (
 
 // connLimits raises the open-file limit to the hard limit and returns
 // the connection limits of cfg, server.max_connections "auto" derived
-// from the open-file limit.
+// from the open-file limit, and the memory responses being read may hold.
 func connLimits(cfg *config.Config, logger *slog.Logger) ingress.ConnLimits {
 	files, err := fdlimit.Raise()
 	if err != nil && !errors.Is(err, errors.ErrUnsupported) {
 		logger.Warn("open-file limit", "err", err)
 	}
 	room := ingress.MaxConnectionsFor(files)
-	limits := ingress.ConnLimits{Max: cfg.Server.MaxConnections, PerClient: cfg.Server.MaxConnectionsPerIP}
+	limits := ingress.ConnLimits{
+		Max:            cfg.Server.MaxConnections,
+		PerClient:      cfg.Server.MaxConnectionsPerIP,
+		ResponseMemory: cfg.Server.MaxResponseMemory,
+	}
 	switch {
 	case limits.Max == 0:
 		limits.Max = room
