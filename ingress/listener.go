@@ -100,7 +100,8 @@ type Listener struct {
 }
 
 // LimitConnections wraps ln in a Listener with limits, for srv to serve:
-// it leaves the connection limits to the Listener (fasthttp's own
+// it reports srv's closed connections to the Listener, leaves the
+// connection limits to it (fasthttp's own
 // per-IP limit ignores IPv6), bounds the memory of responses being
 // read (limits.ResponseMemory) and exports the counts on /metrics. Call
 // it once per Server, before serving.
@@ -112,6 +113,14 @@ func (s *Server) LimitConnections(srv *fasthttp.Server, ln net.Listener, limits 
 	// that refuses.
 	srv.Concurrency = 2 * l.limits.Max
 	srv.MaxConnsPerIP = 0
+	if prev := srv.ConnState; prev != nil {
+		srv.ConnState = func(c net.Conn, state fasthttp.ConnState) {
+			l.ConnState(c, state)
+			prev(c, state)
+		}
+	} else {
+		srv.ConnState = l.ConnState
+	}
 	s.metrics.registry.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "picloud_connections_open",
@@ -143,7 +152,8 @@ func (s *Server) LimitConnections(srv *fasthttp.Server, ln net.Listener, limits 
 
 const refusedHelp = "Connections refused at a connection limit (server.max_connections or server.max_connections_per_ip)."
 
-// NewListener wraps ln with limits (values below 1 count as 1).
+// NewListener wraps ln with limits (values below 1 count as 1). The
+// server must report the connections it is done with through ConnState.
 func NewListener(ln net.Listener, limits ConnLimits, logger *slog.Logger) *Listener {
 	limits.Max = max(limits.Max, 1)
 	limits.PerClient = max(limits.PerClient, 1)
@@ -233,7 +243,8 @@ func (l *Listener) Refused() (server, client uint64) {
 // AcceptErrors counts the accept errors retried.
 func (l *Listener) AcceptErrors() uint64 { return l.acceptErrors.Load() }
 
-// admit counts c in, or answers and closes it when a limit is reached.
+// admit counts c in, or answers and closes it when a limit is reached;
+// ConnState counts it out.
 func (l *Listener) admit(c net.Conn) net.Conn {
 	key, keyed := clientKey(c.RemoteAddr())
 	l.mu.Lock()
@@ -264,7 +275,7 @@ func (l *Listener) admit(c net.Conn) net.Conn {
 		l.refuse(c, 429, "client_connection_limit", "your address has too many open connections to this server")
 		return nil
 	}
-	return &limitedConn{Conn: c, l: l, key: key, keyed: keyed}
+	return c
 }
 
 // release counts a closed connection out.
@@ -282,20 +293,16 @@ func (l *Listener) release(key netip.Prefix, keyed bool) {
 	}
 }
 
-// limitedConn is an admitted connection; its first Close counts it out.
-type limitedConn struct {
-	net.Conn
-	l      *Listener
-	key    netip.Prefix
-	keyed  bool
-	closed atomic.Bool
-}
-
-func (c *limitedConn) Close() error {
-	if c.closed.CompareAndSwap(false, true) {
-		c.l.release(c.key, c.keyed)
+// ConnState is the fasthttp.Server.ConnState hook that counts a
+// connection out once the server is done with it (closed, or hijacked
+// and no longer the server's). A server serving the Listener must call
+// it; LimitConnections sets it. Accept hands out the connection itself,
+// not a wrapper, so fasthttp keeps its fast paths (writev of a large
+// body, TLS detection) that look at the connection's type.
+func (l *Listener) ConnState(c net.Conn, state fasthttp.ConnState) {
+	if state == fasthttp.StateClosed || state == fasthttp.StateHijacked {
+		l.release(clientKey(c.RemoteAddr()))
 	}
-	return c.Conn.Close()
 }
 
 // clientKey is the client a remote address belongs to: its IPv4 address,

@@ -63,13 +63,16 @@ func listenLocal(t *testing.T) net.Listener {
 	return ln
 }
 
-// serveHealthz serves ln with a handler that answers "ok", and returns
+// serveHealthz serves l with a handler that answers "ok", and returns
 // Serve's result channel.
-func serveHealthz(t *testing.T, ln net.Listener) <-chan error {
+func serveHealthz(t *testing.T, l *ingress.Listener) <-chan error {
 	t.Helper()
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") }}
+	srv := &fasthttp.Server{
+		Handler:   func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") },
+		ConnState: l.ConnState,
+	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	go func() { done <- srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Shutdown() })
 	return done
 }
@@ -262,5 +265,23 @@ func eventually(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestAcceptKeepsConnType: Accept hands out the connection itself, so
+// fasthttp's fast paths that switch on its type (writev of a large body)
+// still apply.
+func TestAcceptKeepsConnType(t *testing.T) {
+	inner := listenLocal(t)
+	l := ingress.NewListener(inner, ingress.ConnLimits{Max: 1, PerClient: 1}, quietLogger())
+	client := dialFrom(t, "127.0.0.1", inner.Addr().String())
+	defer client.Close()
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, ok := c.(*net.TCPConn); !ok {
+		t.Fatalf("Accept returned a %T", c)
 	}
 }
