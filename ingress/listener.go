@@ -101,10 +101,10 @@ type Listener struct {
 
 // LimitConnections wraps ln in a Listener with limits, for srv to serve:
 // it reports srv's closed connections to the Listener, leaves the
-// connection limits to it (fasthttp's own
-// per-IP limit ignores IPv6), bounds the memory of responses being
-// read (limits.ResponseMemory) and exports the counts on /metrics. Call
-// it once per Server, before serving.
+// connection limits to it (fasthttp's own per-IP limit ignores IPv6),
+// bounds the memory of responses being read (limits.ResponseMemory) and
+// exports the counts on /metrics. Call it once per Server, before
+// serving.
 func (s *Server) LimitConnections(srv *fasthttp.Server, ln net.Listener, limits ConnLimits) *Listener {
 	l := NewListener(ln, limits, s.logger)
 	s.bodies.setMax(limits.ResponseMemory)
