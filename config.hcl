@@ -55,6 +55,30 @@ server {
   # On SIGTERM/SIGINT, how long to wait for in-flight requests before
   # closing their connections.
   shutdown_timeout = "10s"
+
+  # HTTP connections open at once (idle keep-alive ones included); past it
+  # a new connection is answered 503 "connection_limit" and closed, and
+  # the server carries on. "auto" keeps a quarter of the open-file limit
+  # (at least 64 files) for the database, workers and logs and allows the
+  # rest, up to 16384. At start PiCloud raises its open-file limit
+  # (RLIMIT_NOFILE) to the hard limit and logs the result; a number above
+  # what the limit leaves is warned about. From 1 to 1048576.
+  max_connections = "auto"
+
+  # Connections one client may hold at once: an IPv4 address, or an IPv6
+  # /64 (what one host is usually given). Past it a new connection is
+  # answered 429 "client_connection_limit" and closed. Behind a reverse
+  # proxy every connection comes from the proxy: raise this to
+  # max_connections there. From 1 to 1048576.
+  max_connections_per_ip = 256
+
+  # Memory that large response bodies (over 64KiB) may hold while their
+  # clients read them: a slow reader keeps its response in memory until it
+  # has read it or write_timeout ends the write. Past it a script's large
+  # response is answered 503 "server_busy" with Retry-After (smaller ones
+  # still go out); a response bigger than this goes out when no other is
+  # held. From 1MiB to 1TiB.
+  max_response_memory = "256MiB"
 }
 
 # Directory for local state: the embedded SQLite database and anything else

@@ -66,6 +66,17 @@ type Server struct {
 	// ShutdownTimeout is how long a graceful shutdown waits for in-flight
 	// requests before closing their connections.
 	ShutdownTimeout time.Duration
+	// MaxConnections caps the HTTP connections open at once, below the
+	// open-file limit; past it a new connection is answered 503. 0
+	// ("auto") derives it from the open-file limit at start.
+	MaxConnections int
+	// MaxConnectionsPerIP caps the connections one client (an IPv4
+	// address or an IPv6 /64) may hold; past it a new one is answered 429.
+	MaxConnectionsPerIP int
+	// MaxResponseMemory bounds the bytes of large response bodies held
+	// while their clients read them; a script response past it is
+	// answered 503.
+	MaxResponseMemory int64
 }
 
 // Database selects the SQL database (block "database").
@@ -162,6 +173,10 @@ func Default() *Config {
 			WriteTimeout:    30 * time.Second,
 			IdleTimeout:     2 * time.Minute,
 			ShutdownTimeout: 10 * time.Second,
+
+			MaxConnections:      0,
+			MaxConnectionsPerIP: 256,
+			MaxResponseMemory:   256 << 20,
 		},
 		DataDir:  "./data",
 		Database: Database{URL: ""},

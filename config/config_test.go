@@ -52,6 +52,9 @@ func TestDefaultValues(t *testing.T) {
 		{"server.default_app", c.Server.DefaultApp, "hello"},
 		{"server.max_request_body", c.Server.MaxRequestBody, int64(1 << 20)},
 		{"server.read_timeout", c.Server.ReadTimeout, 30 * time.Second},
+		{"server.max_connections", c.Server.MaxConnections, 0},
+		{"server.max_connections_per_ip", c.Server.MaxConnectionsPerIP, 256},
+		{"server.max_response_memory", c.Server.MaxResponseMemory, int64(256 << 20)},
 		{"data_dir", c.DataDir, "./data"},
 		{"database.url", c.Database.URL, ""},
 		{"executor.isolation", c.Executor.Isolation, IsolationProcess},
@@ -123,6 +126,9 @@ server {
   write_timeout    = "2s"
   idle_timeout     = "3s"
   shutdown_timeout = "4s"
+  max_connections        = 5000
+  max_connections_per_ip = 50
+  max_response_memory    = "64MiB"
 }
 data_dir = "/var/lib/picloud"
 database {
@@ -167,6 +173,10 @@ log {
 			WriteTimeout:    2 * time.Second,
 			IdleTimeout:     3 * time.Second,
 			ShutdownTimeout: 4 * time.Second,
+
+			MaxConnections:      5000,
+			MaxConnectionsPerIP: 50,
+			MaxResponseMemory:   64 << 20,
 		},
 		DataDir:  "/var/lib/picloud",
 		Database: Database{URL: "postgres://pi:secret@db:5432/picloud?sslmode=disable"},

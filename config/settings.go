@@ -68,6 +68,9 @@ func (c *Config) settings() []setting {
 		{"server", "write_timeout", "", duration(&srv.WriteTimeout)},
 		{"server", "idle_timeout", "", duration(&srv.IdleTimeout)},
 		{"server", "shutdown_timeout", "", duration(&srv.ShutdownTimeout)},
+		{"server", "max_connections", "", autoInteger(&srv.MaxConnections, 1, maxConnections)},
+		{"server", "max_connections_per_ip", "", integerIn(&srv.MaxConnectionsPerIP, 1, maxConnections)},
+		{"server", "max_response_memory", "", sizeIn(&srv.MaxResponseMemory, MiB, 1024*GiB)},
 		{"", "data_dir", EnvDataDir, text(&c.DataDir, checkNotEmpty)},
 		{"database", "url", EnvDatabaseURL, databaseURL(&c.Database.URL)},
 		{"executor", "isolation", "", oneOf(&ex.Isolation, IsolationNone, IsolationProcess)},
@@ -195,6 +198,50 @@ func integer(dst *int, least int) value {
 		},
 		show: func() any { return *dst },
 	}
+}
+
+// maxConnections bounds the connection limits: Linux's default ceiling
+// of open files per process (fs.nr_open).
+const maxConnections = 1 << 20
+
+// Auto is the value of a setting that the server derives at start,
+// stored as 0.
+const Auto = "auto"
+
+// integerIn is a whole number from least to most.
+func integerIn(dst *int, least, most int) value {
+	v := integer(dst, least)
+	parse := v.parse
+	v.parse = func(s string) error {
+		if n, err := strconv.Atoi(s); err == nil && n > most {
+			return fmt.Errorf("%d is too large (maximum %d)", n, most)
+		}
+		return parse(s)
+	}
+	return v
+}
+
+// autoInteger is Auto (stored as 0) or a whole number from least to most.
+func autoInteger(dst *int, least, most int) value {
+	v := integerIn(dst, least, most)
+	parse := v.parse
+	v.parse = func(s string) error {
+		if s == Auto {
+			*dst = 0
+			return nil
+		}
+		if err := parse(s); err != nil {
+			return fmt.Errorf("%w, or %q", err, Auto)
+		}
+		return nil
+	}
+	v.show = func() any {
+		if *dst == 0 {
+			return Auto
+		}
+		return *dst
+	}
+	return v
 }
 
 // oneOf is one of the allowed strings.

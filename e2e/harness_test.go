@@ -95,7 +95,13 @@ func startServer(t *testing.T, env ...string) *server {
 // startServerArgs is startServer with arguments after "serve".
 func startServerArgs(t *testing.T, args []string, env ...string) *server {
 	t.Helper()
-	cmd := exec.Command(picloudBin, append([]string{"serve"}, args...)...)
+	return startCommand(t, exec.Command(picloudBin, append([]string{"serve"}, args...)...), env...)
+}
+
+// startCommand is startServer with a command of the caller's (other
+// arguments, or picloud started through a shell).
+func startCommand(t *testing.T, cmd *exec.Cmd, env ...string) *server {
+	t.Helper()
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + t.TempDir(),

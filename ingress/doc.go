@@ -8,6 +8,13 @@
 // The Table is swapped atomically and read without locks; resolving a
 // host allocates only for captured parameters.
 //
+// A script's response is checked here, the one place every response
+// passes: a status of 200-599, header names that are tokens and values
+// without control characters, no hop-by-hop or framing headers. The
+// Listener keeps accept errors from ending the server and caps
+// connections overall and per client; large bodies being read by slow
+// clients are bounded by a memory budget.
+//
 // Ingress never imports the sandbox and never touches the database on
 // the request path: scripts run behind actor messages, and invocation
 // records leave through a non-blocking Recorder.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +57,7 @@ type Server struct {
 	ids      *requestIDs
 	version  []byte
 	metrics  *metrics
+	bodies   *bodyBudget
 }
 
 // New returns a Server with an empty Table.
@@ -70,6 +72,7 @@ func New(opts Options, sender Sender, recorder Recorder, logger *slog.Logger) *S
 		logger:   logger,
 		ids:      newRequestIDs(),
 		metrics:  newMetrics(),
+		bodies:   newBodyBudget(DefaultResponseMemory),
 	}
 	s.version, _ = json.Marshal(map[string]string{
 		"version":         opts.Version,
@@ -237,10 +240,10 @@ func (s *Server) invoke(ctx *fasthttp.RequestCtx, app *App, scriptID int64, path
 	case <-timer.C:
 		res = actors.Result{ErrCode: actors.CodeTimeout, ErrMessage: "no answer from the script within " + wait.String()}
 	}
-	s.respond(ctx, &res)
+	notes := s.respond(ctx, &res)
 	elapsed := time.Since(start)
 	s.metrics.observe(ctx.Response.StatusCode(), elapsed)
-	s.record(app, req, &res, ctx.Response.StatusCode(), elapsed)
+	s.record(app, req, &res, ctx.Response.StatusCode(), elapsed, notes)
 }
 
 // retryAfter is d as a Retry-After header: whole seconds, rounded up, at
@@ -267,33 +270,59 @@ func statusOf(code string) int {
 	}
 }
 
-func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) {
+// codeInvalidStatus is the error code of a script response whose status
+// is outside 200-599.
+const codeInvalidStatus = "invalid_status"
+
+// validStatus reports whether a script may answer with status: a final
+// status (no 1xx, which changes what the connection carries) that HTTP
+// defines (no 0, negative or 600+).
+func validStatus(status int) bool { return status >= 200 && status <= 599 }
+
+// respond writes res to ctx. A script response it refuses becomes an
+// error result, so record logs why; notes say what it dropped from a
+// response it sent.
+func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) (notes []string) {
 	if res.ErrCode != "" {
 		status := statusOf(res.ErrCode)
 		if status == fasthttp.StatusServiceUnavailable {
 			ctx.Response.Header.Set("Retry-After", retryAfter(res.RetryAfter))
 		}
 		apierror.Writef(ctx, status, res.ErrCode, res.ErrMessage)
-		return
+		return nil
 	}
-	status := res.Status
-	if status < 100 || status > 999 {
-		status = fasthttp.StatusOK
+	if !validStatus(res.Status) {
+		// A 1xx would leave the client (or a proxy) reading the
+		// connection as something else than this response: 101 makes
+		// it a tunnel past the proxy's rules.
+		res.ErrCode = codeInvalidStatus
+		res.ErrMessage = "script answered status " + strconv.Itoa(res.Status) + "; scripts may answer 200 to 599"
+		apierror.Writef(ctx, fasthttp.StatusInternalServerError, res.ErrCode, res.ErrMessage)
+		return nil
 	}
-	ctx.SetStatusCode(status)
-	for _, h := range res.Headers {
-		if allowedResponseHeader(h.Name, h.Value) {
-			ctx.Response.Header.Set(h.Name, h.Value)
-		}
+	if !s.holdBody(ctx, res.Body) {
+		res.ErrCode = codeServerBusy
+		res.ErrMessage = "response of " + strconv.Itoa(len(res.Body)) +
+			" bytes not sent: large responses still being read hold server.max_response_memory"
+		ctx.Response.Header.Set("Retry-After", "1")
+		apierror.Writef(ctx, fasthttp.StatusServiceUnavailable, res.ErrCode, res.ErrMessage)
+		return nil
 	}
-	ctx.SetBody(res.Body)
+	ctx.SetStatusCode(res.Status)
+	notes = setResponseHeaders(&ctx.Response.Header, res.Headers)
+	// The body is ours (the executor hands over a copy no one else
+	// writes): sent as it is, not copied into fasthttp's buffer.
+	ctx.Response.SetBodyRaw(res.Body)
+	return notes
 }
 
-func (s *Server) record(app *App, req *actors.Request, res *actors.Result, status int, elapsed time.Duration) {
+// record logs the invocation; notes (what respond dropped) join its
+// error text, so the admin sees why a header never arrived.
+func (s *Server) record(app *App, req *actors.Request, res *actors.Result, status int, elapsed time.Duration, notes []string) {
 	if s.recorder == nil {
 		return
 	}
-	errText := ""
+	errText := strings.Join(notes, "\n")
 	if res.ErrCode != "" {
 		errText = res.ErrCode + ": " + res.ErrMessage
 	}

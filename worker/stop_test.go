@@ -31,10 +31,10 @@ func Handle(req *picloud.Request) *picloud.Response {
 // calls carry on.
 func TestUnloadStopsAWaitInAClosure(t *testing.T) {
 	e := newEngine(t, worker.Options{Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	other := load(t, e, "a", hello)
+	other := load(t, e, appA, hello)
 	defer other.Close()
-	stuck := load(t, e, "a", waitsInClosure)
-	pid := e.Workers()["a"]
+	stuck := load(t, e, appA, waitsInClosure)
+	pid := e.Workers()[appA.ID]
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if r := stuck.Call(ctx, &sdk.Request{}); !errors.Is(r.Err, context.DeadlineExceeded) {
@@ -42,7 +42,7 @@ func TestUnloadStopsAWaitInAClosure(t *testing.T) {
 	}
 	stuck.Close()
 	time.Sleep(3 * time.Second) // past the grace after which a stuck worker is killed
-	if got := e.Workers()["a"]; got != pid || gone(pid) {
+	if got := e.Workers()[appA.ID]; got != pid || gone(pid) {
 		t.Fatalf("worker of app a: pid %d (gone %v), want %d still running", got, gone(pid), pid)
 	}
 	if res := other.Call(context.Background(), &sdk.Request{}); res.Err != nil || res.Response.Status != 200 {

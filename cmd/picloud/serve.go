@@ -171,6 +171,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		ErrorHandler:          ingress.ReadError,
 		Logger:                fasthttpLogger{logger},
 	}
+	limited := ing.LimitConnections(srv, ln, connLimits(cfg, logger))
 	// The first admin exists (or can be made) before anyone is served: a
 	// bad bootstrap variable stops the start.
 	err = api.Bootstrap(ctx, admin.Bootstrap{
@@ -183,7 +184,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		return err
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(limited) }()
 	logger.Info("listening", "addr", ln.Addr().String(), "version", version,
 		"data_dir", cfg.DataDir, "database", db.Dialect())
 	fmt.Fprintf(stderr, "PiCloud %s is up: %s/ (admin API under %s)\n", version, publicURL, admin.Prefix)
