@@ -55,6 +55,10 @@ type Options struct {
 	// MaxRequestBody is server.max_request_body, the most an app's own
 	// limit may be.
 	MaxRequestBody int64
+	// AdminHost is the host the admin API and UI answer on (lower case,
+	// no port): no domain claim may cover it, and when it is
+	// {label}.{BaseDomain} no app may take the slug label.
+	AdminHost string
 }
 
 // API is the admin API handler.
@@ -74,6 +78,10 @@ type API struct {
 	// baseDomain and maxRequestBody: see Options.
 	baseDomain     string
 	maxRequestBody int64
+	// adminHost: see Options; reservedSlug is the slug whose
+	// {slug}.{base_domain} is the admin host, or "".
+	adminHost    string
+	reservedSlug string
 	// routeWrites serializes route creation so the conflict check and the
 	// insert see the same set of routes.
 	routeWrites sync.Mutex
@@ -100,6 +108,8 @@ func New(opts Options) *API {
 		secureCookie:   opts.SecureCookie,
 		baseDomain:     opts.BaseDomain,
 		maxRequestBody: opts.MaxRequestBody,
+		adminHost:      opts.AdminHost,
+		reservedSlug:   reservedSlug(opts.AdminHost, opts.BaseDomain),
 	}
 	a.router.RedirectTrailingSlash = false
 	a.router.NotFound = func(ctx *fasthttp.RequestCtx) {
