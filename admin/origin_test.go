@@ -132,6 +132,7 @@ func TestRequireExecute(t *testing.T) {
 			{"bearer", map[string]string{"Authorization": "Bearer " + s.token}, 200, "ran"},
 			{"bearer, navigation", map[string]string{"Authorization": "Bearer " + s.token, "Sec-Fetch-Dest": "document"}, 200, "ran"},
 			{"nothing", nil, 401, "unauthorized"},
+			{"navigation behind an empty cookie", map[string]string{"Cookie": admin.SessionCookie + "=; " + cookie, "Sec-Fetch-Dest": "document"}, 403, "not_a_fetch"},
 		}
 		for _, tt := range tests {
 			status, body := getWith(t, base, tt.headers)

@@ -87,6 +87,22 @@ func unauthorized(ctx *fasthttp.RequestCtx, message string) {
 // any other 401 (or 403 for a cookie request from another origin). It is
 // the guard of every admin endpoint but login and setup.
 func (a *API) RequireSession(ctx *fasthttp.RequestCtx) bool {
+	return a.require(ctx, false)
+}
+
+// RequireExecute guards /api/v1/execute/{id}, which runs a script and
+// answers what the script answers, on the admin origin. Besides a valid
+// session, a request authenticated by the cookie must be a fetch from
+// the admin UI (Sec-Fetch-Dest: empty): never a navigation, a frame, a
+// script, style or image load, so the script's answer reaches the UI's
+// code as data and never becomes a document or a script of the admin
+// origin. API clients send the bearer token.
+func (a *API) RequireExecute(ctx *fasthttp.RequestCtx) bool {
+	return a.require(ctx, true)
+}
+
+// require is RequireSession, and with fetchOnly RequireExecute.
+func (a *API) require(ctx *fasthttp.RequestCtx, fetchOnly bool) bool {
 	cred, err := a.credentialOf(ctx)
 	if err != nil {
 		unauthorized(ctx, err.Error())
@@ -96,6 +112,12 @@ func (a *API) RequireSession(ctx *fasthttp.RequestCtx) bool {
 		apierror.Writef(ctx, fasthttp.StatusForbidden, "cross_origin",
 			"a request authenticated by cookie must come from the admin UI's own origin (Sec-Fetch-Site: "+
 				string(ctx.Request.Header.Peek("Sec-Fetch-Site"))+")")
+		return false
+	}
+	if cred.byCookie && fetchOnly && string(ctx.Request.Header.Peek("Sec-Fetch-Dest")) != "empty" {
+		apierror.Writef(ctx, fasthttp.StatusForbidden, "not_a_fetch",
+			"with the session cookie a script runs only from the admin UI (a fetch, Sec-Fetch-Dest: empty); "+
+				"API clients send the token as \"Authorization: Bearer TOKEN\"")
 		return false
 	}
 	s, why, err := a.findSession(ctx, cred.tokens)
@@ -118,41 +140,29 @@ func (a *API) RequireSession(ctx *fasthttp.RequestCtx) bool {
 			"a request authenticated by cookie that changes state must come from this origin (Origin or Referer)")
 		return false
 	}
-	now := a.now()
-	if now.Sub(s.LastUsedAt) >= sessionTouchEvery {
-		expires := now.Add(SessionTTL)
-		if err := a.db.TouchSession(detach(ctx), s.ID, now, expires); err != nil {
-			// The session stays valid until its old expiry; not worth
-			// failing the request over.
-			a.logger.Warn("extend session", "session", s.ID, "err", err)
-		} else {
-			s.LastUsedAt, s.ExpiresAt = now, expires
-			if cred.byCookie {
-				a.setCookie(ctx, s.token, expires)
-			}
-		}
-	}
+	a.touch(ctx, s, cred.byCookie)
 	ctx.SetUserValue(sessionKey, s.Session)
 	return true
 }
 
-// RequireExecute guards /api/v1/execute/{id}, which runs a script and
-// answers what the script answers, on the admin origin. Besides a valid
-// session, a request authenticated by the cookie must be a fetch from
-// the admin UI (Sec-Fetch-Dest: empty): never a navigation, a frame, a
-// script, style or image load, so the script's answer reaches the UI's
-// code as data and never becomes a document or a script of the admin
-// origin. API clients send the bearer token.
-func (a *API) RequireExecute(ctx *fasthttp.RequestCtx) bool {
-	h := &ctx.Request.Header
-	if len(h.Peek(fasthttp.HeaderAuthorization)) == 0 && len(h.Cookie(a.cookieName(ctx))) > 0 &&
-		string(h.Peek("Sec-Fetch-Dest")) != "empty" {
-		apierror.Writef(ctx, fasthttp.StatusForbidden, "not_a_fetch",
-			"with the session cookie a script runs only from the admin UI (a fetch, Sec-Fetch-Dest: empty); "+
-				"API clients send the token as \"Authorization: Bearer TOKEN\"")
-		return false
+// touch moves the session's expiry out, at most once per
+// sessionTouchEvery, and renews the cookie that carried it.
+func (a *API) touch(ctx *fasthttp.RequestCtx, s *foundSession, byCookie bool) {
+	now := a.now()
+	if now.Sub(s.LastUsedAt) < sessionTouchEvery {
+		return
 	}
-	return a.RequireSession(ctx)
+	expires := now.Add(SessionTTL)
+	if err := a.db.TouchSession(detach(ctx), s.ID, now, expires); err != nil {
+		// The session stays valid until its old expiry; not worth
+		// failing the request over.
+		a.logger.Warn("extend session", "session", s.ID, "err", err)
+		return
+	}
+	s.LastUsedAt, s.ExpiresAt = now, expires
+	if byCookie {
+		a.setCookie(ctx, s.token, expires)
+	}
 }
 
 // foundSession is a valid session and the token that named it.

@@ -17,8 +17,9 @@ import (
 // origin: it cannot read the admin's answers, and its requests either
 // carry no cookie or are refused by the admin API's origin checks.
 
-// Headers of every answer on the admin host. The UI replaces the
-// Content-Security-Policy of its pages with its own.
+// Headers of every answer on the admin host, replacing any a script run
+// through execute set. The UI's pages and execute's answers bring their
+// own Content-Security-Policy.
 var adminHostHeaders = [...][2]string{
 	{"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"},
 	{"X-Content-Type-Options", "nosniff"},
@@ -57,12 +58,10 @@ func hostname(host []byte) []byte {
 
 // serveAdminHost answers a request to the admin host: the admin API, the
 // UI and execute; "/" goes to the UI; anything else is 404, because no
-// app answers this host.
+// app answers this host. The security headers are set after the handler,
+// which may have reset the response.
 func (s *Server) serveAdminHost(ctx *fasthttp.RequestCtx, id string) {
 	h := &ctx.Response.Header
-	for _, kv := range adminHostHeaders {
-		h.Set(kv[0], kv[1])
-	}
 	path := ctx.Path()
 	switch {
 	case hasPathPrefix(path, prefixAdminAPI):
@@ -71,9 +70,6 @@ func (s *Server) serveAdminHost(ctx *fasthttp.RequestCtx, id string) {
 		s.execute(ctx, id)
 		// Whatever the script said, its answer is inert on this origin.
 		h.Set("Content-Security-Policy", executeCSP)
-		for _, kv := range adminHostHeaders[1:] {
-			h.Set(kv[0], kv[1])
-		}
 	case hasPathPrefix(path, prefixUI):
 		s.serveOr404(ctx, s.opts.UI)
 	case string(path) == "/":
@@ -82,6 +78,12 @@ func (s *Server) serveAdminHost(ctx *fasthttp.RequestCtx, id string) {
 	default:
 		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found",
 			"this is the admin host: no app answers it (the admin UI is at "+prefixUI+"/)")
+	}
+	for _, kv := range adminHostHeaders {
+		if kv[0] == "Content-Security-Policy" && len(h.Peek(kv[0])) > 0 {
+			continue // the UI's page policy, or execute's sandbox
+		}
+		h.Set(kv[0], kv[1])
 	}
 }
 

@@ -38,6 +38,10 @@ func startOrigin(t *testing.T, headers []actors.Header, rec ingress.Recorder) st
 		SessionCookie: "picloud_session",
 		Admin:         func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("admin api") },
 		UI: func(ctx *fasthttp.RequestCtx) {
+			if strings.HasSuffix(string(ctx.Path()), "/missing") {
+				ctx.Error("no such file", fasthttp.StatusNotFound) // resets the response
+				return
+			}
 			ctx.Response.Header.Set("Content-Security-Policy", "ui policy")
 			ctx.SetBodyString("admin ui")
 		},
@@ -136,7 +140,7 @@ func TestAdminOrigin(t *testing.T) {
 // sniffing and cross-origin embedding; the UI brings its own policy.
 func TestAdminHostHeaders(t *testing.T) {
 	base := startOrigin(t, nil, nil)
-	for _, path := range []string{"/api/v1/admin/apps", "/admin/", "/nothing"} {
+	for _, path := range []string{"/api/v1/admin/apps", "/admin/", "/admin/_app/missing", "/nothing", "/"} {
 		res, _ := hostGet(t, base, adminHost, path)
 		want := map[string]string{
 			"X-Content-Type-Options":       "nosniff",
