@@ -12,6 +12,8 @@
 #   PICLOUD_LISTEN           server.listen
 #   PICLOUD_PUBLIC_BASE_URL  server.public_base_url
 #   PICLOUD_BASE_DOMAIN      server.base_domain
+#   PICLOUD_ADMIN_HOST       server.admin_host
+#   PICLOUD_METRICS_LISTEN   server.metrics_listen
 #   PICLOUD_DATA_DIR         data_dir
 #   PICLOUD_DATABASE_URL     database.url
 #   PICLOUD_LOG_LEVEL        log.level
@@ -39,6 +41,22 @@ server {
   # renamed away from it keeps answering until another app takes it).
   # "" answers them 404 instead.
   default_app = "hello"
+
+  # The one host the admin UI (/admin/) and the admin API (/api/v1/admin/,
+  # /api/v1/execute/) answer on, on the same listener as the apps. No app
+  # ever answers it and no script response is ever served from it, so a
+  # script's page can neither read nor act with the admin's session; on
+  # every other host those paths answer 404. "" means admin.<base_domain>,
+  # e.g. http://admin.localhost:8080/admin/ (browsers and curl resolve
+  # *.localhost to this machine); the app slug "admin" is then reserved.
+  # A host name or an IP address, no port. Behind a reverse proxy, forward
+  # the Host header unchanged.
+  admin_host = ""
+
+  # host:port of a separate listener serving Prometheus metrics at
+  # /metrics, with no login: keep it on a private address, e.g.
+  # "127.0.0.1:9464". "" serves no metrics; the main listener never does.
+  metrics_listen = ""
 
   # Largest request body accepted; bigger requests get 413.
   max_request_body = "1MiB"

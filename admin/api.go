@@ -57,6 +57,10 @@ type Options struct {
 	// Checker checks every source before it is stored; without one every
 	// upload fails.
 	Checker SourceChecker
+	// AdminHost is the host the admin API and UI answer on (lower case,
+	// no port): no domain claim may cover it, and when it is
+	// {label}.{BaseDomain} no app may take the slug label.
+	AdminHost string
 }
 
 // API is the admin API handler.
@@ -75,6 +79,10 @@ type API struct {
 	baseDomain     string
 	maxRequestBody int64
 	checker        SourceChecker
+	// adminHost: see Options; reservedSlug is the slug whose
+	// {slug}.{base_domain} is the admin host, or "".
+	adminHost    string
+	reservedSlug string
 }
 
 // New builds the API.
@@ -98,6 +106,8 @@ func New(opts Options) *API {
 		baseDomain:     opts.BaseDomain,
 		maxRequestBody: opts.MaxRequestBody,
 		checker:        opts.Checker,
+		adminHost:      opts.AdminHost,
+		reservedSlug:   reservedSlug(opts.AdminHost, opts.BaseDomain),
 	}
 	a.router.RedirectTrailingSlash = false
 	a.router.NotFound = func(ctx *fasthttp.RequestCtx) {

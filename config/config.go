@@ -3,6 +3,7 @@ package config
 import (
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -56,6 +57,13 @@ type Server struct {
 	// DefaultApp is the slug of the app that answers hosts no app claims;
 	// "" means such hosts get 404.
 	DefaultApp string
+	// AdminHost is the one host the admin UI and API answer on, and on
+	// which no app ever answers; "" means "admin." + BaseDomain. Use
+	// AdminHostname for the resolved value.
+	AdminHost string
+	// MetricsListen is the host:port of a separate listener that serves
+	// /metrics; "" serves no metrics.
+	MetricsListen string
 	// MaxRequestBody is the largest request body accepted, in bytes.
 	MaxRequestBody int64
 	// ReadTimeout bounds reading one request, WriteTimeout writing one
@@ -168,6 +176,8 @@ func Default() *Config {
 			PublicBaseURL:   "",
 			BaseDomain:      "localhost",
 			DefaultApp:      "hello",
+			AdminHost:       "",
+			MetricsListen:   "",
 			MaxRequestBody:  1 << 20,
 			ReadTimeout:     30 * time.Second,
 			WriteTimeout:    30 * time.Second,
@@ -220,4 +230,31 @@ func (s Server) BaseURL() string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// AdminHostname is the host the admin UI and API answer on: AdminHost, or
+// "admin." + BaseDomain when AdminHost is "".
+func (s Server) AdminHostname() string {
+	if s.AdminHost != "" {
+		return s.AdminHost
+	}
+	return "admin." + s.BaseDomain
+}
+
+// AdminURL is the origin of the admin UI and API: the scheme and port of
+// publicBase (the resolved public base URL, see BaseURL) with the admin
+// host, without a trailing slash.
+func (s Server) AdminURL(publicBase string) string {
+	scheme, port := "http", ""
+	if u, err := url.Parse(publicBase); err == nil && u.Host != "" {
+		scheme, port = u.Scheme, u.Port()
+	}
+	host := s.AdminHostname()
+	if port != "" {
+		return scheme + "://" + net.JoinHostPort(host, port)
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host
 }

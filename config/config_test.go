@@ -121,6 +121,8 @@ server {
   public_base_url  = "https://cloud.example.com/"
   base_domain      = "apps.example.com"
   default_app      = ""
+  admin_host       = "pi-admin.example.com"
+  metrics_listen   = "127.0.0.1:9464"
   max_request_body = "2MiB"
   read_timeout     = "1s"
   write_timeout    = "2s"
@@ -168,6 +170,8 @@ log {
 			PublicBaseURL:   "https://cloud.example.com/",
 			BaseDomain:      "apps.example.com",
 			DefaultApp:      "",
+			AdminHost:       "pi-admin.example.com",
+			MetricsListen:   "127.0.0.1:9464",
 			MaxRequestBody:  2 << 20,
 			ReadTimeout:     time.Second,
 			WriteTimeout:    2 * time.Second,
@@ -218,6 +222,8 @@ server {
   listen          = "127.0.0.1:7000"
   public_base_url = "http://file.example.com"
   base_domain     = "file.example.com"
+  admin_host      = "admin.file.example.com"
+  metrics_listen  = "127.0.0.1:9000"
 }
 data_dir = "file-data"
 database {
@@ -234,6 +240,8 @@ log {
 		{EnvListen, "0.0.0.0:80", func(c *Config, v string) { c.Server.Listen = v }},
 		{EnvPublicBaseURL, "https://pi.example.com", func(c *Config, v string) { c.Server.PublicBaseURL = v }},
 		{EnvBaseDomain, "example.org", func(c *Config, v string) { c.Server.BaseDomain = v }},
+		{EnvAdminHost, "10.0.0.1", func(c *Config, v string) { c.Server.AdminHost = v }},
+		{EnvMetricsListen, "[::1]:9464", func(c *Config, v string) { c.Server.MetricsListen = v }},
 		{EnvDataDir, "/srv/picloud", func(c *Config, v string) { c.DataDir = v }},
 		{EnvDatabaseURL, "postgresql://db/picloud", func(c *Config, v string) { c.Database.URL = v }},
 		{EnvLogLevel, "warn", func(c *Config, _ string) { c.Log.Level = slog.LevelWarn }},

@@ -20,6 +20,8 @@ const (
 	EnvPublicBaseURL = "PICLOUD_PUBLIC_BASE_URL"
 	EnvBaseDomain    = "PICLOUD_BASE_DOMAIN"
 	EnvLogLevel      = "PICLOUD_LOG_LEVEL"
+	EnvAdminHost     = "PICLOUD_ADMIN_HOST"
+	EnvMetricsListen = "PICLOUD_METRICS_LISTEN"
 )
 
 // maxBodySize bounds every size setting: bodies and output are held in
@@ -63,6 +65,8 @@ func (c *Config) settings() []setting {
 		{"server", "public_base_url", EnvPublicBaseURL, text(&srv.PublicBaseURL, checkPublicURL)},
 		{"server", "base_domain", EnvBaseDomain, text(&srv.BaseDomain, checkDomain)},
 		{"server", "default_app", "", text(&srv.DefaultApp, checkSlug)},
+		{"server", "admin_host", EnvAdminHost, text(&srv.AdminHost, checkAdminHost)},
+		{"server", "metrics_listen", EnvMetricsListen, text(&srv.MetricsListen, optional(checkHostPort))},
 		{"server", "max_request_body", "", size(&srv.MaxRequestBody)},
 		{"server", "read_timeout", "", duration(&srv.ReadTimeout)},
 		{"server", "write_timeout", "", duration(&srv.WriteTimeout)},
@@ -344,6 +348,29 @@ func checkDomain(s string) error {
 		}
 	}
 	return nil
+}
+
+// checkAdminHost accepts "" (admin.<base_domain>), a bare lower-case
+// domain name or an IP address (IPv6 without brackets): a host, never a
+// port, since the admin UI shares the listener of the apps.
+func checkAdminHost(s string) error {
+	if s == "" || net.ParseIP(s) != nil && !strings.Contains(s, "%") {
+		return nil
+	}
+	if err := checkDomain(s); err != nil {
+		return fmt.Errorf("%q is neither a bare lower-case host name such as \"admin.example.com\" nor an IP address (no scheme, port or path)", s)
+	}
+	return nil
+}
+
+// optional accepts "" or what check accepts.
+func optional(check func(string) error) func(string) error {
+	return func(s string) error {
+		if s == "" {
+			return nil
+		}
+		return check(s)
+	}
 }
 
 // checkSlug accepts "" (no default app) or an app slug, which is a DNS label

@@ -12,9 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/apierror"
@@ -45,6 +43,12 @@ type Options struct {
 	Admin   fasthttp.RequestHandler
 	UI      fasthttp.RequestHandler
 	Execute func(ctx *fasthttp.RequestCtx) bool
+	// AdminHost is the only host Admin, UI and Execute answer on, and
+	// one no app answers (see origin.go); "" serves them nowhere.
+	AdminHost string
+	// SessionCookie is the name of the admin session cookie, which no
+	// script may set.
+	SessionCookie string
 }
 
 // Server is the ingress handler. Its Table is swapped by the control plane.
@@ -87,7 +91,7 @@ func New(opts Options, sender Sender, recorder Recorder, logger *slog.Logger) *S
 // SetTable swaps in a new snapshot of the apps.
 func (s *Server) SetTable(t *Table) { s.table.Store(t) }
 
-// Registry is the Prometheus registry /metrics serves; other parts of
+// Registry is the Prometheus registry MetricsHandler serves; other parts of
 // the server may register their collectors on it.
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
 
@@ -112,16 +116,10 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	case string(path) == "/version":
 		ctx.SetContentType("application/json")
 		ctx.SetBody(s.version)
-	case string(path) == "/metrics":
-		s.metrics.serve(ctx)
-	case hasPathPrefix(path, prefixAdminAPI):
-		s.serveOr404(ctx, s.opts.Admin)
-	case bytes.HasPrefix(path, []byte(prefixExecute)):
-		s.execute(ctx, id)
-	case hasPathPrefix(path, "/api"):
-		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", "no API endpoint "+string(path))
-	case hasPathPrefix(path, prefixUI):
-		s.serveOr404(ctx, s.opts.UI)
+	case s.isAdminHost(ctx.Host()):
+		s.serveAdminHost(ctx, id)
+	case string(path) == "/metrics", hasPathPrefix(path, "/api"), hasPathPrefix(path, prefixUI):
+		notOnThisHost(ctx, path)
 	default:
 		s.dispatch(ctx, id)
 	}
@@ -241,6 +239,11 @@ func (s *Server) invoke(ctx *fasthttp.RequestCtx, app *App, scriptID int64, path
 		res = actors.Result{ErrCode: actors.CodeTimeout, ErrMessage: "no answer from the script within " + wait.String()}
 	}
 	notes := s.respond(ctx, &res)
+	// scriptID is set only for execute, which is served on the admin host.
+	if note := s.filterScriptCookies(ctx, scriptID != 0); note != "" {
+		res.Output = appendNote(res.Output, note)
+		s.logger.Warn(note, "app", app.Slug, "request_id", id)
+	}
 	elapsed := time.Since(start)
 	s.metrics.observe(ctx.Response.StatusCode(), elapsed)
 	s.record(app, req, &res, ctx.Response.StatusCode(), elapsed, notes)
@@ -345,7 +348,6 @@ func (s *Server) record(app *App, req *actors.Request, res *actors.Result, statu
 // metrics are the Prometheus collectors of the data plane.
 type metrics struct {
 	registry *prometheus.Registry
-	handler  fasthttp.RequestHandler
 	byClass  [6]prometheus.Counter
 	duration prometheus.Histogram
 }
@@ -366,7 +368,6 @@ func newMetrics() *metrics {
 	})
 	m.registry.MustRegister(requests, m.duration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.handler = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	return m
 }
 
@@ -376,5 +377,3 @@ func (m *metrics) observe(status int, elapsed time.Duration) {
 	}
 	m.duration.Observe(elapsed.Seconds())
 }
-
-func (m *metrics) serve(ctx *fasthttp.RequestCtx) { m.handler(ctx) }

@@ -90,6 +90,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		// With port 0 the configured address says nothing useful.
 		publicURL = "http://" + ln.Addr().String()
 	}
+	adminURL := cfg.Server.AdminURL(publicURL)
 
 	engine, closeEngine, err := newEngine(cfg, logger)
 	if err != nil {
@@ -134,7 +135,8 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		DB: db, Deployer: adminDeployer{deployer}, Logger: logger, Config: cfg.Public(),
 		Now: clock, SecureCookie: strings.HasPrefix(publicURL, "https://"),
 		BaseDomain: cfg.Server.BaseDomain, MaxRequestBody: cfg.Server.MaxRequestBody,
-		Checker: checker,
+		Checker:   checker,
+		AdminHost: cfg.Server.AdminHostname(),
 	})
 	ing = ingress.New(ingress.Options{
 		Version:       version,
@@ -144,9 +146,19 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		Timeout: cfg.Executor.QueueTimeout + cfg.Executor.Timeout + time.Second,
 		Admin:   api.Handler,
 		UI:      webui.Handler(),
-		Execute: api.RequireSession,
+		Execute: api.RequireExecute,
+
+		AdminHost:     cfg.Server.AdminHostname(),
+		SessionCookie: admin.SessionCookie,
 	}, runtime, invocationLog{writer}, logger)
 	registerWriterMetrics(ing.Registry(), writer)
+	if cfg.Server.MetricsListen != "" {
+		stopMetrics, err := serveMetrics(cfg.Server.MetricsListen, ing.MetricsHandler(), logger)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	if err := deployer.LoadAll(ctx); err != nil {
 		return err
 	}
@@ -175,10 +187,10 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	// The first admin exists (or can be made) before anyone is served: a
 	// bad bootstrap variable stops the start.
 	err = api.Bootstrap(ctx, admin.Bootstrap{
-		Username:      os.Getenv(admin.EnvAdminUsername),
-		Password:      os.Getenv(admin.EnvAdminPassword),
-		PublicBaseURL: publicURL,
-		Out:           stderr,
+		Username: os.Getenv(admin.EnvAdminUsername),
+		Password: os.Getenv(admin.EnvAdminPassword),
+		AdminURL: adminURL,
+		Out:      stderr,
 	})
 	if err != nil {
 		return err
@@ -187,7 +199,8 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	go func() { serveErr <- srv.Serve(limited) }()
 	logger.Info("listening", "addr", ln.Addr().String(), "version", version,
 		"data_dir", cfg.DataDir, "database", db.Dialect())
-	fmt.Fprintf(stderr, "PiCloud %s is up: %s/ (admin API under %s)\n", version, publicURL, admin.Prefix)
+	fmt.Fprintf(stderr, "PiCloud %s is up: %s/ (admin UI: %s/admin/, admin API: %s%s)\n",
+		version, publicURL, adminURL, adminURL, admin.Prefix)
 	janitorCtx, stopJanitor := context.WithCancel(context.WithoutCancel(ctx))
 	var janitorDone sync.WaitGroup
 	janitorDone.Go(func() { api.RunJanitor(janitorCtx, sessionPurgeInterval) })
