@@ -31,13 +31,24 @@ const clusterName = "picloud"
 // each peer's endpoint-writer queue at EndpointWriterQueueSize slots, 16
 // bytes each: its default of 1,000,000 holds 15 MiB per peer before a
 // single message is sent. The queue grows when it fills, so a small
-// start loses nothing.
+// start loses nothing (docs/cluster.md has the measured figures).
 const (
 	remoteQueueSize = 1024
 	remoteBatchSize = 256
 	// defaultMaxMessage bounds one message between nodes (gRPC's own
 	// default is 4 MiB, below a script's 6 MiB response).
 	defaultMaxMessage = 16 << 20
+)
+
+// protoactor runs a gossip of its own over remote (heartbeats, topology
+// consensus), every 300 ms by default: most of an idle node's CPU. Nothing
+// here needs it fast: memberlist detects failures, and the lookup reads
+// memberlist's view. Its heartbeat expiry blocks a member for good (a
+// node that was paused that long must restart to be let back in), so it
+// is kept well above any pause memberlist would forgive.
+const (
+	protoGossipInterval      = 2 * time.Second
+	protoHeartbeatExpiration = time.Minute
 )
 
 // Defaults of Options.
@@ -75,6 +86,10 @@ type Options struct {
 	RetryInterval time.Duration
 	// MaxMessageSize bounds one message between nodes (default 16 MiB).
 	MaxMessageSize int
+	// RemoteQueueSize is how many messages each peer's outgoing queue
+	// holds before it grows (default 1024; protoactor's own default,
+	// 1,000,000, costs 15 MiB per peer up front).
+	RemoteQueueSize int
 }
 
 // Node is one PiCloud process in cluster mode: an actor system whose
@@ -131,7 +146,8 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		return nil, fmt.Errorf("cluster: no address other nodes can reach this one at: set cluster.advertise (%w)", err)
 	}
 
-	rc, err := remoteConfig(rhost, rport, adv.String(), cfg.Advertise != "", cmp.Or(opts.MaxMessageSize, defaultMaxMessage))
+	rc, err := remoteConfig(rhost, rport, adv.String(), cfg.Advertise != "",
+		cmp.Or(opts.MaxMessageSize, defaultMaxMessage), cmp.Or(opts.RemoteQueueSize, remoteQueueSize))
 	if err != nil {
 		_ = ms.transport.Shutdown()
 		return nil, err
@@ -148,7 +164,9 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	n.lookup = newLookup(roles, logger)
 	prov := &provider{ms: ms, roles: slices.Clone(cfg.Roles), onPeers: n.lookup.setPeers}
-	cc := cluster.Configure(clusterName, prov, n.lookup, rc, cluster.WithKinds(kinds...))
+	cc := cluster.Configure(clusterName, prov, n.lookup, rc, cluster.WithKinds(kinds...),
+		cluster.WithHeartbeatExpiration(protoHeartbeatExpiration))
+	cc.GossipInterval = protoGossipInterval
 	n.cluster = cluster.New(system, cc)
 	if err := startMember(n.cluster); err != nil {
 		n.close(false)
@@ -382,7 +400,7 @@ func resolveAdvertise(ctx context.Context, host string) (string, error) {
 // remoteConfig binds remote on host:port. Bound to every interface, or
 // told to advertise, it announces adv (the address gossip announces) with
 // its port: a port 0 is chosen here for that.
-func remoteConfig(host string, port int, adv string, advertised bool, maxMsg int) (*remote.Config, error) {
+func remoteConfig(host string, port int, adv string, advertised bool, maxMsg, queue int) (*remote.Config, error) {
 	ip := net.ParseIP(host)
 	announce := advertised || ip == nil || ip.IsUnspecified()
 	if announce && port == 0 {
@@ -394,8 +412,8 @@ func remoteConfig(host string, port int, adv string, advertised bool, maxMsg int
 		l.Close()
 	}
 	rc := remote.Configure(host, port,
-		remote.WithEndpointWriterQueueSize(remoteQueueSize),
-		remote.WithEndpointManagerQueueSize(remoteQueueSize),
+		remote.WithEndpointWriterQueueSize(queue),
+		remote.WithEndpointManagerQueueSize(queue),
 		remote.WithEndpointWriterBatchSize(remoteBatchSize),
 		remote.WithServerOptions(grpc.MaxRecvMsgSize(maxMsg)),
 		remote.WithDialOptions(
