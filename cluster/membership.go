@@ -148,7 +148,7 @@ func newMembership(cfg membershipConfig) (*membership, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("bind gossip %s: %w", net.JoinHostPort(nc.BindAddrs[0], strconv.Itoa(cfg.bindPort)), err)
+		return nil, fmt.Errorf("cluster.gossip %s: %w", net.JoinHostPort(nc.BindAddrs[0], strconv.Itoa(cfg.bindPort)), err)
 	}
 	return m, nil
 }

@@ -34,9 +34,9 @@ type memberOpts struct {
 	logger      *slog.Logger
 }
 
-// startMember starts gossip on 127.0.0.1 (port 0 unless given) and joins
+// startTestMember starts gossip on 127.0.0.1 (port 0 unless given) and joins
 // seeds; the join error, if any, is returned with the member stopped.
-func startMember(t *testing.T, name string, seeds []string, o memberOpts) (*testMember, error) {
+func startTestMember(t *testing.T, name string, seeds []string, o memberOpts) (*testMember, error) {
 	t.Helper()
 	if o.joinTimeout == 0 {
 		o.joinTimeout = 2 * time.Second
@@ -75,7 +75,7 @@ func startMember(t *testing.T, name string, seeds []string, o memberOpts) (*test
 
 func mustStartMember(t *testing.T, name string, seeds []string, o memberOpts) *testMember {
 	t.Helper()
-	tm, err := startMember(t, name, seeds, o)
+	tm, err := startTestMember(t, name, seeds, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestMembershipRestartedNodeRejoins(t *testing.T) {
 func TestMembershipRefusesADuplicateName(t *testing.T) {
 	first := mustStartMember(t, "n1", nil, memberOpts{})
 	start := time.Now()
-	_, err := startMember(t, "n1", []string{first.gossipAddr()}, memberOpts{joinTimeout: 500 * time.Millisecond})
+	_, err := startTestMember(t, "n1", []string{first.gossipAddr()}, memberOpts{joinTimeout: 500 * time.Millisecond})
 	if !errors.Is(err, errNameTaken) {
 		t.Fatalf("join err = %v, want errNameTaken", err)
 	}

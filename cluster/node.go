@@ -59,6 +59,9 @@ const (
 	leaveBroadcast = time.Second
 	// remoteDrain bounds Close's wait for gRPC streams to end.
 	remoteDrain = 500 * time.Millisecond
+	// unboundAddress is an actor system's address before its remote
+	// starts (protoactor's localAddress).
+	unboundAddress = "nonhost"
 )
 
 // Kind is a cluster kind: virtual actors of it are spawned on the member
@@ -169,11 +172,12 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	cc.GossipInterval = protoGossipInterval
 	n.cluster = cluster.New(system, cc)
 	if err := startMember(n.cluster); err != nil {
-		n.close(false)
+		err = fmt.Errorf("cluster.remote %s: %w", rc.Address(), err)
+		n.close()
 		return nil, err
 	}
 	if err := ms.join(ctx); err != nil {
-		n.close(false)
+		n.close()
 		return nil, err
 	}
 	logger.Info("cluster: node started", slog.String("gossip", ms.gossipAddr()), slog.String("remote", system.Address()),
@@ -290,7 +294,7 @@ func (n *Node) Leave(ctx context.Context) error {
 // Without Leave first, the others see what a kill -9 looks like: a member
 // that stops answering, dropped within 2 s.
 func (n *Node) Close() error {
-	n.close(true)
+	n.close()
 	return nil
 }
 
@@ -301,22 +305,22 @@ func (n *Node) Stop(ctx context.Context) error {
 	return err
 }
 
-func (n *Node) close(started bool) {
+func (n *Node) close() {
 	n.closeOnce.Do(func() {
 		if n.ms.ml != nil {
 			_ = n.ms.shutdown()
 		} else {
 			_ = n.ms.transport.Shutdown()
 		}
-		if n.cluster == nil || n.cluster.Remote == nil {
-			n.system.Shutdown()
-			return
-		}
-		n.lookup.Shutdown()
-		if started {
-			n.cluster.Gossip.Shutdown()
+		if n.cluster != nil {
+			n.lookup.Shutdown()
+			n.cluster.Gossip.Shutdown() // a no-op if it never started
 		}
 		n.system.Shutdown()
+		// The remote is up once it has given the system its address.
+		if n.cluster == nil || n.cluster.Remote == nil || n.system.Address() == unboundAddress {
+			return
+		}
 		// A graceful remote shutdown stops the endpoints and then the
 		// gRPC server, waiting up to 10 s for each (an endpoint to a peer
 		// that just died sits in a 2 s x 5 reconnect loop); past

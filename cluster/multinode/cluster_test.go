@@ -204,3 +204,33 @@ func memberNames(n *cluster.Node) []string {
 	}
 	return out
 }
+
+// Start fails cleanly, naming the address, when a port is taken; the
+// ports it did bind are free again afterwards.
+func TestStartFailsOnATakenPort(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	for _, tc := range []struct{ key, gossip, remote string }{
+		{"gossip", addr, "127.0.0.1:0"},
+		{"remote", "127.0.0.1:0", addr},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			cfg := config.Default().Cluster
+			cfg.NodeName, cfg.Gossip, cfg.Remote = "n1", tc.gossip, tc.remote
+			n, err := cluster.Start(context.Background(), cluster.Options{Config: cfg, Logger: testLogger(t)})
+			if err == nil {
+				n.Close()
+				t.Fatal("started on a taken port")
+			}
+			if !strings.HasPrefix(err.Error(), "cluster."+tc.key+" ") || !strings.Contains(err.Error(), addr) {
+				t.Errorf("err = %v, want the key and the taken address", err)
+			}
+		})
+	}
+	// Nothing left bound: a node starts on the ports it picks itself.
+	mustStartNode(t, "n2", nodeOpts{})
+}
