@@ -242,8 +242,8 @@ func (m *membership) join(ctx context.Context) error {
 		}
 	}
 	if errors.Is(lastErr, errNameTaken) {
-		return fmt.Errorf("%w: the live member at %s is named %q too: give this node another cluster.node_name (PICLOUD_NODE_NAME)",
-			errNameTaken, *m.conflictAddr.Load(), m.cfg.name)
+		return fmt.Errorf("cluster: %w: %q is the name of the live member at %s: give this node another cluster.node_name (PICLOUD_NODE_NAME)",
+			errNameTaken, m.cfg.name, *m.conflictAddr.Load())
 	}
 	m.logger.Warn("cluster: no member answered; running alone and retrying the join in the background",
 		slog.Any("join", seeds), slog.Duration("waited", m.cfg.joinTimeout), slog.Any("err", lastErr))
