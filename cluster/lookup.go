@@ -42,7 +42,8 @@ type lookup struct {
 	activator *actor.PID
 	sub       *eventstream.Subscription
 	view      atomic.Pointer[placement]
-	live      atomic.Int64 // activations held by this node
+	live      atomic.Int64    // activations held by this node
+	warned    map[string]bool // blocked member ids already logged; setPeers only
 }
 
 // placement is the candidates of each kind at one moment.
@@ -52,7 +53,7 @@ type placement struct {
 }
 
 func newLookup(roles map[string]string, logger *slog.Logger) *lookup {
-	l := &lookup{roles: roles, logger: logger}
+	l := &lookup{roles: roles, logger: logger, warned: map[string]bool{}}
 	l.view.Store(&placement{})
 	return l
 }
@@ -91,6 +92,11 @@ func (l *lookup) setPeers(peers []peer) {
 	blocked := l.c.Remote.BlockList()
 	for _, pr := range peers {
 		p.names[pr.meta.ID] = pr.name
+		if blocked.IsBlocked(pr.meta.ID) && !pr.meta.Leaving && !l.warned[pr.meta.ID] {
+			l.warned[pr.meta.ID] = true
+			l.logger.Warn("cluster: member is back after it was declared dead; it takes no work until it restarts",
+				slog.String("member", pr.name), slog.String("gossip", pr.gossip))
+		}
 		if pr.meta.Leaving || blocked.IsBlocked(pr.meta.ID) {
 			continue
 		}

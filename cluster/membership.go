@@ -343,8 +343,10 @@ func (m *membership) reconnectTargets() []string {
 	m.mu.Lock()
 	live := map[string]bool{}
 	var dead []string
-	for _, r := range m.records {
+	for name, r := range m.records {
 		switch {
+		case r.status != StatusAlive && time.Since(r.since) > departedRetention:
+			delete(m.records, name) // forgotten: shown no more, tried no more
 		case r.status == StatusAlive:
 			live[r.gossip] = true
 		case r.status == StatusDead && time.Since(r.since) < departedRetention:
@@ -411,6 +413,8 @@ type MemberState struct {
 	JoinedAt time.Time `json:"joined_at"`
 	// Self marks the node that answers.
 	Self bool `json:"self"`
+
+	id string // protoactor member id
 }
 
 // states is the member table: live members, and those that left or died
@@ -430,7 +434,7 @@ func (m *membership) states() []MemberState {
 	out := make([]MemberState, 0, len(m.records))
 	for name, r := range m.records {
 		s := MemberState{Name: name, Gossip: r.gossip, Remote: r.meta.remote(), Roles: slices.Clone(r.meta.Roles),
-			Status: r.status, JoinedAt: r.joinedAt, Self: name == m.cfg.name}
+			Status: r.status, JoinedAt: r.joinedAt, Self: name == m.cfg.name, id: r.meta.ID}
 		if r.status == StatusAlive && !s.Self && time.Since(r.lastAck) > suspectAfter {
 			s.Status = StatusSuspect
 		}

@@ -215,8 +215,18 @@ func (n *Node) RemoteAddr() string { return n.system.Address() }
 
 // Members is the member table as this node sees it, for
 // GET /api/v1/admin/cluster: live members and those that left or died
-// lately, by name.
-func (n *Node) Members() []MemberState { return n.ms.states() }
+// lately, by name. A member that came back after it was declared dead is
+// shown dead: protoactor will not take it back until it restarts.
+func (n *Node) Members() []MemberState {
+	st := n.ms.states()
+	blocked := n.cluster.Remote.BlockList()
+	for i := range st {
+		if !st[i].Self && st[i].Status != StatusLeft && blocked.IsBlocked(st[i].id) {
+			st[i].Status = StatusDead
+		}
+	}
+	return st
+}
 
 // Owner is the name of the node that owns (kind, identity) in this node's
 // view; ok is false when no member hosts the kind.

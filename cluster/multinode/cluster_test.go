@@ -234,3 +234,20 @@ func TestStartFailsOnATakenPort(t *testing.T) {
 	// Nothing left bound: a node starts on the ports it picks itself.
 	mustStartNode(t, "n2", nodeOpts{})
 }
+
+// A member protoactor has blocked (it was declared dead and came back with
+// the same actor system) takes no work; the member table says dead, not
+// alive.
+func TestBlockedMemberIsShownDead(t *testing.T) {
+	nodes := startCluster(t, "n1", "n2")
+	if s := status(nodes[0], "n2"); s != cluster.StatusAlive {
+		t.Fatalf("n2 is %q", s)
+	}
+	nodes[0].Cluster().Remote.BlockList().Block(nodes[1].System().ID)
+	if s := status(nodes[0], "n2"); s != cluster.StatusDead {
+		t.Errorf("blocked n2 shown %q, want dead", s)
+	}
+	if s := status(nodes[1], "n1"); s != cluster.StatusAlive {
+		t.Errorf("n2 shows n1 %q", s)
+	}
+}
