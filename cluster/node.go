@@ -57,6 +57,9 @@ const (
 	defaultRetryInterval = 2 * time.Second
 	// leaveBroadcast bounds each of Leave's two announcements.
 	leaveBroadcast = time.Second
+	// defaultDrain bounds Leave's wait for activations to finish when its
+	// context has no deadline.
+	defaultDrain = 10 * time.Second
 	// remoteDrain bounds Close's wait for gRPC streams to end.
 	remoteDrain = 500 * time.Millisecond
 	// unboundAddress is an actor system's address before its remote
@@ -276,12 +279,18 @@ func (n *Node) Request(ctx context.Context, kind, identity string, msg any) (any
 // Leave takes the node out of the cluster gracefully: it tells the others
 // it takes no new work (they place new activations elsewhere at once),
 // stops its activations, each after the messages already in its mailbox,
-// waits for them until ctx ends, and leaves gossip; the others drop it
-// within a second. The actor system keeps running until Close, so
-// answers still on their way go out.
+// waits for them until ctx ends (at most defaultDrain if ctx has no
+// deadline), and leaves gossip; the others drop it within a second. The
+// actor system keeps running until Close, so answers still on their way
+// go out.
 func (n *Node) Leave(ctx context.Context) error {
 	n.leaveOnce.Do(func() {
 		start := time.Now()
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, defaultDrain)
+			defer cancel()
+		}
 		if err := n.ms.setLeaving(leaveBroadcast); err != nil {
 			n.logger.Warn("cluster: announcing the departure", slog.Any("err", err))
 		}
