@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
 	"github.com/picloud/picloud/cluster"
 	"github.com/picloud/picloud/config"
 )
@@ -249,5 +251,52 @@ func TestBlockedMemberIsShownDead(t *testing.T) {
 	}
 	if s := status(nodes[1], "n1"); s != cluster.StatusAlive {
 		t.Errorf("n2 shows n1 %q", s)
+	}
+}
+
+// A node that stops gracefully (Leave, then Close) finishes the calls it is
+// running: a call in flight from another node is answered, by the leaver,
+// and the next call of that identity runs elsewhere.
+func TestLeaveFinishesCallsInFlight(t *testing.T) {
+	nodes := startCluster(t, names3...)
+	var id string
+	for i := range 30 {
+		if owners(nodes, ident(i)) == "n3" {
+			id = ident(i)
+			break
+		}
+	}
+	if id == "" {
+		t.Fatal("n3 owns none of 30 identities")
+	}
+	started := make(chan struct{}, 1)
+	slowStarted.Store(&started)
+	defer slowStarted.Store(nil)
+	type answer struct {
+		node string
+		err  error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		res, err := nodes[0].Request(ctx, kindEcho, id, wrapperspb.Int64(500))
+		if err != nil {
+			done <- answer{err: err}
+			return
+		}
+		done <- answer{node: res.(*wrapperspb.StringValue).GetValue()}
+	}()
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := nodes[2].Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a := <-done; a.err != nil || a.node != "n3" {
+		t.Errorf("call in flight during the leave: answered by %q, err %v; want n3's answer", a.node, a.err)
+	}
+	if got, err := call(nodes[0], id, time.Second); err != nil || got == "n3" {
+		t.Errorf("next call ran on %q (%v), want n1 or n2", got, err)
 	}
 }

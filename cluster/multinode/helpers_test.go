@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,11 +24,25 @@ const kindEcho = "echo"
 
 func echoProps(node string) *actor.Props {
 	return actor.PropsFromFunc(func(ctx actor.Context) {
-		if _, ok := ctx.Message().(*wrapperspb.StringValue); ok {
+		switch m := ctx.Message().(type) {
+		case *wrapperspb.StringValue:
+			ctx.Respond(wrapperspb.String(node))
+		case *wrapperspb.Int64Value:
+			// A slow call: say it began, then answer after m ms.
+			if started := slowStarted.Load(); started != nil {
+				select {
+				case *started <- struct{}{}:
+				default:
+				}
+			}
+			time.Sleep(time.Duration(m.GetValue()) * time.Millisecond)
 			ctx.Respond(wrapperspb.String(node))
 		}
 	})
 }
+
+// slowStarted, when set, hears when a slow call begins.
+var slowStarted atomic.Pointer[chan struct{}]
 
 type nodeOpts struct {
 	gossipPort  int
