@@ -158,22 +158,9 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		_ = ms.transport.Shutdown()
 		return nil, err
 	}
-	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return libLogger(logger) }))
-	n := &Node{name: ms.cfg.name, logger: logger, system: system, ms: ms}
-	roles := map[string]string{}
-	var kinds []*cluster.Kind
-	for _, k := range opts.Kinds {
-		roles[k.Name] = k.Role
-		if k.Role == "" || cfg.HasRole(k.Role) {
-			kinds = append(kinds, cluster.NewKind(k.Name, k.Props))
-		}
-	}
-	n.lookup = newLookup(roles, logger)
-	prov := &provider{ms: ms, roles: slices.Clone(cfg.Roles), onPeers: n.lookup.setPeers}
-	cc := cluster.Configure(clusterName, prov, n.lookup, rc, cluster.WithKinds(kinds...),
-		cluster.WithHeartbeatExpiration(protoHeartbeatExpiration))
-	cc.GossipInterval = protoGossipInterval
-	n.cluster = cluster.New(system, cc)
+	n := &Node{name: ms.cfg.name, logger: logger, ms: ms,
+		system: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return libLogger(logger) }))}
+	n.cluster = n.newCluster(cfg, opts.Kinds, rc)
 	if err := startMember(n.cluster); err != nil {
 		err = fmt.Errorf("cluster.remote %s: %w", rc.Address(), err)
 		n.close()
@@ -183,9 +170,29 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		n.close()
 		return nil, err
 	}
-	logger.Info("cluster: node started", slog.String("gossip", ms.gossipAddr()), slog.String("remote", system.Address()),
+	logger.Info("cluster: node started", slog.String("gossip", ms.gossipAddr()), slog.String("remote", n.system.Address()),
 		slog.Any("roles", cfg.Roles))
 	return n, nil
+}
+
+// newCluster is protoactor's cluster for n: the memberlist provider, the
+// rendezvous lookup, and the kinds this node's roles host (the lookup
+// knows every kind's role, hosted here or not).
+func (n *Node) newCluster(cfg config.Cluster, all []Kind, rc *remote.Config) *cluster.Cluster {
+	roles := map[string]string{}
+	var kinds []*cluster.Kind
+	for _, k := range all {
+		roles[k.Name] = k.Role
+		if k.Role == "" || cfg.HasRole(k.Role) {
+			kinds = append(kinds, cluster.NewKind(k.Name, k.Props))
+		}
+	}
+	n.lookup = newLookup(roles, n.logger)
+	prov := &provider{ms: n.ms, roles: slices.Clone(cfg.Roles), onPeers: n.lookup.setPeers}
+	cc := cluster.Configure(clusterName, prov, n.lookup, rc, cluster.WithKinds(kinds...),
+		cluster.WithHeartbeatExpiration(protoHeartbeatExpiration))
+	cc.GossipInterval = protoGossipInterval
+	return cluster.New(n.system, cc)
 }
 
 // startMember runs protoactor's StartMember, which panics where it could
