@@ -9,7 +9,13 @@ NORACE_PKGS := ./cluster/multinode
 # How long CI runs each fuzz target.
 FUZZTIME    ?= 10s
 
-.PHONY: run build test fuzz lint fmt bench ui ui-check ui-test clean
+# The .proto files whose Go code is generated and committed (make proto),
+# and those of them that also get vtprotobuf's codec (the worker protocol,
+# whose hot path must not allocate more than a hand codec; comma-separated).
+PROTO_FILES   := worker/worker.proto actors/actorspb/actors.proto
+VTPROTO_FILES := worker/worker.proto
+
+.PHONY: run build test fuzz lint fmt bench proto proto-check ui ui-check ui-test clean
 
 run: ## start PiCloud on the embedded SQLite default in ./data
 	$(GO) run ./cmd/picloud
@@ -31,6 +37,7 @@ fuzz: ## run each fuzz target for FUZZTIME (CI: a short smoke run)
 	$(GO) test -run '^$$' -fuzz '^FuzzPattern$$' -fuzztime $(FUZZTIME) ./domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzTrie$$' -fuzztime $(FUZZTIME) ./route/
 	$(GO) test -run '^$$' -fuzz '^FuzzOverlaps$$' -fuzztime $(FUZZTIME) ./route/
+	$(GO) test -run '^$$' -fuzz '^FuzzShape$$' -fuzztime $(FUZZTIME) ./route/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./worker/
 
 lint: ## staticcheck (installed on first use)
@@ -44,6 +51,12 @@ fmt:
 bench: ## load generator against the real binary and a bare fasthttp handler, plus Go benchmarks
 	bash bench/run.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./route/ ./sandbox/ ./actors/ ./ingress/
+
+proto: ## regenerate the committed Go code of the .proto files (pure Go: no protoc needed)
+	$(GO) run ./internal/tools/protogen -vt $(VTPROTO_FILES) $(PROTO_FILES)
+
+proto-check: ## fail when the committed generated code is not what make proto makes
+	$(GO) run ./internal/tools/protogen -check -vt $(VTPROTO_FILES) $(PROTO_FILES)
 
 ui: ## rebuild the embedded web UI into webui/dist (needs Node.js 20+; commit the result)
 	cd webui && npm ci --no-audit --no-fund && npm run build

@@ -131,6 +131,18 @@ executor {
   # no script (its executors went idle) stops after a few seconds.
   restart_backoff = "100ms"
   restart_backoff_max = "30s"
+
+  # Every script upload is checked before it is stored: parsed, compiled
+  # and its package-level variables initialised, in a short-lived checker
+  # process under memory_limit, never in the server. max_source caps a
+  # script's source (from 1KiB to 16MiB; a bigger upload gets 413, and the
+  # upload's JSON must also fit server.max_request_body); a check that
+  # takes longer than check_timeout is refused with 422; max_checks checks
+  # run at once, further uploads wait for one to end (503 past
+  # check_timeout).
+  max_source = "256KiB"
+  check_timeout = "10s"
+  max_checks = 2
 }
 
 invocations {

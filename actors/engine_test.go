@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
 )
@@ -33,12 +34,12 @@ func (e *crashingEngine) isDown() bool {
 	return e.down
 }
 
-func (e *crashingEngine) Load(context.Context, string, actors.ScriptVersion, sandbox.Options) (actors.Instance, error) {
+func (e *crashingEngine) Load(context.Context, string, engine.Script, sandbox.Options) (engine.Instance, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.loads++
 	if e.down {
-		return nil, fmt.Errorf("restarting: %w", actors.ErrWorkerCrashed)
+		return nil, fmt.Errorf("restarting: %w", engine.ErrWorkerCrashed)
 	}
 	return fakeInstance{e}, nil
 }
@@ -47,7 +48,7 @@ type fakeInstance struct{ e *crashingEngine }
 
 func (i fakeInstance) Call(context.Context, *sdk.Request) sandbox.Result {
 	if i.e.isDown() {
-		return sandbox.Result{Err: fmt.Errorf("died: %w", actors.ErrWorkerCrashed)}
+		return sandbox.Result{Err: fmt.Errorf("died: %w", engine.ErrWorkerCrashed)}
 	}
 	return sandbox.Result{Response: sdk.Response{Status: 200, Body: []byte("ok")}}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/route"
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
@@ -29,7 +30,7 @@ type executorConfig struct {
 	app    string
 	limits Limits
 	logger *slog.Logger
-	engine Engine
+	engine engine.Engine
 	// router and root are where a request that reaches the executor
 	// after it stopped is sent back to (see returnLateJob).
 	router *actor.PID
@@ -62,7 +63,7 @@ type executor struct {
 	idle      *executorIdle
 	afterlife *afterlife
 
-	inst    Instance
+	inst    engine.Instance
 	loadErr error
 	// ctx lives as long as inst; timer cancels it when a call overruns.
 	ctx    context.Context
@@ -111,7 +112,7 @@ func (e *executor) Receive(ctx actor.Context) {
 func (e *executor) load() {
 	ctx, cancel := context.WithCancel(context.Background())
 	overrun := time.AfterFunc(loadTimeout, cancel)
-	inst, err := e.cfg.engine.Load(ctx, e.cfg.app, e.cfg.script, sandbox.Options{
+	inst, err := e.cfg.engine.Load(ctx, e.cfg.app, e.cfg.script.Script, sandbox.Options{
 		MaxOutput: e.cfg.limits.MaxOutput, MaxResponseBody: e.cfg.limits.MaxResponseBody})
 	if !overrun.Stop() {
 		if err == nil {
@@ -128,18 +129,6 @@ func (e *executor) load() {
 	e.inst, e.ctx, e.cancel, e.loadErr = inst, ctx, cancel, nil
 	e.timer = time.AfterFunc(time.Hour, cancel)
 	e.timer.Stop()
-}
-
-// newInstance is sandbox.New, with a panic turned into an error: a panic
-// while loading would otherwise make the supervisor restart the executor
-// in a loop.
-func newInstance(ctx context.Context, source string, opts sandbox.Options) (inst *sandbox.Instance, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			inst, err = nil, fmt.Errorf("sandbox panicked while compiling: %v", v)
-		}
-	}()
-	return sandbox.New(ctx, source, opts)
 }
 
 func (e *executor) unload() {
@@ -178,6 +167,10 @@ func (e *executor) execute(ctx actor.Context, job *execute) {
 		// It hears of this one before the caller does, so a request sent
 		// after the answer already finds the script parked.
 		ctx.Send(ctx.Parent(), &executorCrashed{id: e.cfg.id, timeout: discard.timeout, cause: discard.String()})
+	} else if res.ErrCode == CodeLoadFailed {
+		// A script that does not load fails every request: that counts
+		// towards parking too.
+		ctx.Send(ctx.Parent(), &executorCrashed{id: e.cfg.id, load: true, cause: res.ErrMessage})
 	}
 	job.inv.Reply.Send(res)
 	answered = true
@@ -193,11 +186,11 @@ func (e *executor) execute(ctx actor.Context, job *execute) {
 // stops the call at once, and the interpreter is replaced.
 func (e *executor) call(job *execute) (Result, *discardInstance) {
 	res := Result{RouteID: job.routeID, ScriptID: e.cfg.script.ScriptID, Version: e.cfg.script.Version}
-	if e.inst == nil && errors.Is(e.loadErr, ErrWorkerCrashed) {
+	if e.inst == nil && errors.Is(e.loadErr, engine.ErrWorkerCrashed) {
 		// The worker was down when this executor started: try again.
 		e.load()
 	}
-	if e.inst == nil && errors.Is(e.loadErr, ErrWorkerCrashed) {
+	if e.inst == nil && errors.Is(e.loadErr, engine.ErrWorkerCrashed) {
 		res.Status, res.ErrCode, res.ErrMessage = 502, CodeCrashed, e.loadErr.Error()
 		return res, nil
 	}
@@ -216,7 +209,7 @@ func (e *executor) call(job *execute) (Result, *discardInstance) {
 		res.Status, res.ErrCode = 504, CodeTimeout
 		res.ErrMessage = fmt.Sprintf("script ran longer than its time limit of %s", e.cfg.limits.Timeout)
 		return res, &discardInstance{script: e.cfg.script, timeout: true, cause: context.DeadlineExceeded}
-	case errors.Is(out.Err, ErrWorkerCrashed):
+	case errors.Is(out.Err, engine.ErrWorkerCrashed):
 		res.Status, res.ErrCode = 502, CodeCrashed
 		res.ErrMessage = fmt.Sprintf("script %d version %d: %v", e.cfg.script.ScriptID, e.cfg.script.Version, out.Err)
 		return res, &discardInstance{script: e.cfg.script, cause: out.Err}

@@ -14,8 +14,8 @@ import (
 // version is answered 503 script_parked with Retry-After and runs nothing
 // (no executor is started for it) until the window has passed or a new
 // version replaces it. What counts as a crash: a panic, a timeout, a call
-// the sandbox could not make, and an executor that stopped on its own
-// (its process died). All of it is router state.
+// the sandbox could not make, a call answered with the script's load
+// failure, and an executor that stopped on its own (its process died). All of it is router state.
 
 // crashRecord is the recent crashes of one script version and whether it
 // is parked.
@@ -74,7 +74,10 @@ func (r *appRouter) executorCrashed(ctx actor.Context, msg *executorCrashed) {
 		return // from before a restart of this router
 	}
 	what := "panicked"
-	if msg.timeout {
+	switch {
+	case msg.load:
+		what = "failed to load"
+	case msg.timeout:
 		what = "timed out"
 	}
 	r.recordCrash(ctx, ex.pool, what+": "+msg.cause)

@@ -29,10 +29,12 @@ type executorIdle struct {
 
 // executorCrashed is what an executor tells its router when a call left
 // its interpreter unusable (a panic or a timeout), just before it fails
-// and is restarted. The router counts them to park a script.
+// and is restarted, or when it answered a call with its load failure
+// (load). The router counts them to park a script.
 type executorCrashed struct {
 	id      uint64
 	timeout bool
+	load    bool
 	cause   string
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/route"
 )
 
@@ -20,7 +21,7 @@ type routerSeed struct {
 	slug       string
 	dispatcher actor.Dispatcher
 	logger     *slog.Logger
-	engine     Engine
+	engine     engine.Engine
 	snapshot   *AppSnapshot
 	// stopped is called once, when the router has stopped for good.
 	stopped func()

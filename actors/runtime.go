@@ -21,6 +21,11 @@
 //
 // All mailboxes run on a WorkerDispatcher: long-lived goroutines instead
 // of one new goroutine per mailbox wake-up.
+//
+// Scripts are loaded through an engine.Engine (in this process, or in
+// worker processes). The messages above are Go values for the calls
+// within one process; the forms of Request and Result that cross a node
+// are in actorspb, whose doc says how a reply finds its caller there.
 package actors
 
 import (
@@ -32,6 +37,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/picloud/picloud/engine"
 )
 
 // shutdownGrace bounds how long Shutdown waits for routers to drain.
@@ -43,7 +49,7 @@ type Runtime struct {
 	system     *actor.ActorSystem
 	dispatcher *WorkerDispatcher
 	logger     *slog.Logger
-	engine     Engine
+	engine     engine.Engine
 
 	mu      sync.Mutex
 	routers map[string]chan struct{} // router PID id -> closed once stopped
@@ -65,7 +71,7 @@ func NewRuntime(logger *slog.Logger, opts ...Option) *Runtime {
 		dispatcher: NewWorkerDispatcher(DefaultThroughput, DefaultWorkerIdle),
 		logger:     logger,
 		routers:    map[string]chan struct{}{},
-		engine:     InProcess{},
+		engine:     engine.InProcess{},
 	}
 	for _, opt := range opts {
 		opt(rt)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/apierror"
 	"github.com/picloud/picloud/internal/testdb"
@@ -27,7 +26,7 @@ type recordingDeployer struct {
 	mu      sync.Mutex
 	changed []int64
 	err     error
-	status  actors.RouterStatus
+	status  []admin.ScriptState
 }
 
 func (d *recordingDeployer) AppChanged(_ context.Context, appID int64) error {
@@ -38,12 +37,10 @@ func (d *recordingDeployer) AppChanged(_ context.Context, appID int64) error {
 }
 
 // AppStatus answers a router with nothing parked, or status when set.
-func (d *recordingDeployer) AppStatus(_ context.Context, appID int64) (actors.RouterStatus, error) {
+func (d *recordingDeployer) AppStatus(context.Context, int64) ([]admin.ScriptState, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	st := d.status
-	st.AppID = appID
-	return st, nil
+	return d.status, nil
 }
 
 func (d *recordingDeployer) count() int {
@@ -159,7 +156,7 @@ func startBareAPI(t *testing.T, tg testdb.Target) *apiServer {
 		DB: db, Deployer: dep, Config: map[string]string{"listen": "test"},
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Now:    clock.Now, Argon2: cheapArgon2(),
-		BaseDomain: "localhost", MaxRequestBody: 1 << 20,
+		BaseDomain: "localhost", MaxRequestBody: 1 << 20, Checker: testChecker(t),
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

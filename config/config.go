@@ -118,6 +118,14 @@ type Executor struct {
 	// again; it doubles with each crash in a row up to RestartBackoffMax.
 	RestartBackoff    time.Duration
 	RestartBackoffMax time.Duration
+	// MaxSource caps a script's source, in bytes; a bigger upload is
+	// refused with 413. Every upload is checked (parsed, compiled, its
+	// initialisers run) in a short-lived checker process under
+	// MemoryLimit; CheckTimeout bounds one check (past it the upload is
+	// refused with 422) and MaxChecks how many run at once.
+	MaxSource    int64
+	CheckTimeout time.Duration
+	MaxChecks    int
 }
 
 // Invocations configures the invocation log (block "invocations").
@@ -171,6 +179,9 @@ func Default() *Config {
 			WorkerProcs:       1,
 			RestartBackoff:    100 * time.Millisecond,
 			RestartBackoffMax: 30 * time.Second,
+			MaxSource:         256 << 10,
+			CheckTimeout:      10 * time.Second,
+			MaxChecks:         2,
 		},
 		Invocations: Invocations{Retain: 100000, MaxPerSecond: 1000},
 		Log:         Log{Level: slog.LevelInfo, Format: LogText},

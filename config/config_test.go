@@ -64,6 +64,9 @@ func TestDefaultValues(t *testing.T) {
 		{"executor.worker_procs", c.Executor.WorkerProcs, 1},
 		{"executor.restart_backoff", c.Executor.RestartBackoff, 100 * time.Millisecond},
 		{"executor.restart_backoff_max", c.Executor.RestartBackoffMax, 30 * time.Second},
+		{"executor.max_source", c.Executor.MaxSource, int64(256 << 10)},
+		{"executor.check_timeout", c.Executor.CheckTimeout, 10 * time.Second},
+		{"executor.max_checks", c.Executor.MaxChecks, 2},
 		{"invocations.retain", c.Invocations.Retain, 100000},
 		{"invocations.max_per_second", c.Invocations.MaxPerSecond, 1000},
 		{"log.level", c.Log.Level, slog.LevelInfo},
@@ -140,6 +143,9 @@ executor {
   worker_procs        = 2
   restart_backoff     = "1s"
   restart_backoff_max = "1m"
+  max_source          = "64KiB"
+  check_timeout       = "3s"
+  max_checks          = 4
 }
 invocations {
   retain         = 5
@@ -188,6 +194,9 @@ cluster {
 			WorkerProcs:       2,
 			RestartBackoff:    time.Second,
 			RestartBackoffMax: time.Minute,
+			MaxSource:         64 << 10,
+			CheckTimeout:      3 * time.Second,
+			MaxChecks:         4,
 		},
 		Invocations: Invocations{Retain: 5, MaxPerSecond: 7},
 		Log:         Log{Level: slog.LevelDebug, Format: LogJSON},

@@ -49,6 +49,8 @@ func TestLoadFileErrors(t *testing.T) {
 			`config.hcl:2,16: executor.max_output: size "0" is out of range (1B to 1GiB)`},
 		{"memory limit too small", "executor {\n  memory_limit = \"1MiB\"\n}\n",
 			`config.hcl:2,18: executor.memory_limit: size "1MiB" is out of range (32MiB to 1TiB)`},
+		{"source limit too big", "executor {\n  max_source = \"1GiB\"\n}\n",
+			`config.hcl:2,16: executor.max_source: size "1GiB" is out of range (1KiB to 16MiB)`},
 		{"bad enum", "executor {\n  isolation = \"vm\"\n}\n",
 			`config.hcl:2,15: executor.isolation: "vm" is not one of "none", "process"`},
 		{"bad log level", "log {\n  level = \"verbose\"\n}\n",

@@ -17,7 +17,6 @@ import (
 
 	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/apierror"
-	"github.com/picloud/picloud/models"
 )
 
 // Sender delivers a message to an actor without waiting for an answer.
@@ -28,7 +27,7 @@ type Sender interface {
 // Recorder takes invocation records off the request path. Add must not
 // block.
 type Recorder interface {
-	Add(inv models.Invocation)
+	Add(inv Invocation)
 }
 
 // Options configure a Server.
@@ -298,19 +297,19 @@ func (s *Server) record(app *App, req *actors.Request, res *actors.Result, statu
 	if res.ErrCode != "" {
 		errText = res.ErrCode + ": " + res.ErrMessage
 	}
-	s.recorder.Add(models.Invocation{
-		RequestID:  req.RequestID,
-		AppID:      app.ID,
-		ScriptID:   res.ScriptID,
-		Version:    res.Version,
-		RouteID:    res.RouteID,
-		Method:     req.Method,
-		Path:       req.Path,
-		Status:     status,
-		DurationUS: elapsed.Microseconds(),
-		Output:     res.Output,
-		Error:      errText,
-		CreatedAt:  time.Now().UTC(),
+	s.recorder.Add(Invocation{
+		RequestID: req.RequestID,
+		AppID:     app.ID,
+		ScriptID:  res.ScriptID,
+		Version:   res.Version,
+		RouteID:   res.RouteID,
+		Method:    req.Method,
+		Path:      req.Path,
+		Status:    status,
+		Duration:  elapsed,
+		Output:    res.Output,
+		Error:     errText,
+		At:        time.Now().UTC(),
 	})
 }
 

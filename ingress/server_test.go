@@ -15,7 +15,6 @@ import (
 
 	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/ingress"
-	"github.com/picloud/picloud/models"
 )
 
 // scriptedRouter stands in for a router actor: it answers every Invoke
@@ -33,10 +32,10 @@ func (r scriptedRouter) Send(_ *actor.PID, msg any) {
 
 type memRecorder struct {
 	mu   sync.Mutex
-	invs []models.Invocation
+	invs []ingress.Invocation
 }
 
-func (m *memRecorder) Add(inv models.Invocation) {
+func (m *memRecorder) Add(inv ingress.Invocation) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.invs = append(m.invs, inv)

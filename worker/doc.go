@@ -3,11 +3,11 @@
 // (unbounded recursion, an allocation bomb, a fatal error) takes down
 // only its worker, never the server or another app.
 //
-// The host side, Engine, is an actors.Engine: it starts one worker per
+// The host side, Engine, is an engine.Engine: it starts one worker per
 // app, talks to it over a unix socketpair with the framed protocol of
 // worker.proto (length-prefixed protobuf, many calls multiplexed over one
 // connection, writes batched until the queue drains), answers the calls
-// in flight when a worker dies with actors.ErrWorkerCrashed (502),
+// in flight when a worker dies with engine.ErrWorkerCrashed (502),
 // restarts it on demand with exponential backoff, stops it when it has
 // held no script for the idle timeout and kills it on shutdown.
 //
@@ -15,5 +15,7 @@
 // a time per instance, under a memory limit it enforces itself: past it
 // the worker exits with ExitMemoryLimit.
 //
-// The package never touches the database or the network.
+// The package never touches the database or the network, and it sits
+// beside actors, not above it: it imports engine for the seam, so the
+// `picloud worker` child links no actor runtime.
 package worker

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
 )
@@ -76,7 +76,7 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// Engine is the actors.Engine that runs every app's scripts in a worker
+// Engine is the engine.Engine that runs every app's scripts in a worker
 // process of its own.
 type Engine struct {
 	opts Options
@@ -87,7 +87,7 @@ type Engine struct {
 	running sync.WaitGroup // one per live process
 }
 
-var _ actors.Engine = (*Engine)(nil)
+var _ engine.Engine = (*Engine)(nil)
 
 // NewEngine returns an Engine; workers start on the first Load of their
 // app.
@@ -99,9 +99,9 @@ func NewEngine(opts Options) (*Engine, error) {
 	return &Engine{opts: opts, apps: map[string]*supervisor{}}, nil
 }
 
-// Load implements actors.Engine: it compiles script in app's worker,
+// Load implements engine.Engine: it compiles script in app's worker,
 // starting the worker if needed.
-func (e *Engine) Load(ctx context.Context, app string, script actors.ScriptVersion, opts sandbox.Options) (actors.Instance, error) {
+func (e *Engine) Load(ctx context.Context, app string, script engine.Script, opts sandbox.Options) (engine.Instance, error) {
 	sup, err := e.supervisor(app)
 	if err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func (e *Engine) supervisor(app string) (*supervisor, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
-		return nil, fmt.Errorf("worker engine is closed: %w", actors.ErrWorkerCrashed)
+		return nil, fmt.Errorf("worker engine is closed: %w", engine.ErrWorkerCrashed)
 	}
 	sup := e.apps[app]
 	if sup == nil {
@@ -175,19 +175,19 @@ type supervisor struct {
 	lastCrash string
 }
 
-func (s *supervisor) load(ctx context.Context, script actors.ScriptVersion, opts sandbox.Options) (actors.Instance, error) {
+func (s *supervisor) load(ctx context.Context, script engine.Script, opts sandbox.Options) (engine.Instance, error) {
 	p, err := s.acquire()
 	if err != nil {
 		return nil, err
 	}
 	id := p.nextInstance()
-	f, err := p.roundTrip(ctx, &Frame{Load: &Load{Instance: id, Source: script.Source, MaxOutput: int64(opts.MaxOutput), MaxResponseBody: int64(opts.MaxResponseBody),
-		App: s.app, ScriptID: script.ScriptID, Version: script.Version}})
-	if err == nil && f.Loaded == nil {
+	f, err := p.roundTrip(ctx, &Frame{Body: &Frame_Load{Load: &Load{Instance: id, Source: script.Source, MaxOutput: int64(opts.MaxOutput), MaxResponseBody: int64(opts.MaxResponseBody),
+		App: s.app, ScriptId: script.ScriptID, Version: script.Version}}})
+	if err == nil && f.GetLoaded() == nil {
 		err = fmt.Errorf("worker: answered a load with something else")
 	}
 	if err == nil {
-		err = f.Loaded.Err.asError()
+		err = f.GetLoaded().Error.asError()
 	}
 	if err != nil {
 		s.release(p)
@@ -204,7 +204,7 @@ func (s *supervisor) acquire() (*process, error) {
 	if s.proc == nil {
 		if wait := time.Until(s.notBefore); wait > 0 {
 			return nil, fmt.Errorf("the worker of app %q is restarting in %s after a crash (%s): %w",
-				s.app, wait.Round(time.Millisecond), s.lastCrash, actors.ErrWorkerCrashed)
+				s.app, wait.Round(time.Millisecond), s.lastCrash, engine.ErrWorkerCrashed)
 		}
 		p, err := s.start()
 		if err != nil {
@@ -305,33 +305,25 @@ type instance struct {
 	p    *process
 	id   uint64
 	once sync.Once
+	call callFrame // reused: one call at a time
 }
 
-// Call implements actors.Instance.
+// Call implements engine.Instance.
 func (in *instance) Call(ctx context.Context, req *sdk.Request) sandbox.Result {
-	f, err := in.p.roundTrip(ctx, &Frame{Call: &Call{Instance: in.id, Request: req}})
+	f, err := in.p.roundTrip(ctx, in.call.set(in.id, req))
 	if err != nil {
 		return sandbox.Result{Err: err}
 	}
-	if f.Result == nil {
+	if f.GetResult() == nil {
 		return sandbox.Result{Err: errors.New("worker: answered a call with something else")}
 	}
-	r := f.Result
-	res := sandbox.Result{Response: r.Response, Output: r.Output, Duration: r.Duration}
-	if r.Err != nil {
-		if r.Err.Kind == KindPanic {
-			res.Panic = r.Err.asError()
-		} else {
-			res.Err = r.Err.asError()
-		}
-	}
-	return res
+	return f.GetResult().sandboxResult()
 }
 
-// Close implements actors.Instance.
+// Close implements engine.Instance.
 func (in *instance) Close() {
 	in.once.Do(func() {
-		in.p.send(&Frame{Unload: &Unload{Instance: in.id}})
+		in.p.send(&Frame{Body: &Frame_Unload{Unload: &Unload{Instance: in.id}}})
 		in.sup.release(in.p)
 	})
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
 	"github.com/picloud/picloud/worker"
@@ -106,9 +106,9 @@ func Handle(req *picloud.Request) *picloud.Response {
 `
 )
 
-func load(t *testing.T, e *worker.Engine, app, source string) actors.Instance {
+func load(t *testing.T, e *worker.Engine, app, source string) engine.Instance {
 	t.Helper()
-	inst, err := e.Load(context.Background(), app, actors.ScriptVersion{ScriptID: 1, Version: 1, Source: source}, sandbox.Options{})
+	inst, err := e.Load(context.Background(), app, engine.Script{ScriptID: 1, Version: 1, Source: source}, sandbox.Options{})
 	if err != nil {
 		t.Fatalf("load into %s: %v", app, err)
 	}
@@ -133,7 +133,7 @@ func TestCallsRunInTheWorker(t *testing.T) {
 
 func TestSandboxErrorsCrossTheProcess(t *testing.T) {
 	e := newEngine(t, worker.Options{})
-	_, err := e.Load(context.Background(), "a", actors.ScriptVersion{Source: strings.Replace(hello, `"hello "`, "undefinedThing", 1)}, sandbox.Options{})
+	_, err := e.Load(context.Background(), "a", engine.Script{Source: strings.Replace(hello, `"hello "`, "undefinedThing", 1)}, sandbox.Options{})
 	var ce *sandbox.CompileError
 	if !errors.As(err, &ce) || ce.Line != 7 {
 		t.Errorf("load = %v, want a *sandbox.CompileError on line 7", err)
@@ -159,7 +159,7 @@ func TestCrashFailsCallsInFlightAndSparesOtherApps(t *testing.T) {
 	res := crash.Call(context.Background(), &sdk.Request{})
 	wg.Wait()
 	for name, r := range map[string]sandbox.Result{"crashing call": res, "call in flight": inFlight} {
-		if !errors.Is(r.Err, actors.ErrWorkerCrashed) || !strings.Contains(r.Err.Error(), "stack") {
+		if !errors.Is(r.Err, engine.ErrWorkerCrashed) || !strings.Contains(r.Err.Error(), "stack") {
 			t.Errorf("%s: %+v, want ErrWorkerCrashed naming the stack overflow", name, r)
 		}
 	}
@@ -167,8 +167,8 @@ func TestCrashFailsCallsInFlightAndSparesOtherApps(t *testing.T) {
 		t.Errorf("other app after the crash: %+v", r)
 	}
 	// Within the backoff the app's scripts are not loaded again.
-	_, err := e.Load(context.Background(), "bad", actors.ScriptVersion{Source: hello}, sandbox.Options{})
-	if !errors.Is(err, actors.ErrWorkerCrashed) || !strings.Contains(err.Error(), "restarting in") {
+	_, err := e.Load(context.Background(), "bad", engine.Script{Source: hello}, sandbox.Options{})
+	if !errors.Is(err, engine.ErrWorkerCrashed) || !strings.Contains(err.Error(), "restarting in") {
 		t.Errorf("load during the backoff = %v, want ErrWorkerCrashed", err)
 	}
 }
@@ -178,13 +178,13 @@ func TestCrashedWorkerRestarts(t *testing.T) {
 	first := e.Workers()
 	crash := load(t, e, "a", recursion)
 	pid := e.Workers()["a"]
-	if r := crash.Call(context.Background(), &sdk.Request{}); !errors.Is(r.Err, actors.ErrWorkerCrashed) {
+	if r := crash.Call(context.Background(), &sdk.Request{}); !errors.Is(r.Err, engine.ErrWorkerCrashed) {
 		t.Fatalf("call = %+v, want a crash", r)
 	}
-	var inst actors.Instance
+	var inst engine.Instance
 	eventually(t, "a restarted worker", func() bool {
 		var err error
-		inst, err = e.Load(context.Background(), "a", actors.ScriptVersion{Source: hello}, sandbox.Options{})
+		inst, err = e.Load(context.Background(), "a", engine.Script{Source: hello}, sandbox.Options{})
 		return err == nil
 	})
 	defer inst.Close()
@@ -200,7 +200,7 @@ func TestMemoryLimitEndsTheWorker(t *testing.T) {
 	e := newEngine(t, worker.Options{MemoryLimit: 64 << 20, Backoff: time.Hour})
 	inst := load(t, e, "a", grows)
 	r := inst.Call(context.Background(), &sdk.Request{})
-	if !errors.Is(r.Err, actors.ErrWorkerCrashed) {
+	if !errors.Is(r.Err, engine.ErrWorkerCrashed) {
 		t.Fatalf("call = %+v, want a crash", r)
 	}
 	if msg := r.Err.Error(); !strings.Contains(msg, "memory") {
@@ -227,7 +227,7 @@ func TestCloseLeavesNoWorker(t *testing.T) {
 			t.Errorf("worker of app %s (pid %d) still runs after Close", app, pid)
 		}
 	}
-	if _, err := e.Load(context.Background(), "a", actors.ScriptVersion{Source: hello}, sandbox.Options{}); err == nil {
+	if _, err := e.Load(context.Background(), "a", engine.Script{Source: hello}, sandbox.Options{}); err == nil {
 		t.Error("load after Close succeeded")
 	}
 }

@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/engine"
 )
 
 // process is one running worker and the connection to it.
@@ -92,11 +92,11 @@ func socketPair() (host, child *os.File, err error) {
 func (p *process) nextInstance() uint64 { return p.nextInst.Add(1) }
 
 // roundTrip sends f under a fresh id and waits for the answer. It fails
-// with an error wrapping actors.ErrWorkerCrashed when the worker dies
+// with an error wrapping engine.ErrWorkerCrashed when the worker dies
 // first, and with ctx's error when ctx ends first.
 func (p *process) roundTrip(ctx context.Context, f *Frame) (*Frame, error) {
 	id := p.nextID.Add(1)
-	f.ID = id
+	f.Id = id
 	ch := make(chan *Frame, 1)
 	p.mu.Lock()
 	if p.dead != nil {
@@ -165,8 +165,8 @@ func (p *process) readLoop() {
 			break
 		}
 		p.mu.Lock()
-		ch, ok := p.pending[f.ID]
-		delete(p.pending, f.ID)
+		ch, ok := p.pending[f.Id]
+		delete(p.pending, f.Id)
 		p.mu.Unlock()
 		if ok && ch != nil {
 			ch <- f
@@ -186,7 +186,7 @@ func (p *process) reap(readErr error) {
 	if reason == "" {
 		reason = exitReason(p.cmd.ProcessState, waitErr, p.stderr.String(), readErr)
 	}
-	p.dead = fmt.Errorf("the worker of app %q %s: %w", p.sup.app, reason, actors.ErrWorkerCrashed)
+	p.dead = fmt.Errorf("the worker of app %q %s: %w", p.sup.app, reason, engine.ErrWorkerCrashed)
 	pending := p.pending
 	p.pending = nil
 	p.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/config"
 	"github.com/picloud/picloud/deploy"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/ingress"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
@@ -125,10 +126,15 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	checker, err := newChecker(cfg, logger)
+	if err != nil {
+		return err
+	}
 	api := admin.New(admin.Options{
-		DB: db, Deployer: deployer, Logger: logger, Config: cfg.Public(),
+		DB: db, Deployer: adminDeployer{deployer}, Logger: logger, Config: cfg.Public(),
 		Now: clock, SecureCookie: strings.HasPrefix(publicURL, "https://"),
 		BaseDomain: cfg.Server.BaseDomain, MaxRequestBody: cfg.Server.MaxRequestBody,
+		Checker: checker,
 	})
 	ing = ingress.New(ingress.Options{
 		Version:       version,
@@ -139,11 +145,20 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		Admin:   api.Handler,
 		UI:      webui.Handler(),
 		Execute: api.RequireSession,
-	}, runtime, writer, logger)
+	}, runtime, invocationLog{writer}, logger)
 	registerWriterMetrics(ing.Registry(), writer)
 	if err := deployer.LoadAll(ctx); err != nil {
 		return err
 	}
+	// The database is the truth: a change whose notification was lost
+	// goes live at the next resync.
+	resyncCtx, stopResync := context.WithCancel(context.WithoutCancel(ctx))
+	var resyncDone sync.WaitGroup
+	resyncDone.Go(func() { deployer.Run(resyncCtx) })
+	defer func() {
+		stopResync()
+		resyncDone.Wait()
+	}()
 
 	srv := &fasthttp.Server{
 		Handler:               ing.Handler,
@@ -196,10 +211,10 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 
 // newEngine is where scripts run: worker processes (the default) or
 // this process. The returned func stops the workers.
-func newEngine(cfg *config.Config, logger *slog.Logger) (actors.Engine, func(), error) {
+func newEngine(cfg *config.Config, logger *slog.Logger) (engine.Engine, func(), error) {
 	if cfg.Executor.Isolation == config.IsolationNone {
 		logger.Warn("executor.isolation = \"none\": scripts run inside the server; a script that crashes the Go runtime takes the server down")
-		return actors.InProcess{}, func() {}, nil
+		return engine.InProcess{}, func() {}, nil
 	}
 	e, err := worker.NewEngine(worker.Options{
 		MemoryLimit: cfg.Executor.MemoryLimit,
