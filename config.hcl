@@ -17,6 +17,7 @@
 #   PICLOUD_DATA_DIR         data_dir
 #   PICLOUD_DATABASE_URL     database.url
 #   PICLOUD_LOG_LEVEL        log.level
+#   PICLOUD_CLUSTER_*, PICLOUD_NODE_NAME: see the cluster block below
 #
 # Not config keys: PICLOUD_ADMIN_USERNAME and PICLOUD_ADMIN_PASSWORD create
 # the first admin user at start while none exists (ignored afterwards).
@@ -208,4 +209,56 @@ log {
 
   # "text" for people, "json" for log collectors.
   format = "text"
+}
+
+# Cluster mode: several `picloud serve` processes, on several machines, join
+# each other by gossip and serve as one PiCloud on the PostgreSQL database
+# they share (see docs/cluster.md). Off by default: one process is a whole
+# PiCloud.
+#
+# Environment overrides (lists comma-separated):
+#   PICLOUD_CLUSTER_ENABLED    cluster.enabled
+#   PICLOUD_CLUSTER_GOSSIP     cluster.gossip
+#   PICLOUD_CLUSTER_REMOTE     cluster.remote
+#   PICLOUD_CLUSTER_ADVERTISE  cluster.advertise
+#   PICLOUD_CLUSTER_JOIN       cluster.join       e.g. "10.0.0.5:7946,10.0.0.6:7946"
+#   PICLOUD_NODE_NAME          cluster.node_name
+#   PICLOUD_CLUSTER_ROLES      cluster.roles      e.g. "ingress,executor"
+cluster {
+  # true joins the cluster. Setting PICLOUD_CLUSTER_GOSSIP or
+  # PICLOUD_CLUSTER_JOIN turns it on as well (unless PICLOUD_CLUSTER_ENABLED
+  # says false). Needs database.url to be PostgreSQL: a node on SQLite
+  # refuses to start.
+  enabled = false
+
+  # Address memberlist binds for membership and failure detection, UDP and
+  # TCP, host:port. The host is an IP address; 0.0.0.0 means every
+  # interface. Keep it on a private network: gossip is not encrypted.
+  gossip = "0.0.0.0:7946"
+
+  # Address protoactor remote binds for calls between nodes (TCP),
+  # host:port, as for gossip; it must differ from gossip's port.
+  remote = "0.0.0.0:7947"
+
+  # Host (IP address or name) the other nodes reach this one at, on the
+  # gossip and remote ports. "" means the bind host, or this machine's first
+  # private address when bound to 0.0.0.0. Set it behind NAT or when the
+  # machine has several private addresses.
+  advertise = ""
+
+  # Gossip addresses of existing members, host:port (a host alone means
+  # port 7946). Naming any one live member is enough; the first node names
+  # none. A node whose members all fail to answer starts alone after a few
+  # seconds, says so in its log, and keeps trying to join in the background.
+  join = []
+
+  # This node's name, unique in the cluster: letters, digits, '.', '-' and
+  # '_'. "" means the host name and the gossip port, e.g. "pi1-7946". A
+  # restarted node rejoins under its name; a second live node with the same
+  # name is refused at start.
+  node_name = ""
+
+  # What this node does, any of "manager" (admin API and UI, writes),
+  # "ingress" (public HTTP) and "executor" (runs scripts for the cluster).
+  roles = ["manager", "ingress", "executor"]
 }

@@ -42,6 +42,7 @@ type Config struct {
 	Executor    Executor
 	Invocations Invocations
 	Log         Log
+	Cluster     Cluster
 }
 
 // Server is the HTTP ingress (block "server").
@@ -211,6 +212,7 @@ func Default() *Config {
 		},
 		Invocations: Invocations{Retain: 100000, MaxPerSecond: 1000},
 		Log:         Log{Level: slog.LevelInfo, Format: LogText},
+		Cluster:     defaultCluster(),
 	}
 }
 

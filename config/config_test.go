@@ -163,6 +163,15 @@ log {
   level  = "debug"
   format = "json"
 }
+cluster {
+  enabled   = true
+  gossip    = "10.0.0.5:8946"
+  remote    = "10.0.0.5:8947"
+  advertise = "pi1.lan"
+  join      = ["10.0.0.6:8946", "pi3.lan"]
+  node_name = "pi1"
+  roles     = ["executor", "ingress"]
+}
 `
 	want := &Config{
 		Server: Server{
@@ -205,6 +214,15 @@ log {
 		},
 		Invocations: Invocations{Retain: 5, MaxPerSecond: 7},
 		Log:         Log{Level: slog.LevelDebug, Format: LogJSON},
+		Cluster: Cluster{
+			Enabled:   true,
+			Gossip:    "10.0.0.5:8946",
+			Remote:    "10.0.0.5:8947",
+			Advertise: "pi1.lan",
+			Join:      []string{"10.0.0.6:8946", "pi3.lan"},
+			NodeName:  "pi1",
+			Roles:     []string{RoleExecutor, RoleIngress},
+		},
 	}
 	got, err := loadSource(t, src, nil)
 	if err != nil {

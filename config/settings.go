@@ -46,6 +46,9 @@ type value struct {
 	parse func(string) error
 	// show returns the field for GET /config, in config.hcl syntax.
 	show func() any
+	// items, set for list keys only, validates and stores the items of
+	// an HCL list.
+	items func([]string) error
 }
 
 // name is the dotted name used in messages: "executor.timeout".
@@ -60,7 +63,7 @@ func (s setting) name() string {
 // to the fields of c.
 func (c *Config) settings() []setting {
 	srv, ex := &c.Server, &c.Executor
-	return []setting{
+	return append([]setting{
 		{"server", "listen", EnvListen, text(&srv.Listen, checkHostPort)},
 		{"server", "public_base_url", EnvPublicBaseURL, text(&srv.PublicBaseURL, checkPublicURL)},
 		{"server", "base_domain", EnvBaseDomain, text(&srv.BaseDomain, checkDomain)},
@@ -98,7 +101,7 @@ func (c *Config) settings() []setting {
 		{"invocations", "max_per_second", "", integer(&c.Invocations.MaxPerSecond, 1)},
 		{"log", "level", EnvLogLevel, logLevel(&c.Log.Level)},
 		{"log", "format", "", oneOf(&c.Log.Format, LogText, LogJSON)},
-	}
+	}, c.clusterSettings()...)
 }
 
 // Public is the configuration as GET /config shows it: blocks as nested
