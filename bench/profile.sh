@@ -8,7 +8,8 @@
 # Knobs:  BENCH_CONNS (default 64), PROFILE_SECONDS (default 10)
 # Leaves in OUTDIR (default ./profile-ISOLATION): server.cpu, server.allocs
 # (pprof files, `go tool pprof -top OUTDIR/server.cpu`), the pprof binary,
-# and worker.perf.txt (perf report of the worker, when perf is installed).
+# and worker.perf.txt / worker.cum.txt (perf report of the worker, self and
+# cumulative, when perf is installed).
 set -euo pipefail
 
 isolation=${1:-process}
@@ -49,8 +50,10 @@ cpu=$!
 if [[ $isolation == process ]] && command -v perf >/dev/null; then
 	worker=$(pgrep -P "$server" | head -n1 || true)
 	if [[ -n $worker ]]; then
-		perf record -F 999 -g -o "$tmp/worker.data" -p "$worker" -- sleep "$secs" >/dev/null 2>&1 || true
-		perf report -i "$tmp/worker.data" --no-children --percent-limit 1 --stdio >"$out/worker.perf.txt" 2>/dev/null || true
+		perf record -F 999 -g -o "$out/worker.data" -p "$worker" -- sleep "$secs" >/dev/null 2>&1 || true
+		perf report -i "$out/worker.data" --no-children --percent-limit 1 --stdio >"$out/worker.perf.txt" 2>/dev/null || true
+		perf report -i "$out/worker.data" --children --sort sym --percent-limit 2 --stdio -g none \
+			>"$out/worker.cum.txt" 2>/dev/null || true
 	fi
 fi
 wait "$cpu"
