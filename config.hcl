@@ -55,6 +55,11 @@ server {
   # On SIGTERM/SIGINT, how long to wait for in-flight requests before
   # closing their connections.
   shutdown_timeout = "10s"
+
+  # Time one admin API request may take, its database calls included;
+  # past it the request is answered 503 "timeout" (a stuck database never
+  # holds a request for good).
+  admin_request_timeout = "30s"
 }
 
 # Directory for local state: the embedded SQLite database and anything else

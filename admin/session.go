@@ -70,6 +70,13 @@ func (a *API) RequireSession(ctx *fasthttp.RequestCtx) bool {
 		unauthorized(ctx, err.Error())
 		return false
 	}
+	if isAPIToken(cred.token) {
+		if cred.byCookie {
+			unauthorized(ctx, "an API token is sent as \"Authorization: Bearer TOKEN\", never as a cookie")
+			return false
+		}
+		return a.requireAPIToken(ctx, cred.token)
+	}
 	if !wellFormedToken(cred.token) {
 		unauthorized(ctx, "invalid session token")
 		return false
@@ -88,14 +95,7 @@ func (a *API) RequireSession(ctx *fasthttp.RequestCtx) bool {
 		unauthorized(ctx, "session expired; log in again")
 		return false
 	}
-	if s.User.Disabled {
-		unauthorized(ctx, "the user of this session is disabled")
-		return false
-	}
-	if s.User.Role != models.RoleAdmin {
-		// Roles other than admin are for later; until then they grant
-		// nothing.
-		apierror.Writef(ctx, fasthttp.StatusForbidden, "forbidden", "role "+strconv.Quote(s.User.Role)+" has no access to the admin API")
+	if !a.userMayUseAPI(ctx, s.User) {
 		return false
 	}
 	if cred.byCookie && changesState(ctx) && !sameOrigin(ctx) {
@@ -119,6 +119,25 @@ func (a *API) RequireSession(ctx *fasthttp.RequestCtx) bool {
 	ctx.SetUserValue(sessionKey, s)
 	return true
 }
+
+// userMayUseAPI reports whether the user of a valid credential may use
+// the admin API; if not, it has answered ctx.
+func (a *API) userMayUseAPI(ctx *fasthttp.RequestCtx, u *models.AdminUser) bool {
+	if u.Disabled {
+		unauthorized(ctx, "the user "+strconv.Quote(u.Username)+" is disabled")
+		return false
+	}
+	if u.Role != models.RoleAdmin {
+		// Roles other than admin are for later; until then they grant
+		// nothing.
+		apierror.Writef(ctx, fasthttp.StatusForbidden, "forbidden", "role "+strconv.Quote(u.Role)+" has no access to the admin API")
+		return false
+	}
+	return true
+}
+
+// isNotFound reports whether err says a looked-up row does not exist.
+func isNotFound(err error) bool { return errors.Is(err, models.ErrNotFound) }
 
 // sessionOf returns the session RequireSession stored on ctx.
 func sessionOf(ctx *fasthttp.RequestCtx) *models.Session {

@@ -66,6 +66,9 @@ type Server struct {
 	// ShutdownTimeout is how long a graceful shutdown waits for in-flight
 	// requests before closing their connections.
 	ShutdownTimeout time.Duration
+	// AdminRequestTimeout bounds the work of one admin API request, its
+	// database calls included; past it the request is answered 503.
+	AdminRequestTimeout time.Duration
 }
 
 // Database selects the SQL database (block "database").
@@ -152,6 +155,8 @@ func Default() *Config {
 			WriteTimeout:    30 * time.Second,
 			IdleTimeout:     2 * time.Minute,
 			ShutdownTimeout: 10 * time.Second,
+
+			AdminRequestTimeout: 30 * time.Second,
 		},
 		DataDir:  "./data",
 		Database: Database{URL: ""},

@@ -120,6 +120,7 @@ server {
   write_timeout    = "2s"
   idle_timeout     = "3s"
   shutdown_timeout = "4s"
+  admin_request_timeout = "5s"
 }
 data_dir = "/var/lib/picloud"
 database {
@@ -161,6 +162,8 @@ log {
 			WriteTimeout:    2 * time.Second,
 			IdleTimeout:     3 * time.Second,
 			ShutdownTimeout: 4 * time.Second,
+
+			AdminRequestTimeout: 5 * time.Second,
 		},
 		DataDir:  "/var/lib/picloud",
 		Database: Database{URL: "postgres://pi:secret@db:5432/picloud?sslmode=disable"},

@@ -68,6 +68,7 @@ func (c *Config) settings() []setting {
 		{"server", "write_timeout", "", duration(&srv.WriteTimeout)},
 		{"server", "idle_timeout", "", duration(&srv.IdleTimeout)},
 		{"server", "shutdown_timeout", "", duration(&srv.ShutdownTimeout)},
+		{"server", "admin_request_timeout", "", duration(&srv.AdminRequestTimeout)},
 		{"", "data_dir", EnvDataDir, text(&c.DataDir, checkNotEmpty)},
 		{"database", "url", EnvDatabaseURL, databaseURL(&c.Database.URL)},
 		{"executor", "isolation", "", oneOf(&ex.Isolation, IsolationNone, IsolationProcess)},

@@ -129,6 +129,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		DB: db, Deployer: deployer, Logger: logger, Config: cfg.Public(),
 		Now: clock, SecureCookie: strings.HasPrefix(publicURL, "https://"),
 		BaseDomain: cfg.Server.BaseDomain, MaxRequestBody: cfg.Server.MaxRequestBody,
+		RequestTimeout: cfg.Server.AdminRequestTimeout,
 	})
 	ing = ingress.New(ingress.Options{
 		Version:       version,
@@ -186,6 +187,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
+	api.CloseStreams()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 	defer cancel()
 	if err := srv.ShutdownWithContext(shutdownCtx); err != nil {
