@@ -17,8 +17,9 @@ import (
 )
 
 // The live invocation log, GET /invocations/stream: server-sent events,
-// one "invocation" event per stored invocation, its id the invocation's,
-// so a client that reconnects with Last-Event-ID misses nothing.
+// first a "ready" event, then one "invocation" event per stored
+// invocation. Every event's id is an invocation id, so a client that
+// reconnects with Last-Event-ID misses nothing and sees nothing twice.
 const (
 	// streamPoll is how often a stream looks for new invocations. They
 	// are stored in batches every 250 ms (models.InvocationWriter), so a
@@ -176,7 +177,9 @@ type invocationStream struct {
 // run writes events until the client goes, the stream's lifetime ends or
 // the server stops.
 func (s *invocationStream) run(w *bufio.Writer) {
-	fmt.Fprintf(w, "retry: %d\n: invocations after %d\n\n", streamRetryMS, s.after)
+	// The ready event's id is where the stream starts, so a client that
+	// reconnects before any invocation came resumes from there.
+	fmt.Fprintf(w, "retry: %d\nid: %d\nevent: ready\ndata: {\"after\":%d}\n\n", streamRetryMS, s.after, s.after)
 	if !s.flush(w) {
 		return
 	}

@@ -25,6 +25,9 @@ func (s *apiServer) openStream(t *testing.T, query string, headers map[string]st
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	// A stream notices a client that left only when it next writes:
+	// end the streams before the server, which waits for them.
+	t.Cleanup(s.api.CloseStreams)
 	req, err := http.NewRequestWithContext(ctx, "GET", s.base+"/invocations/stream?"+query, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -65,19 +68,23 @@ func (s *apiServer) openStream(t *testing.T, query string, headers map[string]st
 	return events, res
 }
 
-// next waits for the next event.
+// next waits for the next invocation event.
 func next(t *testing.T, events <-chan sseEvent) sseEvent {
 	t.Helper()
-	select {
-	case ev, ok := <-events:
-		if !ok {
-			t.Fatal("stream ended")
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("stream ended")
+			}
+			if ev.event == "ready" {
+				continue
+			}
+			return ev
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event within 5s")
 		}
-		return ev
-	case <-time.After(5 * time.Second):
-		t.Fatal("no event within 5s")
 	}
-	return sseEvent{}
 }
 
 func TestInvocationStream(t *testing.T) {
@@ -100,6 +107,10 @@ func TestInvocationStream(t *testing.T) {
 		all, res := s.openStream(t, "", nil)
 		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") || res.StatusCode != 200 {
 			t.Fatalf("stream answered %d %q", res.StatusCode, ct)
+		}
+		// It starts with where it starts: after the invocation stored last.
+		if ev := <-all; ev.event != "ready" || ev.id == "" || ev.id == "0" {
+			t.Fatalf("first event %+v, want ready with the id of /old", ev)
 		}
 		errors5xx, _ := s.openStream(t, "app=shop&status=5xx", nil)
 		insert(shop.ID+1000, "/elsewhere", 500)
