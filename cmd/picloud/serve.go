@@ -69,6 +69,27 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return runServer(ctx, cfg, serverRun{
+		stderr:        stderr,
+		adminUsername: os.Getenv(admin.EnvAdminUsername),
+		adminPassword: os.Getenv(admin.EnvAdminPassword),
+	})
+}
+
+// serverRun is what differs between `picloud serve` and the throwaway
+// server of `picloud dev`: where the log goes, the first admin, and who
+// hears that the server is up.
+type serverRun struct {
+	stderr                       io.Writer
+	adminUsername, adminPassword string
+	// ready, when set, is called with the server's base URL once it
+	// serves.
+	ready func(baseURL string)
+}
+
+// runServer runs a server with cfg until ctx ends.
+func runServer(ctx context.Context, cfg *config.Config, run serverRun) error {
+	stderr := run.stderr
 	logger := newLogger(cfg, stderr)
 	db, err := openDB(ctx, cfg, logger)
 	if err != nil {
@@ -160,8 +181,8 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	// The first admin exists (or can be made) before anyone is served: a
 	// bad bootstrap variable stops the start.
 	err = api.Bootstrap(ctx, admin.Bootstrap{
-		Username:      os.Getenv(admin.EnvAdminUsername),
-		Password:      os.Getenv(admin.EnvAdminPassword),
+		Username:      run.adminUsername,
+		Password:      run.adminPassword,
 		PublicBaseURL: publicURL,
 		Out:           stderr,
 	})
@@ -173,6 +194,9 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	logger.Info("listening", "addr", ln.Addr().String(), "version", version,
 		"data_dir", cfg.DataDir, "database", db.Dialect())
 	fmt.Fprintf(stderr, "PiCloud %s is up: %s/ (admin API under %s)\n", version, publicURL, admin.Prefix)
+	if run.ready != nil {
+		run.ready("http://" + ln.Addr().String())
+	}
 	janitorCtx, stopJanitor := context.WithCancel(context.WithoutCancel(ctx))
 	var janitorDone sync.WaitGroup
 	janitorDone.Go(func() { api.RunJanitor(janitorCtx, sessionPurgeInterval) })

@@ -1,9 +1,11 @@
 package apiclient
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -215,4 +217,48 @@ func (c *Client) ServerInfo(ctx context.Context) (*ServerInfo, error) {
 		return nil, fmt.Errorf("%s does not look like a PiCloud server (GET /version: %v)", c.BaseURL, err)
 	}
 	return &info, nil
+}
+
+// ExecuteResult is a script's answer to Execute.
+type ExecuteResult struct {
+	Status    int
+	Header    http.Header
+	Body      []byte
+	RequestID string
+}
+
+// Execute calls script id through /api/v1/execute/{id}{path}, bypassing
+// routes, with method, header and body; path starts with "/" (or is
+// empty for "/"). Any status the script answers is a result, not an
+// error.
+func (c *Client) Execute(ctx context.Context, id int64, method, path string, header http.Header, body []byte) (*ExecuteResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+	defer cancel()
+	if path != "" && path[0] != '/' {
+		path = "/" + path
+	}
+	req, err := c.newRequest(ctx, method, "/api/v1/execute/"+strconv.FormatInt(id, 10)+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Del("Accept")
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if body != nil {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.ContentLength = int64(len(body))
+	}
+	res, err := c.httpClient().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("execute script %d: %w", id, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, fmt.Errorf("execute script %d: read answer: %w", id, err)
+	}
+	return &ExecuteResult{Status: res.StatusCode, Header: res.Header, Body: b, RequestID: res.Header.Get("X-Request-Id")}, nil
 }
