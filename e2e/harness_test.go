@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,7 +36,13 @@ func TestMain(m *testing.M) {
 	bin := filepath.Join(dir, "picloud")
 	// The e2e tag compiles in a clock the tests can move
 	// (cmd/picloud/clock_e2e.go); release builds have none.
-	build := exec.Command("go", "build", "-race", "-tags", "e2e", "-o", bin, "../cmd/picloud")
+	args := []string{"build", "-race", "-tags", "e2e", "-o", bin, "../cmd/picloud"}
+	if os.Getenv("PICLOUD_E2E_RACE") == "0" {
+		// For timings worth recording (docs/benchmarks.md): the race
+		// detector slows the binary several times over.
+		args = slices.Delete(args, 1, 2)
+	}
+	build := exec.Command("go", args...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build picloud:", err)

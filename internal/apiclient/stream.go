@@ -15,16 +15,27 @@ import (
 // reconnectDelay is the wait before a dropped stream is opened again.
 const reconnectDelay = time.Second
 
+// StreamOptions say where a stream starts and who hears it is open.
+type StreamOptions struct {
+	// After is the id of the invocation the stream starts after; < 0
+	// means after the newest one stored when it opens.
+	After int64
+	// Ready, when set, is called once, when the stream is first open:
+	// every invocation stored from then on will come.
+	Ready func()
+}
+
 // StreamInvocations calls fn with each invocation matching f, as it is
 // stored, until ctx ends (then it returns nil) or fn returns an error
-// (returned as is). It starts after the invocation with id after, or,
-// when after < 0, after the newest one stored. The server ends a stream
-// now and then and a connection may drop: StreamInvocations reconnects
-// where it left off, so nothing is missed or repeated. An error answer
-// other than 503 (401, 404, ...) ends it with that error.
-func (c *Client) StreamInvocations(ctx context.Context, f InvocationFilter, after int64, fn func(Invocation) error) error {
+// (returned as is). The server ends a stream now and then and a
+// connection may drop: StreamInvocations reconnects where it left off,
+// so nothing is missed or repeated. An error answer other than 503 (401,
+// 404, ...) ends it with that error.
+func (c *Client) StreamInvocations(ctx context.Context, f InvocationFilter, opts StreamOptions, fn func(Invocation) error) error {
+	after := opts.After
+	ready := opts.Ready
 	for {
-		err := c.streamOnce(ctx, f, &after, fn)
+		err := c.streamOnce(ctx, f, &after, &ready, fn)
 		var apiErr *Error
 		var stop *stopError
 		switch {
@@ -50,7 +61,7 @@ func (e *stopError) Error() string { return e.err.Error() }
 
 // streamOnce reads one connection's events; *after follows the id of the
 // last event read.
-func (c *Client) streamOnce(ctx context.Context, f InvocationFilter, after *int64, fn func(Invocation) error) error {
+func (c *Client) streamOnce(ctx context.Context, f InvocationFilter, after *int64, ready *func(), fn func(Invocation) error) error {
 	q := f.query()
 	q.Del("limit")
 	req, err := c.newRequest(ctx, "GET", Prefix+"/invocations/stream?"+q.Encode(), nil)
@@ -76,6 +87,10 @@ func (c *Client) streamOnce(ctx context.Context, f InvocationFilter, after *int6
 		line := sc.Text()
 		switch {
 		case line == "":
+			if event == "ready" && *ready != nil {
+				(*ready)()
+				*ready = nil
+			}
 			if err := dispatch(id, event, data, after, fn); err != nil {
 				return err
 			}

@@ -109,9 +109,12 @@ func (g *globals) dev(cmd *cobra.Command, dir, appFlag, listen string, verbose b
 		return fmt.Errorf("watch %s: %w", dir, err)
 	}
 	s.redeploy(ctx, time.Now(), true)
-	fmt.Fprintf(out, "\nServing app %s at %s\nWatching %s for changes; Ctrl-C to stop.\n\n", slug, d.site.appURL(slug), dir)
+	// Ready once calls are streamed: from then on every call is printed.
+	ready := func() {
+		fmt.Fprintf(out, "\nServing app %s at %s\nWatching %s for changes; Ctrl-C to stop.\n\n", slug, d.site.appURL(slug), dir)
+	}
 	var streamDone sync.WaitGroup
-	streamDone.Go(func() { s.streamCalls(ctx, c) })
+	streamDone.Go(func() { s.streamCalls(ctx, c, ready) })
 	defer streamDone.Wait()
 	defer cancel()
 	return s.watch(ctx, watcher)
@@ -261,9 +264,9 @@ func (s *devSession) redeploy(ctx context.Context, since time.Time, initial bool
 }
 
 // streamCalls prints every call of the app as it happens.
-func (s *devSession) streamCalls(ctx context.Context, c *apiclient.Client) {
+func (s *devSession) streamCalls(ctx context.Context, c *apiclient.Client, ready func()) {
 	f := apiclient.InvocationFilter{App: s.deploy.app.Slug}
-	err := c.StreamInvocations(ctx, f, -1, func(inv apiclient.Invocation) error {
+	err := c.StreamInvocations(ctx, f, apiclient.StreamOptions{After: -1, Ready: ready}, func(inv apiclient.Invocation) error {
 		s.printer.print(ctx, inv)
 		return nil
 	})

@@ -87,7 +87,10 @@ func (g *globals) logs(cmd *cobra.Command, app, script, status string, limit int
 		return nil
 	}
 	f.Limit = 0
-	return c.StreamInvocations(ctx, f, after, func(inv apiclient.Invocation) error {
+	ready := func() {
+		fmt.Fprintln(cmd.ErrOrStderr(), "Following new invocations; Ctrl-C to stop.")
+	}
+	return c.StreamInvocations(ctx, f, apiclient.StreamOptions{After: after, Ready: ready}, func(inv apiclient.Invocation) error {
 		p.print(ctx, inv)
 		return nil
 	})
