@@ -233,6 +233,8 @@ func TestCLI(t *testing.T) {
 		s := startWithAdmin(t, "PICLOUD_DATA_DIR="+tg.DataDir, "PICLOUD_DATABASE_URL="+tg.URL)
 		c := newClient(t, s.base)
 		port := s.base[strings.LastIndexByte(s.base, ':')+1:]
+		expect(t, "readyz", s.do("GET", "/readyz", nil), 200,
+			`"status":"ready"`, `"database":"ok"`, `"migrations":"ok"`, `"workers":"ok"`)
 
 		// Login keeps the session in the user's config dir, for the user
 		// alone; a wrong password keeps nothing.

@@ -1,5 +1,5 @@
 // Package ingress owns the public HTTP front door: the fasthttp handler
-// that serves the reserved paths (/healthz, /version, /metrics, the admin
+// that serves the reserved paths (/healthz, /readyz, /version, /metrics, the admin
 // API and UI, /api/v1/execute/{id}), resolves Host -> app from an
 // immutable Table (domain claims, then {slug}.{base_domain}, then the
 // default app; a former slug answers 308 to the current one), enforces

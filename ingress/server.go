@@ -45,6 +45,10 @@ type Options struct {
 	Admin   fasthttp.RequestHandler
 	UI      fasthttp.RequestHandler
 	Execute func(ctx *fasthttp.RequestCtx) bool
+	// Ready answers /readyz (see ready.go); OpenAPI serves the admin
+	// API's description at /api/v1/openapi.json. Either may be nil.
+	Ready   ReadyFunc
+	OpenAPI fasthttp.RequestHandler
 }
 
 // Server is the ingress handler. Its Table is swapped by the control plane.
@@ -107,6 +111,10 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	case string(path) == "/healthz":
 		ctx.SetContentType("text/plain; charset=utf-8")
 		ctx.SetBodyString("ok")
+	case string(path) == "/readyz":
+		s.serveReady(ctx)
+	case string(path) == pathOpenAPI:
+		s.serveOr404(ctx, s.opts.OpenAPI)
 	case string(path) == "/version":
 		ctx.SetContentType("application/json")
 		ctx.SetBody(s.version)

@@ -85,6 +85,7 @@ type Engine struct {
 	apps    map[string]*supervisor
 	closed  bool
 	running sync.WaitGroup // one per live process
+	ready   startCheck
 }
 
 var _ actors.Engine = (*Engine)(nil)

@@ -161,6 +161,7 @@ func runServer(ctx context.Context, cfg *config.Config, run serverRun) error {
 		Admin:   api.Handler,
 		UI:      webui.Handler(),
 		Execute: api.RequireSession,
+		Ready:   readiness(db, engine),
 	}, runtime, writer, logger)
 	registerWriterMetrics(ing.Registry(), writer)
 	if err := deployer.LoadAll(ctx); err != nil {
