@@ -235,6 +235,7 @@ func TestCLI(t *testing.T) {
 		port := s.base[strings.LastIndexByte(s.base, ':')+1:]
 		expect(t, "readyz", s.do("GET", "/readyz", nil), 200,
 			`"status":"ready"`, `"database":"ok"`, `"migrations":"ok"`, `"workers":"ok"`)
+		expect(t, "openapi", s.anon().do("GET", "/api/v1/openapi.json", nil), 200, `"openapi": "3.1.0"`, `"/invocations/stream"`)
 
 		// Login keeps the session in the user's config dir, for the user
 		// alone; a wrong password keeps nothing.

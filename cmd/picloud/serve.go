@@ -162,6 +162,7 @@ func runServer(ctx context.Context, cfg *config.Config, run serverRun) error {
 		UI:      webui.Handler(),
 		Execute: api.RequireSession,
 		Ready:   readiness(db, engine),
+		OpenAPI: admin.OpenAPI,
 	}, runtime, writer, logger)
 	registerWriterMetrics(ing.Registry(), writer)
 	if err := deployer.LoadAll(ctx); err != nil {
