@@ -169,7 +169,7 @@ func (g *globals) deploy(cmd *cobra.Command, args, routes []string, appFlag stri
 		}
 	}
 	if n := failed(results); n > 0 {
-		fmt.Fprintf(errOut, "%d of %d scripts not deployed; their live versions keep serving.\n", n, len(results))
+		fmt.Fprintf(errOut, "%d of %d scripts had problems; a script that did not compile keeps its live version.\n", n, len(results))
 		return errSilent
 	}
 	return nil

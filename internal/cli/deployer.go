@@ -232,9 +232,6 @@ func (d *appDeployer) syncRoutes(ctx context.Context, a *appdir.App, results []s
 		var apiErr *apiclient.Error
 		if errors.As(err, &apiErr) && apiErr.Status < 500 {
 			x.result.Problems = append(x.result.Problems, fmt.Sprintf("%s: route %s: %s", x.route.Pos, x.route.Key(), apiErr.Message))
-			if x.result.Outcome != outcomeFailed {
-				x.result.Outcome = outcomeFailed
-			}
 			continue
 		}
 		if err != nil {
