@@ -156,7 +156,9 @@ func (a *API) requireAPIToken(rc *fasthttp.RequestCtx, token string) bool {
 		unauthorized(rc, "invalid API token")
 		return false
 	}
-	t, err := a.db.APITokenByHash(detach(rc), tokenHash(token))
+	ctx, cancel := a.requestContext(rc)
+	defer cancel()
+	t, err := a.db.APITokenByHash(ctx, tokenHash(token))
 	switch {
 	case err == nil:
 	case isNotFound(err):
@@ -175,7 +177,7 @@ func (a *API) requireAPIToken(rc *fasthttp.RequestCtx, token string) bool {
 		return false
 	}
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= sessionTouchEvery {
-		if err := a.db.TouchAPIToken(detach(rc), t.ID, now); err != nil {
+		if err := a.db.TouchAPIToken(ctx, t.ID, now); err != nil {
 			a.logger.Warn("record api token use", "token", t.ID, "err", err)
 		} else {
 			t.LastUsedAt = &now
