@@ -9,13 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
-	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/apierror"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
@@ -26,10 +24,11 @@ const Prefix = "/api/v1/admin"
 
 // Deployer makes stored changes live. AppChanged is called after every
 // committed change to an app's scripts or routes. AppStatus asks the
-// app's router for its runtime state (parked scripts, crash counts).
+// app's router for the runtime state of the live version of each script
+// it holds (parked scripts, crash counts).
 type Deployer interface {
 	AppChanged(ctx context.Context, appID int64) error
-	AppStatus(ctx context.Context, appID int64) (actors.RouterStatus, error)
+	AppStatus(ctx context.Context, appID int64) ([]ScriptState, error)
 }
 
 // Options configure the API.
@@ -58,6 +57,13 @@ type Options struct {
 	// RequestTimeout bounds the work of one request (its database calls
 	// included); zero means DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// Checker checks every source before it is stored; without one every
+	// upload fails.
+	Checker SourceChecker
+	// AdminHost is the host the admin API and UI answer on (lower case,
+	// no port): no domain claim may cover it, and when it is
+	// {label}.{BaseDomain} no app may take the slug label.
+	AdminHost string
 }
 
 // API is the admin API handler.
@@ -69,20 +75,20 @@ type API struct {
 	router   *router.Router
 	now      func() time.Time
 	hasher   *hasher
-	// userFailures and clientFailures limit failed logins per username
-	// and per client address.
-	userFailures   *failureLimiter
-	clientFailures *failureLimiter
-	secureCookie   bool
+	// logins throttles failed logins (see login_throttle.go).
+	logins       *loginThrottle
+	secureCookie bool
 	// baseDomain and maxRequestBody: see Options.
 	baseDomain     string
 	maxRequestBody int64
 	requestTimeout time.Duration
 	// streams ends the invocation streams when the server stops.
 	streams *streamHub
-	// routeWrites serializes route creation so the conflict check and the
-	// insert see the same set of routes.
-	routeWrites sync.Mutex
+	checker SourceChecker
+	// adminHost: see Options; reservedSlug is the slug whose
+	// {slug}.{base_domain} is the admin host, or "".
+	adminHost    string
+	reservedSlug string
 }
 
 // New builds the API.
@@ -104,13 +110,15 @@ func New(opts Options) *API {
 		router:         router.New(),
 		now:            opts.Now,
 		hasher:         newHasher(opts.Argon2, concurrentHashes),
-		userFailures:   newFailureLimiter(loginFailuresPerUser, loginFailureWindow, maxLimitedKeys),
-		clientFailures: newFailureLimiter(loginFailuresPerClient, loginFailureWindow, maxLimitedKeys),
+		logins:         newLoginThrottle(newMemoryAttempts(maxLimitedKeys)),
 		secureCookie:   opts.SecureCookie,
 		baseDomain:     opts.BaseDomain,
 		maxRequestBody: opts.MaxRequestBody,
 		requestTimeout: opts.RequestTimeout,
 		streams:        newStreamHub(),
+		checker:        opts.Checker,
+		adminHost:      opts.AdminHost,
+		reservedSlug:   reservedSlug(opts.AdminHost, opts.BaseDomain),
 	}
 	a.router.RedirectTrailingSlash = false
 	a.router.NotFound = func(ctx *fasthttp.RequestCtx) {
@@ -221,6 +229,13 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 		apierror.Write(ctx, fasthttp.StatusUnprocessableEntity, apierror.Error{
 			Code: "compile_error", Field: "source", Message: ce.Error(), Line: ce.Line, Column: ce.Column,
 		})
+	case errors.Is(err, sandbox.ErrSourceTooLarge):
+		apierror.Write(ctx, fasthttp.StatusRequestEntityTooLarge, apierror.Error{Code: "source_too_large", Field: "source", Message: err.Error()})
+	case errors.Is(err, sandbox.ErrCheckLimit):
+		apierror.Write(ctx, fasthttp.StatusUnprocessableEntity, apierror.Error{Code: "check_limit", Field: "source", Message: err.Error()})
+	case errors.Is(err, sandbox.ErrCheckBusy):
+		ctx.Response.Header.Set("Retry-After", "1")
+		apierror.Writef(ctx, fasthttp.StatusServiceUnavailable, "busy", err.Error())
 	case errors.Is(err, models.ErrNotFound):
 		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", err.Error())
 	case errors.As(err, &fb):

@@ -14,15 +14,7 @@ import (
 	"github.com/picloud/picloud/models"
 )
 
-// Limits on failed logins, kept in memory per node.
 const (
-	// loginFailuresPerUser failures per loginFailureWindow are allowed
-	// per username, loginFailuresPerClient per client address.
-	loginFailuresPerUser   = 5
-	loginFailuresPerClient = 20
-	loginFailureWindow     = 15 * time.Minute
-	// maxLimitedKeys bounds the usernames and addresses remembered.
-	maxLimitedKeys = 10000
 	// concurrentHashes bounds Argon2id runs at once (each holds its
 	// memory parameter, 64 MiB by default).
 	concurrentHashes = 2
@@ -58,6 +50,16 @@ func tooMany(ctx *fasthttp.RequestCtx, wait time.Duration) {
 		"too many failed attempts; retry in "+strconv.Itoa(max(secs, 1))+"s")
 }
 
+// throttled answers a login attempt that must wait, or whose limits
+// could not be read (err).
+func (a *API) throttled(ctx *fasthttp.RequestCtx, wait time.Duration, err error) {
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	tooMany(ctx, wait)
+}
+
 // refuseCrossOrigin answers 403 for a browser request from another
 // origin to an endpoint that needs no session.
 func refuseCrossOrigin(ctx *fasthttp.RequestCtx) bool {
@@ -77,24 +79,27 @@ func (a *API) login(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	now := a.now()
-	uk, ck := userKey(in.Username), clientKey(ctx.RemoteIP())
-	if wait := max(a.userFailures.wait(uk, now), a.clientFailures.wait(ck, now)); wait > 0 {
-		tooMany(ctx, wait)
+	now, ip := a.now(), ctx.RemoteIP()
+	if wait, err := a.logins.wait(detach(ctx), in.Username, ip, now); err != nil || wait > 0 {
+		a.throttled(ctx, wait, err)
 		return
 	}
 	user, ok, err := a.checkPassword(ctx, in.Username, in.Password)
+	if err == nil && !ok {
+		err = a.logins.failed(detach(ctx), in.Username, ip, now)
+	}
 	if err != nil {
 		a.fail(ctx, err)
 		return
 	}
 	if !ok {
-		a.userFailures.fail(uk, now)
-		a.clientFailures.fail(ck, now)
 		unauthorized(ctx, "invalid username or password")
 		return
 	}
-	a.userFailures.forget(uk)
+	if err := a.logins.succeeded(detach(ctx), in.Username, ip, now); err != nil {
+		a.fail(ctx, err)
+		return
+	}
 	a.upgradeHash(ctx, user, in.Password)
 	a.startSession(ctx, fasthttp.StatusOK, user)
 }
@@ -221,10 +226,9 @@ func (a *API) setup(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	now := a.now()
-	ck := clientKey(ctx.RemoteIP())
-	if wait := a.clientFailures.wait(ck, now); wait > 0 {
-		tooMany(ctx, wait)
+	now, ip := a.now(), ctx.RemoteIP()
+	if wait, err := a.logins.clientWait(detach(ctx), ip, now); err != nil || wait > 0 {
+		a.throttled(ctx, wait, err)
 		return
 	}
 	if err := validateUser(in.Username, in.Password); err != nil {
@@ -237,7 +241,9 @@ func (a *API) setup(ctx *fasthttp.RequestCtx) {
 	}
 	if ok, err := a.db.SetupTokenValid(detach(ctx), hash, now); err != nil || !ok {
 		if err == nil {
-			a.clientFailures.fail(ck, now)
+			err = a.logins.clientFailed(detach(ctx), ip, now)
+		}
+		if err == nil {
 			err = &forbidden{code: "invalid_setup_token", msg: "the setup token is unknown, expired or already used; restart the server while no admin exists for a new link"}
 		}
 		a.fail(ctx, err)

@@ -37,6 +37,7 @@ func (a *API) purge(ctx context.Context) {
 	} else if n > 0 {
 		a.logger.Info("purged expired api tokens", "count", n)
 	}
-	a.userFailures.sweep(now)
-	a.clientFailures.sweep(now)
+	if err := a.logins.sweep(ctx, now); err != nil && ctx.Err() == nil {
+		a.logger.Warn("sweep login limits", "err", err)
+	}
 }

@@ -13,7 +13,8 @@ import (
 var openAPIDoc []byte
 
 // OpenAPI serves the admin API's OpenAPI document (ingress mounts it at
-// /api/v1/openapi.json, open to all: it describes, it grants nothing).
+// /api/v1/openapi.json on the admin host, beside the API it describes;
+// open to all: it describes, it grants nothing).
 func OpenAPI(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("application/json")
 	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-cache")

@@ -1,57 +1,84 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"testing"
 	"time"
 )
 
-func TestFailureLimiter(t *testing.T) {
+func TestMemoryAttempts(t *testing.T) {
+	ctx := context.Background()
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := newFailureLimiter(3, 3*time.Minute, 100)
+	l := limit{burst: 3, window: 3 * time.Minute}
+	m := newMemoryAttempts(100)
+	wait := func(key string, at time.Time) time.Duration {
+		t.Helper()
+		w, err := m.Wait(ctx, key, l, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
 	for i := range 3 {
-		if w := l.wait("k", t0); w != 0 {
+		if w := wait("k", t0); w != 0 {
 			t.Fatalf("failure %d: wait %s before the burst is spent", i, w)
 		}
-		l.fail("k", t0)
+		_ = m.Fail(ctx, "k", l, t0)
 	}
-	if w := l.wait("k", t0); w != time.Minute {
+	if w := wait("k", t0); w != time.Minute {
 		t.Fatalf("wait after the burst = %s, want 1m", w)
 	}
-	if w := l.wait("other", t0); w != 0 {
+	if w := wait("other", t0); w != 0 {
 		t.Fatalf("another key waits %s", w)
 	}
-	if w := l.wait("k", t0.Add(40*time.Second)); w != 20*time.Second {
+	if w := wait("k", t0.Add(40*time.Second)); w != 20*time.Second {
 		t.Fatalf("wait 40s later = %s, want 20s", w)
 	}
-	if w := l.wait("k", t0.Add(time.Minute)); w != 0 {
+	if w := wait("k", t0.Add(time.Minute)); w != 0 {
 		t.Fatalf("wait a minute later = %s, want 0", w)
 	}
-	l.forget("k")
-	if w := l.wait("k", t0); w != 0 {
+	_ = m.Forget(ctx, "k")
+	if w := wait("k", t0); w != 0 {
 		t.Fatalf("wait after forget = %s", w)
 	}
-	l.fail("k", t0)
-	l.sweep(t0.Add(time.Minute))
-	if l.size() != 0 {
-		t.Fatalf("a refilled bucket survived the sweep")
+
+	_ = m.Remember(ctx, "known", t0.Add(time.Hour))
+	if ok, _ := m.Known(ctx, "known", t0.Add(59*time.Minute)); !ok {
+		t.Fatal("a mark is not known before it expires")
+	}
+	if ok, _ := m.Known(ctx, "known", t0.Add(time.Hour)); ok {
+		t.Fatal("a mark is known after it expired")
+	}
+
+	_ = m.Fail(ctx, "k", l, t0)
+	_ = m.Sweep(ctx, t0.Add(time.Hour))
+	if b, k := m.size(); b != 0 || k != 0 {
+		t.Fatalf("after the sweep: %d buckets, %d marks, want none", b, k)
 	}
 }
 
-// TestFailureLimiterBounded: a flood of keys never holds more than
+// TestMemoryAttemptsBounded: a flood of keys never holds more than
 // maxKeys, and the keys that failed most recently are kept.
-func TestFailureLimiterBounded(t *testing.T) {
+func TestMemoryAttemptsBounded(t *testing.T) {
+	ctx := context.Background()
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := newFailureLimiter(1, time.Hour, 50)
+	l := limit{burst: 1, window: time.Hour}
+	m := newMemoryAttempts(50)
 	for i := range 1000 {
-		l.fail(fmt.Sprintf("key%d", i), t0.Add(time.Duration(i)*time.Millisecond))
+		at := t0.Add(time.Duration(i) * time.Millisecond)
+		_ = m.Fail(ctx, fmt.Sprintf("key%d", i), l, at)
+		_ = m.Remember(ctx, fmt.Sprintf("mark%d", i), at.Add(time.Hour))
 	}
-	if n := l.size(); n > 50 {
-		t.Fatalf("%d keys held, want at most 50", n)
+	if b, k := m.size(); b > 50 || k > 50 {
+		t.Fatalf("%d buckets and %d marks held, want at most 50 each", b, k)
 	}
-	if w := l.wait("key999", t0.Add(time.Second)); w == 0 {
+	if w, _ := m.Wait(ctx, "key999", l, t0.Add(time.Second)); w == 0 {
 		t.Fatal("the latest key was evicted")
+	}
+	if ok, _ := m.Known(ctx, "mark999", t0.Add(time.Second)); !ok {
+		t.Fatal("the latest mark was evicted")
 	}
 }
 
@@ -69,5 +96,14 @@ func TestClientKey(t *testing.T) {
 	}
 	if clientKey(nil) != "unknown" {
 		t.Error("clientKey(nil)")
+	}
+}
+
+func TestUserKey(t *testing.T) {
+	if userKey("Alice") != userKey("aLICE") {
+		t.Error("usernames differing in case have different keys")
+	}
+	if userKey("no such|name") != userKey(string(make([]byte, 1<<20))) {
+		t.Error("names that are no username do not share one key")
 	}
 }

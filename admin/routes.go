@@ -1,9 +1,6 @@
 package admin
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/valyala/fasthttp"
 
 	"github.com/picloud/picloud/models"
@@ -73,15 +70,9 @@ func (a *API) createRoute(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	method := in.Method
-
-	a.routeWrites.Lock()
-	defer a.routeWrites.Unlock()
-	if err := a.checkConflict(ctx, script.AppID, method, in.Path); err != nil {
-		a.fail(ctx, err)
-		return
-	}
-	r := &models.Route{AppID: script.AppID, ScriptID: script.ID, Method: method, Path: in.Path}
+	// The database refuses a conflicting route (the same method and path
+	// shape), however many API processes write at once: ErrConflict, 409.
+	r := &models.Route{AppID: script.AppID, ScriptID: script.ID, Method: in.Method, Path: in.Path}
 	if err := a.db.CreateRoute(detach(ctx), r); err != nil {
 		a.fail(ctx, err)
 		return
@@ -91,30 +82,6 @@ func (a *API) createRoute(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	a.reply(ctx, fasthttp.StatusCreated, r)
-}
-
-// checkConflict refuses a route that the app's trie would not accept
-// beside the routes it already has. Conflicts are strictly intra-app.
-func (a *API) checkConflict(ctx *fasthttp.RequestCtx, appID int64, method, path string) error {
-	existing, err := a.db.AppRoutes(detach(ctx), appID)
-	if err != nil {
-		return fmt.Errorf("load routes of app %d: %w", appID, err)
-	}
-	trie := route.NewTrie()
-	for _, r := range existing {
-		// Stored routes were accepted one by one; a failure here would
-		// only repeat an old conflict, which the new route cannot fix.
-		_ = trie.Add(route.Route{ID: r.ID, Method: r.Method, Path: r.Path, ScriptID: r.ScriptID})
-	}
-	err = trie.Add(route.Route{Method: method, Path: path})
-	var ce *route.ConflictError
-	if errors.As(err, &ce) {
-		return fmt.Errorf("%w: %s", models.ErrConflict, ce.Error())
-	}
-	if err != nil {
-		return invalid("path", "%v", err)
-	}
-	return nil
 }
 
 func (a *API) deleteRoute(ctx *fasthttp.RequestCtx) {

@@ -14,7 +14,7 @@ const (
 	maxTimeoutMS       = 10 * 60 * 1000 // ten minutes
 	maxConcurrency     = 1024
 	maxResponseBodyCap = 64 << 20
-	maxOutputCap       = 16 << 20
+	maxOutputCap       = models.MaxRecordedOutput
 )
 
 // setting is one limit of an app or a script: the field it sets and the

@@ -197,10 +197,9 @@ func (a *API) checkCurrentPassword(ctx *fasthttp.RequestCtx, user *models.AdminU
 		a.fail(ctx, invalid("current_password", "is required to change your own password"))
 		return false
 	}
-	now := a.now()
-	uk, ck := userKey(user.Username), clientKey(ctx.RemoteIP())
-	if wait := max(a.userFailures.wait(uk, now), a.clientFailures.wait(ck, now)); wait > 0 {
-		tooMany(ctx, wait)
+	now, ip := a.now(), ctx.RemoteIP()
+	if wait, err := a.logins.wait(detach(ctx), user.Username, ip, now); err != nil || wait > 0 {
+		a.throttled(ctx, wait, err)
 		return false
 	}
 	if len(current) > maxPasswordBytes {
@@ -212,8 +211,10 @@ func (a *API) checkCurrentPassword(ctx *fasthttp.RequestCtx, user *models.AdminU
 		return false
 	}
 	if !ok {
-		a.userFailures.fail(uk, now)
-		a.clientFailures.fail(ck, now)
+		if err := a.logins.failed(detach(ctx), user.Username, ip, now); err != nil {
+			a.fail(ctx, err)
+			return false
+		}
 		a.fail(ctx, &forbidden{code: "wrong_password", msg: "current_password is wrong"})
 		return false
 	}

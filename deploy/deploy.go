@@ -4,7 +4,9 @@
 // app's own limits (config defaults filling the gaps), and publishes a
 // new ingress Table with every app's domain claims and former slugs. The
 // admin API calls it after every committed change; that is how a change
-// becomes live at once.
+// becomes live at once. Run re-reads the database now and then, so that
+// a change whose notification was lost (or that another process wrote)
+// becomes live anyway: the database is the truth, live state follows it.
 package deploy
 
 import (
@@ -18,6 +20,7 @@ import (
 
 	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/domain"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/ingress"
 	"github.com/picloud/picloud/models"
 )
@@ -34,7 +37,14 @@ type Options struct {
 	// BaseDomain makes every app answer on {slug}.{BaseDomain}.
 	BaseDomain string
 	Logger     *slog.Logger
+	// ResyncInterval is how often Run compares the database with what is
+	// live; zero means DefaultResyncInterval.
+	ResyncInterval time.Duration
 }
+
+// DefaultResyncInterval is how often Run re-reads the database by
+// default. With nothing changed a resync is one small query.
+const DefaultResyncInterval = 5 * time.Second
 
 // Deployer keeps the routers and the ingress table in step with the DB.
 type Deployer struct {
@@ -49,6 +59,10 @@ type Deployer struct {
 type liveApp struct {
 	ingress ingress.App
 	scripts []int64
+	// revision is the app's revision (see models.AppRevisions) read
+	// before what was deployed was loaded: what is live is at least as
+	// new as it.
+	revision int64
 }
 
 // New returns a Deployer with nothing deployed.
@@ -58,18 +72,10 @@ func New(opts Options) *Deployer {
 
 // LoadAll deploys every stored app.
 func (d *Deployer) LoadAll(ctx context.Context) error {
-	apps, err := d.opts.DB.ListApps(ctx)
-	if err != nil {
-		return fmt.Errorf("load apps: %w", err)
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for i := range apps {
-		if err := d.deployLocked(ctx, &apps[i]); err != nil {
-			return err
-		}
-	}
-	return d.publishLocked(ctx)
+	_, err := d.resyncLocked(ctx, true)
+	return err
 }
 
 // AppChanged reloads one app and makes its stored state live: new
@@ -77,18 +83,97 @@ func (d *Deployer) LoadAll(ctx context.Context) error {
 func (d *Deployer) AppChanged(ctx context.Context, appID int64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	app, err := d.opts.DB.App(ctx, strconv.FormatInt(appID, 10))
+	if err := d.reloadLocked(ctx, appID); err != nil {
+		return err
+	}
+	return d.publishLocked(ctx)
+}
+
+// Run resyncs every ResyncInterval until ctx is done. A failed resync is
+// logged and tried again at the next tick.
+func (d *Deployer) Run(ctx context.Context) {
+	every := d.opts.ResyncInterval
+	if every <= 0 {
+		every = DefaultResyncInterval
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := d.Resync(ctx); err != nil && ctx.Err() == nil {
+				d.opts.Logger.Warn("resync with the database", "err", err)
+			}
+		}
+	}
+}
+
+// Resync brings live state in step with the database: it deploys the
+// apps whose revision moved since they were deployed and the apps it has
+// not deployed, removes the apps that are gone, and publishes a new
+// ingress table if any of that happened. With nothing changed it costs
+// one query and changes nothing.
+func (d *Deployer) Resync(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	changed, err := d.resyncLocked(ctx, false)
+	if changed > 0 {
+		d.opts.Logger.Info("resynced with the database", "apps", changed)
+	}
+	return err
+}
+
+// resyncLocked reloads every app that is not live at its stored revision
+// and reports how many it reloaded. It publishes when it reloaded any, or
+// when always is set.
+func (d *Deployer) resyncLocked(ctx context.Context, always bool) (int, error) {
+	revs, err := d.opts.DB.AppRevisions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	changed := 0
+	for id := range d.apps {
+		if _, ok := revs[id]; !ok {
+			d.removeLocked(id)
+			changed++
+		}
+	}
+	var errs []error
+	for id, rev := range revs {
+		if live, ok := d.apps[id]; ok && live.revision == rev {
+			continue
+		}
+		changed++
+		if err := d.reloadLocked(ctx, id); err != nil {
+			// The other apps still go live; this one is tried again.
+			errs = append(errs, err)
+		}
+	}
+	if changed > 0 || always {
+		errs = append(errs, d.publishLocked(ctx))
+	}
+	return changed, errors.Join(errs...)
+}
+
+// reloadLocked deploys app appID as stored now, or removes it if it is
+// gone. Its revision is read first, so what is deployed is at least as
+// new as the revision remembered.
+func (d *Deployer) reloadLocked(ctx context.Context, appID int64) error {
+	rev, err := d.opts.DB.AppRevision(ctx, appID)
+	var app *models.App
+	if err == nil {
+		app, err = d.opts.DB.App(ctx, strconv.FormatInt(appID, 10))
+	}
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		d.removeLocked(appID)
+		return nil
 	case err != nil:
 		return fmt.Errorf("load app %d: %w", appID, err)
-	default:
-		if err := d.deployLocked(ctx, app); err != nil {
-			return err
-		}
 	}
-	return d.publishLocked(ctx)
+	return d.deployLocked(ctx, app, rev)
 }
 
 // AppStatus asks the router of a deployed app for its state; ctx bounds
@@ -103,7 +188,7 @@ func (d *Deployer) AppStatus(ctx context.Context, appID int64) (actors.RouterSta
 	return d.opts.Runtime.Inspect(ctx, live.ingress.Router)
 }
 
-func (d *Deployer) deployLocked(ctx context.Context, app *models.App) error {
+func (d *Deployer) deployLocked(ctx context.Context, app *models.App, revision int64) error {
 	scripts, err := d.opts.DB.LiveScripts(ctx, app.ID)
 	if err != nil {
 		return fmt.Errorf("load scripts of app %q: %w", app.Slug, err)
@@ -122,13 +207,13 @@ func (d *Deployer) deployLocked(ctx context.Context, app *models.App) error {
 	ids := make([]int64, 0, len(scripts))
 	wait := snap.Limits.Timeout
 	for _, s := range scripts {
-		sv := actors.ScriptVersion{
+		sv := actors.ScriptVersion{Script: engine.Script{
 			ScriptID: s.Script.ID,
 			Name:     s.Script.Name,
 			Version:  s.Version.Version,
 			Source:   s.Version.Source,
 			Hash:     s.Version.Hash,
-		}
+		}}
 		if s.Settings != (models.ScriptSettings{}) {
 			l := ScriptLimits(snap.Limits, s.Settings)
 			sv.Limits = &l
@@ -160,6 +245,7 @@ func (d *Deployer) deployLocked(ctx context.Context, app *models.App) error {
 		live.ingress.Wait = snap.Limits.QueueTimeout + wait + time.Second
 	}
 	live.scripts = ids
+	live.revision = revision
 	d.opts.Runtime.Send(live.ingress.Router, snap)
 	return nil
 }

@@ -104,7 +104,7 @@ func TestAdminAuth(t *testing.T) {
 		expect(t, "cookie POST, foreign Origin", s.do("POST", adminAPI+"/apps", map[string]string{"slug": "x1"},
 			"Cookie", c, "Origin", "http://evil.example"), 403)
 		expect(t, "cookie POST, same Origin", s.do("POST", adminAPI+"/apps", map[string]string{"slug": "x1"},
-			"Cookie", c, "Origin", s.base), 201)
+			"Cookie", c, "Origin", s.adminOrigin()), 201)
 
 		// Sliding expiry: each use moves the expiry out by 24h.
 		clock.set(23 * time.Hour)
@@ -124,8 +124,8 @@ func TestAdminAuth(t *testing.T) {
 		expect(t, "logout", s.as(token).do("POST", adminAPI+"/auth/logout", nil), 204)
 		expect(t, "after logout", s.as(token).do("GET", adminAPI+"/auth/me", nil), 401)
 
-		// Five failed logins lock the username out, even for the right
-		// password, until the clock moves on.
+		// Five failed logins lock the username out at this address, even
+		// for the right password, until the clock moves on.
 		wrong := map[string]string{"username": adminName, "password": "not the password"}
 		for i := range 5 {
 			expect(t, fmt.Sprintf("wrong password %d", i+1), s.do("POST", adminAPI+"/auth/login", wrong), 401, "invalid username or password")

@@ -231,18 +231,29 @@ func (s *server) versionsOf(app string) map[string]int {
 func TestCLI(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
 		s := startWithAdmin(t, "PICLOUD_DATA_DIR="+tg.DataDir, "PICLOUD_DATABASE_URL="+tg.URL)
-		c := newClient(t, s.base)
+		// The CLI talks to the admin host, admin.localhost, which it
+		// dials on loopback.
+		c := newClient(t, s.adminOrigin())
 		port := s.base[strings.LastIndexByte(s.base, ':')+1:]
 		expect(t, "readyz", s.do("GET", "/readyz", nil), 200,
 			`"status":"ready"`, `"database":"ok"`, `"migrations":"ok"`, `"workers":"ok"`)
+		expect(t, "readyz on the admin host", s.do("GET", "/readyz", nil, "Host", "admin.localhost"), 200, `"status":"ready"`)
 		expect(t, "openapi", s.anon().do("GET", "/api/v1/openapi.json", nil), 200, `"openapi": "3.1.0"`, `"/invocations/stream"`)
+		expect(t, "openapi on an app's host", s.anon().do("GET", "/api/v1/openapi.json", nil, "Host", "localhost"), 404, "server.admin_host")
+
+		// Another URL of the server is no admin host: the CLI says where
+		// the admin API is.
+		if _, errOut, code := newClient(t, s.base).run(adminPassword+"\n", "login", "-u", adminName, "--password-stdin"); code != 1 ||
+			!strings.Contains(errOut, "admin host") {
+			t.Fatalf("login on the public host: exit %d, %s", code, errOut)
+		}
 
 		// Login keeps the session in the user's config dir, for the user
 		// alone; a wrong password keeps nothing.
 		if _, errOut, code := c.run("wrong password", "login", "-u", adminName, "--password-stdin"); code != 1 || !strings.Contains(errOut, "invalid username or password") {
 			t.Fatalf("login with a wrong password: exit %d, %s", code, errOut)
 		}
-		if out := c.must(adminPassword+"\n", "login", "-u", adminName, "--password-stdin"); !strings.Contains(out, "Logged in to "+s.base+" as admin") {
+		if out := c.must(adminPassword+"\n", "login", "-u", adminName, "--password-stdin"); !strings.Contains(out, "Logged in to "+s.adminOrigin()+" as admin") {
 			t.Fatalf("login said %q", out)
 		}
 		creds := filepath.Join(c.home, ".config", "picloud", "credentials.json")
@@ -324,7 +335,7 @@ func TestCLI(t *testing.T) {
 
 		// An API token works for another user of the CLI, until revoked.
 		token := strings.TrimSpace(c.must("", "tokens", "create", "ci", "--expires-in", "1d"))
-		ci := newClient(t, s.base, "PICLOUD_TOKEN="+token)
+		ci := newClient(t, s.adminOrigin(), "PICLOUD_TOKEN="+token)
 		if out := ci.must("", "apps"); !strings.Contains(out, "shop") {
 			t.Fatalf("apps with the API token:\n%s", out)
 		}

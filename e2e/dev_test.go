@@ -55,9 +55,16 @@ func TestDevLoop(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"greet.go": devGreet(0)})
 	c := newClient(t, "")
 	stdout, stderr := c.start("dev", dir)
-	line, _ := stdout.wait(t, 0, regexp.MustCompile(`^Dev server at (http://127\.0\.0\.1:\d+) `), 60*time.Second)
-	base := regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(line)
-	stdout.wait(t, 0, regexp.MustCompile(`^Serving app hello-dev at `+regexp.QuoteMeta(base)), 30*time.Second)
+	// The admin API and UI answer on the dev server's admin host; the app
+	// on the base domain, both on the port it listens on.
+	devLine := regexp.MustCompile(`^Dev server at http://127\.0\.0\.1:(\d+) \(web UI: http://admin\.localhost:(\d+)/admin/,`)
+	line, _ := stdout.wait(t, 0, devLine, 60*time.Second)
+	m := devLine.FindStringSubmatch(line)
+	if m[1] != m[2] {
+		t.Fatalf("dev server and its admin host on different ports: %s", line)
+	}
+	base := "http://localhost:" + m[1]
+	stdout.wait(t, 0, regexp.MustCompile(`^Serving app hello-dev at `+regexp.QuoteMeta(base)+`$`), 30*time.Second)
 	stdout.wait(t, 0, regexp.MustCompile(`^\s+GET\s+`+regexp.QuoteMeta(base)+`/greet/:name$`), time.Second)
 	if got := get(base + "/greet/x"); got != "v0 x" {
 		t.Fatalf("first answer %q, want %q", got, "v0 x")

@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,13 +35,13 @@ func TestMain(m *testing.M) {
 	bin := filepath.Join(dir, "picloud")
 	// The e2e tag compiles in a clock the tests can move
 	// (cmd/picloud/clock_e2e.go); release builds have none.
-	args := []string{"build", "-race", "-tags", "e2e", "-o", bin, "../cmd/picloud"}
-	if os.Getenv("PICLOUD_E2E_RACE") == "0" {
-		// For timings worth recording (docs/benchmarks.md): the race
-		// detector slows the binary several times over.
-		args = slices.Delete(args, 1, 2)
+	args := []string{"build", "-tags", "e2e", "-o", bin}
+	if raceEnabled {
+		// A race-enabled test run checks the server too; a plain run skips
+		// the race build, most of the suite's cold start.
+		args = append(args, "-race")
 	}
-	build := exec.Command("go", args...)
+	build := exec.Command("go", append(args, "../cmd/picloud")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build picloud:", err)
@@ -90,7 +89,19 @@ var listenLine = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // environment and waits until it listens. It is stopped at cleanup.
 func startServer(t *testing.T, env ...string) *server {
 	t.Helper()
-	cmd := exec.Command(picloudBin, "serve")
+	return startServerArgs(t, nil, env...)
+}
+
+// startServerArgs is startServer with arguments after "serve".
+func startServerArgs(t *testing.T, args []string, env ...string) *server {
+	t.Helper()
+	return startCommand(t, exec.Command(picloudBin, append([]string{"serve"}, args...)...), env...)
+}
+
+// startCommand is startServer with a command of the caller's (other
+// arguments, or picloud started through a shell).
+func startCommand(t *testing.T, cmd *exec.Cmd, env ...string) *server {
+	t.Helper()
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + t.TempDir(),
@@ -199,6 +210,9 @@ func (s *server) do(method, path string, body any, headers ...string) response {
 	if s.token != "" {
 		req.Header.Set("Authorization", "Bearer "+s.token)
 	}
+	if adminPath(path) {
+		req.Host = strings.TrimPrefix(s.adminOrigin(), "http://")
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		if strings.EqualFold(headers[i], "Host") {
 			req.Host = headers[i+1]
@@ -244,6 +258,18 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 }
 
 const adminAPI = "/api/v1/admin"
+
+// adminPath reports whether path answers only on the admin host.
+func adminPath(path string) bool {
+	return strings.HasPrefix(path, adminAPI) || strings.HasPrefix(path, "/admin") || strings.HasPrefix(path, "/api/v1/execute/") ||
+		path == "/api/v1/openapi.json"
+}
+
+// adminOrigin is the origin of the admin UI and API: the default admin
+// host, admin.localhost, on the server's port.
+func (s *server) adminOrigin() string {
+	return "http://admin.localhost:" + s.base[strings.LastIndexByte(s.base, ':')+1:]
+}
 
 // Credentials of the admin user startWithAdmin bootstraps.
 const (

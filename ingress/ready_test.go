@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -66,14 +67,38 @@ func TestReadyz(t *testing.T) {
 	}
 }
 
-func TestOpenAPIPath(t *testing.T) {
+// TestProbesAndOpenAPIHosts: /healthz and /readyz answer on every host
+// (probes do not know the admin host); the OpenAPI document answers only
+// on the admin host, beside the API it describes.
+func TestProbesAndOpenAPIHosts(t *testing.T) {
 	doc := []byte(`{"openapi":"3.1.0"}`)
-	s := ingress.New(ingress.Options{OpenAPI: func(ctx *fasthttp.RequestCtx) { ctx.SetBody(doc) }}, nil, nil,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	var ctx fasthttp.RequestCtx
-	ctx.Request.SetRequestURI("/api/v1/openapi.json")
-	s.Handler(&ctx)
-	if ctx.Response.StatusCode() != 200 || string(ctx.Response.Body()) != string(doc) {
-		t.Fatalf("/api/v1/openapi.json: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	s := ingress.New(ingress.Options{
+		AdminHost: "admin.example.test",
+		Ready:     func(context.Context) map[string]error { return map[string]error{"database": nil} },
+		OpenAPI:   func(ctx *fasthttp.RequestCtx) { ctx.SetBody(doc) },
+	}, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	tests := []struct {
+		host, path string
+		status     int
+		body       string
+	}{
+		{"admin.example.test", "/api/v1/openapi.json", 200, string(doc)},
+		{"ADMIN.example.test:8080", "/api/v1/openapi.json", 200, string(doc)},
+		{"app.example.test", "/api/v1/openapi.json", 404, "admin host"},
+		{"admin.example.test", "/readyz", 200, `"status":"ready"`},
+		{"app.example.test", "/readyz", 200, `"status":"ready"`},
+		{"admin.example.test", "/healthz", 200, "ok"},
+		{"app.example.test", "/healthz", 200, "ok"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host+tt.path, func(t *testing.T) {
+			var ctx fasthttp.RequestCtx
+			ctx.Request.SetRequestURI(tt.path)
+			ctx.Request.Header.SetHost(tt.host)
+			s.Handler(&ctx)
+			if got := ctx.Response.StatusCode(); got != tt.status || !strings.Contains(string(ctx.Response.Body()), tt.body) {
+				t.Errorf("%d %s, want %d with %q", got, ctx.Response.Body(), tt.status, tt.body)
+			}
+		})
 	}
 }

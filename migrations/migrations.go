@@ -27,6 +27,7 @@ func all() *migrate.Migrations {
 	ms.Add(adminAuth())
 	ms.Add(domainsSchema())
 	ms.Add(scriptSettings())
+	ms.Add(invariants())
 	ms.Add(apiTokens())
 	return ms
 }

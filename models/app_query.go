@@ -23,6 +23,9 @@ func (db *DB) App(ctx context.Context, ref string) (*App, error) {
 }
 
 func findApp(ctx context.Context, idb bun.IDB, ref string) (*App, error) {
+	if !lookupText(ref) {
+		return nil, fmt.Errorf("%w: app %q", ErrNotFound, ref)
+	}
 	app := new(App)
 	q := idb.NewSelect().Model(app)
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {

@@ -27,6 +27,9 @@ func (db *DB) ListInvocations(ctx context.Context, f InvocationFilter) ([]Invoca
 // Invocation returns the invocation logged for a request id (the latest,
 // should a client have reused the id).
 func (db *DB) Invocation(ctx context.Context, requestID string) (*Invocation, error) {
+	if !lookupText(requestID) {
+		return nil, fmt.Errorf("%w: invocation of request %q", ErrNotFound, requestID)
+	}
 	inv := new(Invocation)
 	if err := db.bun.NewSelect().Model(inv).
 		Where("request_id = ?", requestID).
@@ -39,8 +42,11 @@ func (db *DB) Invocation(ctx context.Context, requestID string) (*Invocation, er
 }
 
 // InsertInvocations stores a batch of invocations with one multi-row
-// INSERT. Zero CreatedAt values become now. The InvocationWriter calls it;
-// it is exported for tools and tests that need rows at once.
+// INSERT. Zero CreatedAt values become now, and the recorded text is made
+// storable first (valid UTF-8, no NUL, bounded; see MaxRecordedPath and
+// the others), so no request or script output can fail the batch. The
+// InvocationWriter calls it; it is exported for tools and tests that need
+// rows at once.
 func (db *DB) InsertInvocations(ctx context.Context, invs []Invocation) error {
 	if len(invs) == 0 {
 		return nil
@@ -48,6 +54,7 @@ func (db *DB) InsertInvocations(ctx context.Context, invs []Invocation) error {
 	for i := range invs {
 		invs[i].ID = 0
 		invs[i].CreatedAt = normalizeTime(invs[i].CreatedAt)
+		invs[i].storable()
 	}
 	if _, err := db.bun.NewInsert().Model(&invs).Returning("NULL").Exec(ctx); err != nil {
 		return fmt.Errorf("insert %d invocations: %w", len(invs), err)

@@ -177,20 +177,43 @@ func (w *InvocationWriter) drain(ctx context.Context, batch []Invocation) {
 	}
 }
 
-// write stores a batch and returns it emptied for reuse. A failed batch is
-// logged and counted as dropped: logs never hold up requests.
+// write stores a batch and returns it emptied for reuse. Logs never hold
+// up requests: what cannot be stored is logged and counted as dropped.
 func (w *InvocationWriter) write(ctx context.Context, batch []Invocation) []Invocation {
 	if len(batch) == 0 {
 		return batch
 	}
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
-	if err := w.db.InsertInvocations(ctx, batch); err != nil {
-		w.dropped.Add(uint64(len(batch)))
-		w.logger.Error("write invocation logs", "rows", len(batch), "err", err)
-	}
+	w.store(ctx, batch)
 	clear(batch)
 	return batch[:0]
+}
+
+// store writes rows with one INSERT. When that fails while the database
+// still answers, a row must be at fault: the rows are split in halves and
+// each half stored the same way, so a bad row costs only itself (and
+// about 2*log2(rows) extra INSERTs). When the database does not answer, or ctx is
+// done, the rows are dropped at once rather than tried one by one.
+func (w *InvocationWriter) store(ctx context.Context, rows []Invocation) {
+	err := w.db.InsertInvocations(ctx, rows)
+	switch {
+	case err == nil:
+		return
+	case len(rows) == 1:
+		w.dropped.Add(1)
+		w.logger.Warn("invocation record not stored", "request_id", rows[0].RequestID,
+			"app", rows[0].AppID, "script", rows[0].ScriptID, "err", err)
+		return
+	}
+	if perr := w.db.bun.PingContext(ctx); perr != nil {
+		w.dropped.Add(uint64(len(rows)))
+		w.logger.Error("write invocation logs", "rows", len(rows), "err", err)
+		return
+	}
+	half := len(rows) / 2
+	w.store(ctx, rows[:half])
+	w.store(ctx, rows[half:])
 }
 
 func (w *InvocationWriter) trim(ctx context.Context) {

@@ -3,9 +3,11 @@ package models_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/picloud/picloud/internal/testdb"
 	"github.com/picloud/picloud/models"
@@ -211,6 +213,129 @@ func TestInvocationWriterCapsPerSecond(t *testing.T) {
 		}
 		if got := w.Dropped(); got != 0 {
 			t.Fatalf("Dropped() = %d, want 0", got)
+		}
+	})
+}
+
+// TestInvocationWriterStoresHostileText: text a client or a script
+// controls (a NUL in the path, invalid UTF-8 in the output, ...) is
+// stored in a readable form, and the normal rows of the same batch with
+// it. Before, one NUL made bun write invalid SQL and the batch was lost.
+func TestInvocationWriterStoresHostileText(t *testing.T) {
+	long := "/" + strings.Repeat("é", models.MaxRecordedPath) // 2 bytes a character
+	tests := []struct {
+		name  string
+		edit  func(*models.Invocation)
+		check func(t *testing.T, got *models.Invocation)
+	}{
+		{"nul in path", func(inv *models.Invocation) { inv.Path = "/\x00" }, func(t *testing.T, got *models.Invocation) {
+			if got.Path != "/\u2400" {
+				t.Errorf("path %q, want %q", got.Path, "/\u2400")
+			}
+		}},
+		{"invalid utf-8 output", func(inv *models.Invocation) { inv.Output = "a\xff\xfeb\n" }, func(t *testing.T, got *models.Invocation) {
+			if got.Output != "a\uFFFDb\n" {
+				t.Errorf("output %q, want %q", got.Output, "a\uFFFDb\n")
+			}
+		}},
+		{"nul in output, method and error", func(inv *models.Invocation) {
+			inv.Output, inv.Method, inv.Error = "x\x00y", "G\x00T", "panic: \x00\xc3"
+		}, func(t *testing.T, got *models.Invocation) {
+			if got.Output != "x\u2400y" || got.Method != "G\u2400T" || got.Error != "panic: \u2400\uFFFD" {
+				t.Errorf("output %q, method %q, error %q", got.Output, got.Method, got.Error)
+			}
+		}},
+		{"overlong path", func(inv *models.Invocation) { inv.Path = long }, func(t *testing.T, got *models.Invocation) {
+			if len(got.Path) > models.MaxRecordedPath || !utf8.ValidString(got.Path) || !strings.HasPrefix(long, got.Path) || len(got.Path) < models.MaxRecordedPath-1 {
+				t.Errorf("path of %d bytes (valid %v), want the first %d bytes or one less", len(got.Path), utf8.ValidString(got.Path), models.MaxRecordedPath)
+			}
+		}},
+	}
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		ctx := context.Background()
+		db := testdb.Open(t, tg)
+		w := models.NewInvocationWriter(db, nil, models.InvocationWriterOptions{})
+		// One batch: a normal row, then each hostile one after a normal one.
+		w.Add(invocationAt(0, 1, 1, 200))
+		for i, tt := range tests {
+			w.Add(invocationAt(100+i, 1, 1, 200))
+			inv := invocationAt(i+1, 1, 1, 200)
+			tt.edit(&inv)
+			w.Add(inv)
+		}
+		startWriter(w)()
+		if d := w.Dropped(); d != 0 {
+			t.Errorf("Dropped() = %d, want 0", d)
+		}
+		if n, want := countInvocations(t, db), 1+2*len(tests); n != want {
+			t.Errorf("%d rows stored, want %d", n, want)
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := db.Invocation(ctx, fmt.Sprintf("req-%d", i+1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				tt.check(t, got)
+			})
+		}
+	})
+}
+
+// rejectStatus makes the database refuse every invocation row with
+// status, as a stand-in for any row the database takes exception to.
+func rejectStatus(t *testing.T, db *models.DB, status int) {
+	t.Helper()
+	stmts := []string{fmt.Sprintf(`CREATE TRIGGER reject_row BEFORE INSERT ON invocations
+		WHEN NEW.status = %d BEGIN SELECT RAISE(ABORT, 'row rejected by the test'); END`, status)}
+	if db.Dialect() == models.DialectPostgres {
+		stmts = []string{
+			fmt.Sprintf(`CREATE FUNCTION reject_row() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF NEW.status = %d THEN RAISE EXCEPTION 'row rejected by the test'; END IF;
+				RETURN NEW;
+			END $$`, status),
+			`CREATE TRIGGER reject_row BEFORE INSERT ON invocations FOR EACH ROW EXECUTE FUNCTION reject_row()`,
+		}
+	}
+	for _, q := range stmts {
+		if _, err := db.Bun().ExecContext(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestInvocationWriterLosesOnlyBadRows: when the database refuses some
+// rows of a batch, the others are stored and only the refused ones are
+// counted as dropped.
+func TestInvocationWriterLosesOnlyBadRows(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		db := testdb.Open(t, tg)
+		rejectStatus(t, db, 599)
+		w := models.NewInvocationWriter(db, nil, models.InvocationWriterOptions{BatchSize: 64, FlushInterval: time.Hour})
+		bad := map[int]bool{3: true, 4: true, 17: true, 40: true}
+		for i := range 41 {
+			status := 200
+			if bad[i] {
+				status = 599
+			}
+			w.Add(invocationAt(i, 1, 1, status))
+		}
+		startWriter(w)()
+		if d := w.Dropped(); d != uint64(len(bad)) {
+			t.Errorf("Dropped() = %d, want %d", d, len(bad))
+		}
+		invs, err := db.ListInvocations(context.Background(), models.InvocationFilter{Limit: models.MaxInvocationLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(invs) != 41-len(bad) {
+			t.Fatalf("%d rows stored, want %d", len(invs), 41-len(bad))
+		}
+		for _, inv := range invs {
+			if inv.Status != 200 {
+				t.Errorf("stored %s with status %d", inv.RequestID, inv.Status)
+			}
 		}
 	})
 }

@@ -2,25 +2,50 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/uptrace/bun"
+
+	"github.com/picloud/picloud/route"
 )
 
-// CreateRoute stores r and sets its ID (and CreatedAt when zero). The same
-// method and path twice in one app is ErrConflict; a missing app or script
-// in that app is ErrNotFound (the schema refuses a route of one app bound
-// to another app's script).
+// CreateRoute stores r and sets its ID, Shape (and CreatedAt when zero).
+// A route that conflicts with one of its app (the same method and path
+// shape: "/users/:id" and "/users/:name") is ErrConflict naming that
+// route; the database's unique shape key decides, so the rule holds
+// however many processes add routes at once. A missing app or script in
+// that app is ErrNotFound (the schema refuses a route of one app bound to
+// another app's script); an invalid method or path is an error.
 func (db *DB) CreateRoute(ctx context.Context, r *Route) error {
-	return createRoute(ctx, db.bun, r)
+	err := createRoute(ctx, db.bun, r)
+	if errors.Is(err, ErrConflict) {
+		held := new(Route)
+		lerr := db.bun.NewSelect().Model(held).
+			Where("app_id = ? AND method = ? AND shape = ?", r.AppID, r.Method, r.Shape).
+			Scan(ctx)
+		if lerr == nil {
+			return fmt.Errorf("%w: %s %s conflicts with %s %s (route %d)", ErrConflict, r.Method, r.Path, held.Method, held.Path, held.ID)
+		}
+	}
+	return err
 }
 
 func createRoute(ctx context.Context, idb bun.IDB, r *Route) error {
+	method, err := route.ValidateMethod(r.Method)
+	if err != nil {
+		return fmt.Errorf("create route: %w", err)
+	}
+	shape, err := route.Shape(r.Path)
+	if err != nil {
+		return fmt.Errorf("create route: %w", err)
+	}
+	r.Method, r.Shape = method, shape
 	r.CreatedAt = normalizeTime(r.CreatedAt)
 	if _, err := idb.NewInsert().Model(r).Returning("id").Exec(ctx); err != nil {
 		switch {
 		case isUniqueViolation(err):
-			return fmt.Errorf("%w: app %d already has a route %s %s", ErrConflict, r.AppID, r.Method, r.Path)
+			return fmt.Errorf("%w: app %d already has a route %s of the shape %s", ErrConflict, r.AppID, r.Method, r.Shape)
 		case isForeignKeyViolation(err):
 			return fmt.Errorf("%w: script %d in app %d", ErrNotFound, r.ScriptID, r.AppID)
 		}

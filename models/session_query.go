@@ -9,8 +9,11 @@ import (
 )
 
 // CreateSession stores s and sets its ID. The caller sets its times: the
-// clock of sessions belongs to package admin.
+// clock of sessions belongs to package admin. The user agent and address
+// are recorded text, made storable like an invocation's.
 func (db *DB) CreateSession(ctx context.Context, s *Session) error {
+	s.UserAgent = recordedText(s.UserAgent, MaxRecordedUserAgent)
+	s.IP = recordedText(s.IP, MaxRecordedIP)
 	s.CreatedAt = normalizeTime(s.CreatedAt)
 	s.ExpiresAt = normalizeTime(s.ExpiresAt)
 	s.LastUsedAt = normalizeTime(s.LastUsedAt)

@@ -10,7 +10,9 @@ import (
 
 // startDevServer starts the throwaway server of `picloud dev`: the
 // defaults, SQLite in opts.DataDir, opts.App answering on the server's
-// own host, and only warnings in its log. It ignores the PICLOUD_*
+// own host, the admin API on the default admin host (admin.localhost on
+// the server's port, which the CLI dials on loopback), and only warnings
+// in its log. It ignores the PICLOUD_*
 // variables: it is never the user's real server.
 func startDevServer(ctx context.Context, opts cli.DevServerOptions) (*cli.DevServer, error) {
 	cfg := config.Default()
@@ -19,22 +21,25 @@ func startDevServer(ctx context.Context, opts cli.DevServerOptions) (*cli.DevSer
 	cfg.Server.DefaultApp = opts.App
 	cfg.Log.Level = slog.LevelWarn
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	ready := make(chan string, 1)
+	ready := make(chan cli.DevServer, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- runServer(ctx, cfg, serverRun{
 			stderr:        opts.Log,
 			adminUsername: opts.Username,
 			adminPassword: opts.Password,
-			ready:         func(url string) { ready <- url },
+			ready: func(url, adminURL string) {
+				ready <- cli.DevServer{URL: url, AdminURL: adminURL}
+			},
 		})
 	}()
 	select {
-	case url := <-ready:
-		return &cli.DevServer{URL: url, Stop: func() {
+	case srv := <-ready:
+		srv.Stop = func() {
 			cancel()
 			<-done
-		}}, nil
+		}
+		return &srv, nil
 	case err := <-done:
 		cancel()
 		return nil, err

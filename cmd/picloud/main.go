@@ -5,6 +5,7 @@
 //	picloud [serve] [--config FILE]   run the server (the default)
 //	picloud migrate [--config FILE]   apply database migrations and exit
 //	picloud worker                    run scripts for a server (started by serve)
+//	picloud check < script.go         check a script as an upload is checked
 //	picloud version                   print the version
 //	picloud login | deploy | dev | logs | ...   the client (picloud --help)
 package main
@@ -88,6 +89,7 @@ start; without them the server prints a one-time setup link.`,
 		serveCmd(),
 		migrateCmd(),
 		workerCmd(),
+		checkCmd(),
 		versionCmd(),
 	)
 	root.AddCommand(cli.Commands(cli.Env{Version: version, StartDevServer: startDevServer})...)
@@ -139,6 +141,23 @@ func workerCmd() *cobra.Command {
 		GroupID: groupServer,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runWorker(cmd.Context(), cmd.ErrOrStderr())
+		},
+	}
+}
+
+// checkCmd is the upload check, run by serve in a process of its own for
+// every upload (worker.Checker starts this executable with "check").
+// Hidden: nobody needs to run it by hand, though one may.
+func checkCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "check",
+		Short:   "Check a script read from stdin as an upload is checked; prints {} or the error as JSON",
+		Example: "  picloud check < hello.go   (serve runs it for every upload)",
+		Args:    cobra.NoArgs,
+		Hidden:  true,
+		GroupID: groupServer,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runCheck(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/ingress"
 	"github.com/picloud/picloud/models"
 )
@@ -18,7 +18,7 @@ type workerStarter interface {
 
 // readiness is /readyz: the database answers, its schema is migrated to
 // what this binary expects, and script workers can start.
-func readiness(db *models.DB, engine actors.Engine) ingress.ReadyFunc {
+func readiness(db *models.DB, eng engine.Engine) ingress.ReadyFunc {
 	return func(ctx context.Context) map[string]error {
 		checks := map[string]error{"database": db.Ping(ctx)}
 		if checks["database"] == nil {
@@ -30,7 +30,7 @@ func readiness(db *models.DB, engine actors.Engine) ingress.ReadyFunc {
 		} else {
 			checks["migrations"] = fmt.Errorf("unknown: the database does not answer")
 		}
-		if w, ok := engine.(workerStarter); ok {
+		if w, ok := eng.(workerStarter); ok {
 			checks["workers"] = w.Ready(ctx)
 		} else {
 			checks["workers"] = nil

@@ -18,6 +18,7 @@ import (
 	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/config"
 	"github.com/picloud/picloud/deploy"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/ingress"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
@@ -82,9 +83,9 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 type serverRun struct {
 	stderr                       io.Writer
 	adminUsername, adminPassword string
-	// ready, when set, is called with the server's base URL once it
-	// serves.
-	ready func(baseURL string)
+	// ready, when set, is called once the server serves, with the URL of
+	// its listener and the origin of its admin host (the admin API's).
+	ready func(baseURL, adminURL string)
 }
 
 // runServer runs a server with cfg until ctx ends.
@@ -110,6 +111,7 @@ func runServer(ctx context.Context, cfg *config.Config, run serverRun) error {
 		// With port 0 the configured address says nothing useful.
 		publicURL = "http://" + ln.Addr().String()
 	}
+	adminURL := cfg.Server.AdminURL(publicURL)
 
 	engine, closeEngine, err := newEngine(cfg, logger)
 	if err != nil {
@@ -146,11 +148,17 @@ func runServer(ctx context.Context, cfg *config.Config, run serverRun) error {
 	if err != nil {
 		return err
 	}
+	checker, err := newChecker(cfg, logger)
+	if err != nil {
+		return err
+	}
 	api := admin.New(admin.Options{
-		DB: db, Deployer: deployer, Logger: logger, Config: cfg.Public(),
+		DB: db, Deployer: adminDeployer{deployer}, Logger: logger, Config: cfg.Public(),
 		Now: clock, SecureCookie: strings.HasPrefix(publicURL, "https://"),
 		BaseDomain: cfg.Server.BaseDomain, MaxRequestBody: cfg.Server.MaxRequestBody,
 		RequestTimeout: cfg.Server.AdminRequestTimeout,
+		Checker:        checker,
+		AdminHost:      cfg.Server.AdminHostname(),
 	})
 	ing = ingress.New(ingress.Options{
 		Version:       version,
@@ -160,14 +168,33 @@ func runServer(ctx context.Context, cfg *config.Config, run serverRun) error {
 		Timeout: cfg.Executor.QueueTimeout + cfg.Executor.Timeout + time.Second,
 		Admin:   api.Handler,
 		UI:      webui.Handler(),
-		Execute: api.RequireSession,
+		Execute: api.RequireExecute,
 		Ready:   readiness(db, engine),
 		OpenAPI: admin.OpenAPI,
-	}, runtime, writer, logger)
+
+		AdminHost:     cfg.Server.AdminHostname(),
+		SessionCookie: admin.SessionCookie,
+	}, runtime, invocationLog{writer}, logger)
 	registerWriterMetrics(ing.Registry(), writer)
+	if cfg.Server.MetricsListen != "" {
+		stopMetrics, err := serveMetrics(cfg.Server.MetricsListen, ing.MetricsHandler(), logger)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	if err := deployer.LoadAll(ctx); err != nil {
 		return err
 	}
+	// The database is the truth: a change whose notification was lost
+	// goes live at the next resync.
+	resyncCtx, stopResync := context.WithCancel(context.WithoutCancel(ctx))
+	var resyncDone sync.WaitGroup
+	resyncDone.Go(func() { deployer.Run(resyncCtx) })
+	defer func() {
+		stopResync()
+		resyncDone.Wait()
+	}()
 
 	srv := &fasthttp.Server{
 		Handler:               ing.Handler,
@@ -180,24 +207,26 @@ func runServer(ctx context.Context, cfg *config.Config, run serverRun) error {
 		ErrorHandler:          ingress.ReadError,
 		Logger:                fasthttpLogger{logger},
 	}
+	limited := ing.LimitConnections(srv, ln, connLimits(cfg, logger))
 	// The first admin exists (or can be made) before anyone is served: a
 	// bad bootstrap variable stops the start.
 	err = api.Bootstrap(ctx, admin.Bootstrap{
-		Username:      run.adminUsername,
-		Password:      run.adminPassword,
-		PublicBaseURL: publicURL,
-		Out:           stderr,
+		Username: run.adminUsername,
+		Password: run.adminPassword,
+		AdminURL: adminURL,
+		Out:      stderr,
 	})
 	if err != nil {
 		return err
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(limited) }()
 	logger.Info("listening", "addr", ln.Addr().String(), "version", version,
 		"data_dir", cfg.DataDir, "database", db.Dialect())
-	fmt.Fprintf(stderr, "PiCloud %s is up: %s/ (admin API under %s)\n", version, publicURL, admin.Prefix)
+	fmt.Fprintf(stderr, "PiCloud %s is up: %s/ (admin UI: %s/admin/, admin API: %s%s)\n",
+		version, publicURL, adminURL, adminURL, admin.Prefix)
 	if run.ready != nil {
-		run.ready("http://" + ln.Addr().String())
+		run.ready("http://"+ln.Addr().String(), adminURL)
 	}
 	janitorCtx, stopJanitor := context.WithCancel(context.WithoutCancel(ctx))
 	var janitorDone sync.WaitGroup
@@ -224,10 +253,10 @@ func runServer(ctx context.Context, cfg *config.Config, run serverRun) error {
 
 // newEngine is where scripts run: worker processes (the default) or
 // this process. The returned func stops the workers.
-func newEngine(cfg *config.Config, logger *slog.Logger) (actors.Engine, func(), error) {
+func newEngine(cfg *config.Config, logger *slog.Logger) (engine.Engine, func(), error) {
 	if cfg.Executor.Isolation == config.IsolationNone {
 		logger.Warn("executor.isolation = \"none\": scripts run inside the server; a script that crashes the Go runtime takes the server down")
-		return actors.InProcess{}, func() {}, nil
+		return engine.InProcess{}, func() {}, nil
 	}
 	e, err := worker.NewEngine(worker.Options{
 		MemoryLimit: cfg.Executor.MemoryLimit,

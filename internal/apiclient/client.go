@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,17 +32,42 @@ type Client struct {
 	// Token is the session or API token sent as the bearer token; empty
 	// sends none.
 	Token string
-	// HTTP is the client requests go through; nil means one with no
-	// overall timeout (each call bounds itself with DefaultTimeout,
-	// streams run as long as their context).
+	// HTTP is the client requests go through; nil means
+	// http.DefaultClient. Each call bounds itself with DefaultTimeout,
+	// streams run as long as their context.
 	HTTP *http.Client
 	// UserAgent names the caller, e.g. "picloud-cli/0.1.0".
 	UserAgent string
 }
 
-// New returns a client of baseURL with token.
+// New returns a client of baseURL with token. Its HTTP client has no
+// overall timeout and dials names under .localhost (admin.localhost, the
+// admin host of a local install) on loopback.
 func New(baseURL, token string) *Client {
-	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, HTTP: &http.Client{}}
+	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, HTTP: &http.Client{Transport: localTransport()}}
+}
+
+// localTransport is http.DefaultTransport dialing every name under
+// .localhost as "localhost". RFC 6761 reserves those names for loopback,
+// and browsers and curl resolve them so, but Go's resolver asks DNS for
+// them: admin.localhost, the default admin host, would not resolve. The
+// request keeps its host, so the Host header still names the admin host.
+func localTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	var d net.Dialer
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, port, err := net.SplitHostPort(addr); err == nil && isLocalhost(host) {
+			addr = net.JoinHostPort("localhost", port)
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+	return t
+}
+
+// isLocalhost reports whether host is a name under .localhost.
+func isLocalhost(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return strings.HasSuffix(host, ".localhost")
 }
 
 // Error is an error answer of the API.
@@ -57,8 +83,11 @@ type Error struct {
 
 func (e *Error) Error() string {
 	msg := e.Message
-	if e.Status == http.StatusUnauthorized {
+	switch {
+	case e.Status == http.StatusUnauthorized:
 		msg += " (log in with `picloud login`, or set PICLOUD_TOKEN)"
+	case e.Status == http.StatusNotFound && strings.Contains(msg, "server.admin_host"):
+		msg += " (give --server the admin host's URL, such as http://admin.localhost:8080)"
 	}
 	return fmt.Sprintf("%d %s: %s", e.Status, e.Code, msg)
 }

@@ -114,6 +114,7 @@ type ServerInfo struct {
 // ServerConfig is the part of GET /config the CLI uses.
 type ServerConfig struct {
 	Server struct {
+		AdminHost     string `json:"admin_host"`
 		BaseDomain    string `json:"base_domain"`
 		DefaultApp    string `json:"default_app"`
 		PublicBaseURL string `json:"public_base_url"`

@@ -27,9 +27,11 @@ const (
 	EnvToken = "PICLOUD_TOKEN"
 )
 
-// DefaultServer is the server when nothing names one: where `picloud
-// serve` listens by default.
-const DefaultServer = "http://127.0.0.1:8080"
+// DefaultServer is the server when nothing names one: the admin host of
+// `picloud serve` with the defaults (admin.{base_domain} on its port),
+// where the admin API answers. Names under .localhost are dialed on
+// loopback (see apiclient.New), as browsers and curl do.
+const DefaultServer = "http://admin.localhost:8080"
 
 // GroupID is the help group of the client commands.
 const GroupID = "client"
@@ -65,6 +67,9 @@ type DevServerOptions struct {
 type DevServer struct {
 	// URL is where it listens, e.g. http://127.0.0.1:41234.
 	URL string
+	// AdminURL is the origin of its admin host, where the admin API and
+	// UI answer, e.g. http://admin.localhost:41234.
+	AdminURL string
 	// Stop shuts it down and waits for it.
 	Stop func()
 }
@@ -160,7 +165,7 @@ func normalizeServer(s string) (string, error) {
 	s = strings.TrimRight(s, "/")
 	scheme, rest, _ := strings.Cut(s, "://")
 	if (scheme != "http" && scheme != "https") || rest == "" || strings.ContainsAny(rest, "/?#") {
-		return "", fmt.Errorf("server %q: want a base URL such as https://picloud.example.com or 127.0.0.1:8080", s)
+		return "", fmt.Errorf("server %q: want the admin host's base URL, such as https://admin.example.com or admin.localhost:8080", s)
 	}
 	return s, nil
 }

@@ -15,12 +15,12 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/internal/apiclient"
 	"github.com/picloud/picloud/internal/appdir"
 	"github.com/picloud/picloud/internal/testdb"
 	"github.com/picloud/picloud/models"
+	"github.com/picloud/picloud/worker"
 )
 
 // nopDeployer stands in for the control plane: the admin API stores
@@ -28,8 +28,39 @@ import (
 type nopDeployer struct{}
 
 func (nopDeployer) AppChanged(context.Context, int64) error { return nil }
-func (nopDeployer) AppStatus(_ context.Context, id int64) (actors.RouterStatus, error) {
-	return actors.RouterStatus{AppID: id}, nil
+func (nopDeployer) AppStatus(context.Context, int64) ([]admin.ScriptState, error) {
+	return nil, nil
+}
+
+// envCheckChild makes the test binary act as `picloud check`, so uploads
+// are checked as in the server: in a checker process. It is read in
+// init, before any test runs.
+const envCheckChild = "PICLOUD_CLI_TEST_CHECKER"
+
+func init() {
+	if os.Getenv(envCheckChild) == "1" {
+		opts, err := worker.CheckOptionsFromEnv(os.Getenv, slog.Default())
+		if err != nil {
+			os.Exit(worker.ExitBadStart)
+		}
+		os.Exit(worker.RunCheck(context.Background(), os.Stdin, os.Stdout, opts))
+	}
+}
+
+// testChecker checks sources in checker processes that are this test
+// binary.
+func testChecker(t *testing.T) *worker.Checker {
+	t.Helper()
+	c, err := worker.NewChecker(worker.CheckerOptions{
+		Command:     []string{os.Args[0]},
+		Env:         []string{envCheckChild + "=1"},
+		MemoryLimit: 256 << 20,
+		Logger:      slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // startAdmin serves the real admin API on a test database and returns a
@@ -40,7 +71,8 @@ func startAdmin(t *testing.T) *apiclient.Client {
 	argon := admin.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 	api := admin.New(admin.Options{
 		DB: db, Deployer: nopDeployer{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Argon2: argon,
-		Config: map[string]any{"server": map[string]any{"base_domain": "localhost", "default_app": "hello"}},
+		Config:     map[string]any{"server": map[string]any{"base_domain": "localhost", "default_app": "hello"}},
+		BaseDomain: "localhost", AdminHost: "admin.localhost", Checker: testChecker(t),
 	})
 	u := &models.AdminUser{Username: "root", PasswordHash: admin.HashPassword(argon, "a long enough password")}
 	if err := db.CreateAdminUser(context.Background(), u); err != nil {
@@ -53,7 +85,8 @@ func startAdmin(t *testing.T) *apiclient.Client {
 	srv := &fasthttp.Server{Handler: api.Handler}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Shutdown() })
-	c := apiclient.New("http://"+ln.Addr().String(), "")
+	// The admin host, dialed on loopback as the CLI dials it.
+	c := apiclient.New("http://admin.localhost:"+strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), "")
 	sess, err := c.Login(context.Background(), "root", "a long enough password")
 	if err != nil {
 		t.Fatal(err)
@@ -224,11 +257,12 @@ func TestAppDeployer(t *testing.T) {
 func TestNormalizeServer(t *testing.T) {
 	tests := []struct{ in, want, err string }{
 		{"127.0.0.1:8080", "http://127.0.0.1:8080", ""},
+		{"admin.localhost:8080", "http://admin.localhost:8080", ""},
 		{"https://pi.example.com/", "https://pi.example.com", ""},
 		{" http://pi.example.com ", "http://pi.example.com", ""},
-		{"ftp://pi.example.com", "", "want a base URL"},
-		{"https://pi.example.com/api", "", "want a base URL"},
-		{"https://", "", "want a base URL"},
+		{"ftp://pi.example.com", "", "want the admin host's base URL"},
+		{"https://pi.example.com/api", "", "want the admin host's base URL"},
+		{"https://", "", "want the admin host's base URL"},
 	}
 	for _, tt := range tests {
 		got, err := normalizeServer(tt.in)

@@ -49,7 +49,7 @@ or $PICLOUD_TOKEN), and never deletes a script whose file goes away.
 The folder is read as ` + "`picloud deploy DIR`" + ` reads it.`,
 		Example: `  picloud dev ./shop
   picloud dev . --listen 127.0.0.1:8787
-  picloud dev ./shop --server https://staging.example.com`,
+  picloud dev ./shop --server https://admin.staging.example.com`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.dev(cmd, args[0], app, listen, verbose)
@@ -168,7 +168,7 @@ func (g *globals) devClient(ctx context.Context, cmd *cobra.Command, slug, liste
 		srv.Stop()
 		os.RemoveAll(data)
 	}
-	c := apiclient.New(srv.URL, "")
+	c := apiclient.New(srv.AdminURL, "")
 	c.UserAgent = "picloud-cli/" + g.env.Version
 	sess, err := c.Login(ctx, devUser, password)
 	if err != nil {
@@ -176,7 +176,7 @@ func (g *globals) devClient(ctx context.Context, cmd *cobra.Command, slug, liste
 		return nil, nil, fmt.Errorf("log in to the dev server: %w", err)
 	}
 	c.Token = sess.Token
-	fmt.Fprintf(cmd.OutOrStdout(), "Dev server at %s (web UI: %s/admin/, user %s, password %s)\n", srv.URL, srv.URL, devUser, password)
+	fmt.Fprintf(cmd.OutOrStdout(), "Dev server at %s (web UI: %s/admin/, user %s, password %s)\n", srv.URL, srv.AdminURL, devUser, password)
 	return c, stop, nil
 }
 

@@ -36,7 +36,7 @@ last, else ` + DefaultServer + `. $PICLOUD_TOKEN, when set, is used
 instead of any stored login (for CI, with an API token from
 ` + "`picloud tokens create`" + `).`,
 		Example: `  picloud login
-  picloud login --server https://picloud.example.com --username admin
+  picloud login --server https://admin.example.com --username admin   # the admin host
   echo "$PASSWORD" | picloud login --username admin --password-stdin
   picloud login --with-token < token.txt     # keep an API token instead`,
 		Args: cobra.NoArgs,
@@ -166,7 +166,7 @@ last one logged in to) and remove it from the credentials file. A
 stored API token is forgotten but stays valid: revoke it with
 ` + "`picloud tokens revoke`" + `.`,
 		Example: `  picloud logout
-  picloud logout --server https://picloud.example.com`,
+  picloud logout --server https://admin.example.com`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.logout(cmd)

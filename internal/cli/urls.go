@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"cmp"
 	"context"
+	"net"
 	"net/url"
+	"strings"
 
 	"github.com/picloud/picloud/internal/apiclient"
 )
@@ -15,22 +18,42 @@ type site struct {
 	defaultApp string
 }
 
-// siteOf asks the server for its base domain and default app.
+// siteOf asks the server for its base domain and default app. Apps do
+// not answer on the admin host the CLI talks to: without a public base
+// URL, the base is the CLI's URL with the admin host replaced by the
+// base domain (http://admin.localhost:8080 -> http://localhost:8080).
 func siteOf(ctx context.Context, c *apiclient.Client) (*site, error) {
 	cfg, err := c.Config(ctx)
 	if err != nil {
 		return nil, err
 	}
-	raw := c.BaseURL
-	if cfg.Server.PublicBaseURL != "" {
-		raw = cfg.Server.PublicBaseURL
+	return siteFrom(c.BaseURL, cfg)
+}
+
+// siteFrom is siteOf for a server at baseURL with cfg.
+func siteFrom(baseURL string, cfg *apiclient.ServerConfig) (*site, error) {
+	srv := cfg.Server
+	raw := baseURL
+	if srv.PublicBaseURL != "" {
+		raw = srv.PublicBaseURL
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, err
 	}
 	u.Path, u.RawQuery, u.Fragment = "", "", ""
-	return &site{base: u, baseDomain: cfg.Server.BaseDomain, defaultApp: cfg.Server.DefaultApp}, nil
+	if srv.PublicBaseURL == "" && srv.BaseDomain != "" {
+		// server.admin_host's default, as config.Server.AdminHostname.
+		adminHost := cmp.Or(srv.AdminHost, "admin."+srv.BaseDomain)
+		if strings.EqualFold(u.Hostname(), adminHost) {
+			host := srv.BaseDomain
+			if port := u.Port(); port != "" {
+				host = net.JoinHostPort(host, port)
+			}
+			u.Host = host
+		}
+	}
+	return &site{base: u, baseDomain: srv.BaseDomain, defaultApp: srv.DefaultApp}, nil
 }
 
 // appURL is the main URL an app answers on: the server's own for the
