@@ -75,6 +75,11 @@ server {
   # closing their connections.
   shutdown_timeout = "10s"
 
+  # Time one admin API request may take, its database calls included;
+  # past it the request is answered 503 "timeout" (a stuck database never
+  # holds a request for good).
+  admin_request_timeout = "30s"
+
   # HTTP connections open at once (idle keep-alive ones included); past it
   # a new connection is answered 503 "connection_limit" and closed, and
   # the server carries on. "auto" keeps a quarter of the open-file limit

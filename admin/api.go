@@ -54,6 +54,9 @@ type Options struct {
 	// MaxRequestBody is server.max_request_body, the most an app's own
 	// limit may be.
 	MaxRequestBody int64
+	// RequestTimeout bounds the work of one request (its database calls
+	// included); zero means DefaultRequestTimeout.
+	RequestTimeout time.Duration
 	// Checker checks every source before it is stored; without one every
 	// upload fails.
 	Checker SourceChecker
@@ -78,7 +81,10 @@ type API struct {
 	// baseDomain and maxRequestBody: see Options.
 	baseDomain     string
 	maxRequestBody int64
-	checker        SourceChecker
+	requestTimeout time.Duration
+	// streams ends the invocation streams when the server stops.
+	streams *streamHub
+	checker SourceChecker
 	// adminHost: see Options; reservedSlug is the slug whose
 	// {slug}.{base_domain} is the admin host, or "".
 	adminHost    string
@@ -93,6 +99,9 @@ func New(opts Options) *API {
 	if opts.Argon2 == (Argon2Params{}) {
 		opts.Argon2 = DefaultArgon2Params()
 	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
 	a := &API{
 		db:             opts.DB,
 		deployer:       opts.Deployer,
@@ -105,6 +114,8 @@ func New(opts Options) *API {
 		secureCookie:   opts.SecureCookie,
 		baseDomain:     opts.BaseDomain,
 		maxRequestBody: opts.MaxRequestBody,
+		requestTimeout: opts.RequestTimeout,
+		streams:        newStreamHub(),
 		checker:        opts.Checker,
 		adminHost:      opts.AdminHost,
 		reservedSlug:   reservedSlug(opts.AdminHost, opts.BaseDomain),
@@ -162,6 +173,12 @@ func (a *API) routes(g *router.Group) {
 	g.GET("/invocations/per-minute", a.invocationsPerMinute)
 	g.GET("/invocations/{request_id}", a.getInvocation)
 	g.GET("/config", a.getConfig)
+
+	// API tokens and the live invocation log (the CLI's endpoints).
+	g.GET("/tokens", a.handle(a.listTokens))
+	g.POST("/tokens", a.handle(a.createToken))
+	g.DELETE("/tokens/{id}", a.handle(a.revokeToken))
+	g.GET("/invocations/stream", a.streamInvocations)
 }
 
 // Handler serves requests under Prefix. Every endpoint needs a valid
@@ -225,8 +242,13 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 		apierror.Writef(ctx, fasthttp.StatusForbidden, fb.code, fb.msg)
 	case errors.Is(err, models.ErrConflict):
 		apierror.Writef(ctx, fasthttp.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		a.logger.Error("admin request timed out", "request_id", apierror.RequestID(ctx), "user", userOf(ctx),
+			"method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
+		apierror.Writef(ctx, fasthttp.StatusServiceUnavailable, "timeout", "the request took longer than "+a.requestTimeout.String()+"; try again")
 	default:
-		a.logger.Error("admin request failed", "request_id", apierror.RequestID(ctx),
+		a.logger.Error("admin request failed", "request_id", apierror.RequestID(ctx), "user", userOf(ctx),
 			"method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 		apierror.Writef(ctx, fasthttp.StatusInternalServerError, "internal", "internal error; see the server log for request "+apierror.RequestID(ctx))
 	}

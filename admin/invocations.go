@@ -13,25 +13,11 @@ import (
 const maxInvocationLimit = 500
 
 func (a *API) listInvocations(ctx *fasthttp.RequestCtx) {
-	args := ctx.QueryArgs()
-	var f models.InvocationFilter
-	var err error
-	if f.AppID, f.ScriptID, err = a.appScriptFilter(ctx); err != nil {
-		a.fail(ctx, err)
-		return
-	}
-	status, err := queryInt(args, "status", 100, 999)
+	f, err := a.invocationFilter(ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return
 	}
-	f.Status = int(status)
-	limit, err := queryInt(args, "limit", 1, maxInvocationLimit)
-	if err != nil {
-		a.fail(ctx, err)
-		return
-	}
-	f.Limit = int(limit)
 	invs, err := a.db.ListInvocations(detach(ctx), f)
 	if err != nil {
 		a.fail(ctx, err)

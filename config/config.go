@@ -75,6 +75,9 @@ type Server struct {
 	// ShutdownTimeout is how long a graceful shutdown waits for in-flight
 	// requests before closing their connections.
 	ShutdownTimeout time.Duration
+	// AdminRequestTimeout bounds the work of one admin API request, its
+	// database calls included; past it the request is answered 503.
+	AdminRequestTimeout time.Duration
 	// MaxConnections caps the HTTP connections open at once, below the
 	// open-file limit; past it a new connection is answered 503. 0
 	// ("auto") derives it from the open-file limit at start.
@@ -185,6 +188,7 @@ func Default() *Config {
 			IdleTimeout:     2 * time.Minute,
 			ShutdownTimeout: 10 * time.Second,
 
+			AdminRequestTimeout: 30 * time.Second,
 			MaxConnections:      0,
 			MaxConnectionsPerIP: 256,
 			MaxResponseMemory:   256 << 20,

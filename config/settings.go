@@ -75,6 +75,7 @@ func (c *Config) settings() []setting {
 		{"server", "write_timeout", "", duration(&srv.WriteTimeout)},
 		{"server", "idle_timeout", "", duration(&srv.IdleTimeout)},
 		{"server", "shutdown_timeout", "", duration(&srv.ShutdownTimeout)},
+		{"server", "admin_request_timeout", "", duration(&srv.AdminRequestTimeout)},
 		{"server", "max_connections", "", autoInteger(&srv.MaxConnections, 1, maxConnections)},
 		{"server", "max_connections_per_ip", "", integerIn(&srv.MaxConnectionsPerIP, 1, maxConnections)},
 		{"server", "max_response_memory", "", sizeIn(&srv.MaxResponseMemory, MiB, 1024*GiB)},

@@ -43,8 +43,13 @@ type Options struct {
 	Admin   fasthttp.RequestHandler
 	UI      fasthttp.RequestHandler
 	Execute func(ctx *fasthttp.RequestCtx) bool
-	// AdminHost is the only host Admin, UI and Execute answer on, and
-	// one no app answers (see origin.go); "" serves them nowhere.
+	// Ready answers /readyz (see ready.go) on every host; OpenAPI serves
+	// the admin API's description at /api/v1/openapi.json on the admin
+	// host. Either may be nil.
+	Ready   ReadyFunc
+	OpenAPI fasthttp.RequestHandler
+	// AdminHost is the only host Admin, UI, Execute and OpenAPI answer on,
+	// and one no app answers (see origin.go); "" serves them nowhere.
 	AdminHost string
 	// SessionCookie is the name of the admin session cookie, which no
 	// script may set.
@@ -114,6 +119,8 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	case string(path) == "/healthz":
 		ctx.SetContentType("text/plain; charset=utf-8")
 		ctx.SetBodyString("ok")
+	case string(path) == "/readyz":
+		s.serveReady(ctx)
 	case string(path) == "/version":
 		ctx.SetContentType("application/json")
 		ctx.SetBody(s.version)

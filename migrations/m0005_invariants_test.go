@@ -11,7 +11,7 @@ import (
 )
 
 // at0004 opens the target's database migrated as it was before 0005:
-// everything is applied, then 0005 is undone.
+// everything is applied, then 0005 and later are undone.
 func at0004(t *testing.T, tg testdb.Target) *models.DB {
 	t.Helper()
 	ctx := context.Background()
@@ -92,8 +92,10 @@ func TestRouteShapesRefuseStoredConflicts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if last := status[len(status)-1]; last.Name != "0005" || last.Applied {
-			t.Fatalf("last migration %+v, want 0005 not applied", last)
+		for _, m := range status {
+			if m.Name >= "0005" && m.Applied {
+				t.Fatalf("migration %+v applied, want 0005 and later not applied", m)
+			}
 		}
 		if _, err := db.Bun().ExecContext(ctx, `SELECT shape FROM routes`); err == nil {
 			t.Fatal("routes.shape exists after the failed migration")

@@ -33,6 +33,9 @@ type InvocationFilter struct {
 	AppID    int64
 	ScriptID int64
 	Status   int
+	// StatusClass 1-5 matches the statuses 100*StatusClass to
+	// 100*StatusClass+99 ("5xx").
+	StatusClass int
 	// Limit caps the rows returned: DefaultInvocationLimit when 0,
 	// at most MaxInvocationLimit.
 	Limit int

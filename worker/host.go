@@ -88,6 +88,7 @@ type Engine struct {
 	apps    map[int64]*supervisor // by app id: a slug can change hands
 	closed  bool
 	running sync.WaitGroup // one per live process
+	ready   startCheck
 }
 
 var _ engine.Engine = (*Engine)(nil)

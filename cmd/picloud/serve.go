@@ -70,6 +70,27 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return runServer(ctx, cfg, serverRun{
+		stderr:        stderr,
+		adminUsername: os.Getenv(admin.EnvAdminUsername),
+		adminPassword: os.Getenv(admin.EnvAdminPassword),
+	})
+}
+
+// serverRun is what differs between `picloud serve` and the throwaway
+// server of `picloud dev`: where the log goes, the first admin, and who
+// hears that the server is up.
+type serverRun struct {
+	stderr                       io.Writer
+	adminUsername, adminPassword string
+	// ready, when set, is called once the server serves, with the URL of
+	// its listener and the origin of its admin host (the admin API's).
+	ready func(baseURL, adminURL string)
+}
+
+// runServer runs a server with cfg until ctx ends.
+func runServer(ctx context.Context, cfg *config.Config, run serverRun) error {
+	stderr := run.stderr
 	logger := newLogger(cfg, stderr)
 	db, err := openDB(ctx, cfg, logger)
 	if err != nil {
@@ -135,8 +156,9 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		DB: db, Deployer: adminDeployer{deployer}, Logger: logger, Config: cfg.Public(),
 		Now: clock, SecureCookie: strings.HasPrefix(publicURL, "https://"),
 		BaseDomain: cfg.Server.BaseDomain, MaxRequestBody: cfg.Server.MaxRequestBody,
-		Checker:   checker,
-		AdminHost: cfg.Server.AdminHostname(),
+		RequestTimeout: cfg.Server.AdminRequestTimeout,
+		Checker:        checker,
+		AdminHost:      cfg.Server.AdminHostname(),
 	})
 	ing = ingress.New(ingress.Options{
 		Version:       version,
@@ -147,6 +169,8 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		Admin:   api.Handler,
 		UI:      webui.Handler(),
 		Execute: api.RequireExecute,
+		Ready:   readiness(db, engine),
+		OpenAPI: admin.OpenAPI,
 
 		AdminHost:     cfg.Server.AdminHostname(),
 		SessionCookie: admin.SessionCookie,
@@ -187,8 +211,8 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	// The first admin exists (or can be made) before anyone is served: a
 	// bad bootstrap variable stops the start.
 	err = api.Bootstrap(ctx, admin.Bootstrap{
-		Username: os.Getenv(admin.EnvAdminUsername),
-		Password: os.Getenv(admin.EnvAdminPassword),
+		Username: run.adminUsername,
+		Password: run.adminPassword,
 		AdminURL: adminURL,
 		Out:      stderr,
 	})
@@ -201,6 +225,9 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		"data_dir", cfg.DataDir, "database", db.Dialect())
 	fmt.Fprintf(stderr, "PiCloud %s is up: %s/ (admin UI: %s/admin/, admin API: %s%s)\n",
 		version, publicURL, adminURL, adminURL, admin.Prefix)
+	if run.ready != nil {
+		run.ready("http://"+ln.Addr().String(), adminURL)
+	}
 	janitorCtx, stopJanitor := context.WithCancel(context.WithoutCancel(ctx))
 	var janitorDone sync.WaitGroup
 	janitorDone.Go(func() { api.RunJanitor(janitorCtx, sessionPurgeInterval) })
@@ -215,6 +242,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
+	api.CloseStreams()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 	defer cancel()
 	if err := srv.ShutdownWithContext(shutdownCtx); err != nil {
