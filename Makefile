@@ -50,7 +50,7 @@ fmt:
 
 bench: ## load generator against the real binary and a bare fasthttp handler, plus Go benchmarks
 	bash bench/run.sh
-	$(GO) test -run '^$$' -bench . -benchmem ./route/ ./sandbox/ ./actors/ ./ingress/
+	$(GO) test -run '^$$' -bench . -benchmem ./route/ ./sandbox/ ./actors/ ./ingress/ ./worker/
 
 proto: ## regenerate the committed Go code of the .proto files (pure Go: no protoc needed)
 	$(GO) run ./internal/tools/protogen -vt $(VTPROTO_FILES) $(PROTO_FILES)

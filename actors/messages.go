@@ -77,6 +77,11 @@ type Reply struct {
 // NewReply returns an empty slot.
 func NewReply() *Reply { return &Reply{ch: make(chan Result, 1)} }
 
+// MakeReply returns an empty slot as a value, for a caller that embeds
+// it in a struct of its own (one allocation per request instead of
+// several). Take its address once and do not copy it after that.
+func MakeReply() Reply { return Reply{ch: make(chan Result, 1)} }
+
 // Send writes the result. Only the first Send of a slot is kept.
 func (r *Reply) Send(res Result) {
 	select {

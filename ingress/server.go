@@ -67,6 +67,7 @@ type Server struct {
 	version  []byte
 	metrics  *metrics
 	bodies   *bodyBudget
+	timers   timerPool
 }
 
 // New returns a Server with an empty Table.
@@ -218,8 +219,12 @@ func (s *Server) invoke(ctx *fasthttp.RequestCtx, app *App, scriptID int64, path
 				" takes at most "+strconv.FormatInt(app.MaxRequestBody, 10))
 		return
 	}
-	req := &actors.Request{
-		Method:       string(ctx.Method()),
+	// One allocation for the request, its Invoke and its reply slot: none
+	// is reused, for a late answer (after the wait below gave up) must
+	// never reach another request.
+	c := &call{reply: actors.MakeReply()}
+	c.req = actors.Request{
+		Method:       methodString(ctx.Method()),
 		Path:         path,
 		Host:         string(ctx.Host()),
 		RawQuery:     string(ctx.URI().QueryString()),
@@ -227,24 +232,25 @@ func (s *Server) invoke(ctx *fasthttp.RequestCtx, app *App, scriptID int64, path
 		Headers:      requestHeaders(&ctx.Request.Header),
 		DomainParams: params,
 	}
+	req := &c.req
 	if body := ctx.PostBody(); len(body) > 0 {
 		req.Body = append([]byte(nil), body...)
 	}
-	reply := actors.NewReply()
-	s.sender.Send(app.Router, &actors.Invoke{Request: req, ScriptID: scriptID, Reply: reply})
+	c.inv = actors.Invoke{Request: req, ScriptID: scriptID, Reply: &c.reply}
+	s.sender.Send(app.Router, &c.inv)
 
 	wait := s.opts.Timeout
 	if app.Wait > 0 {
 		wait = app.Wait
 	}
-	timer := time.NewTimer(wait)
+	timer := s.timers.acquire(wait)
 	var res actors.Result
 	select {
-	case res = <-reply.C():
-		timer.Stop()
+	case res = <-c.reply.C():
 	case <-timer.C:
 		res = actors.Result{ErrCode: actors.CodeTimeout, ErrMessage: "no answer from the script within " + wait.String()}
 	}
+	s.timers.release(timer)
 	notes := s.respond(ctx, &res)
 	// scriptID is set only for execute, which is served on the admin host.
 	if note := s.filterScriptCookies(ctx, scriptID != 0); note != "" {
