@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startIsolated starts picloud with the admin user and the given
+// executor isolation ("process" or "none").
+func startIsolated(t *testing.T, isolation string, env ...string) *server {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.hcl")
+	hcl := fmt.Sprintf("data_dir = %q\n\nexecutor {\n  isolation = %q\n}\n", filepath.Join(dir, "data"), isolation)
+	if err := os.WriteFile(cfg, []byte(hcl), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServerArgs(t, []string{"--config", cfg}, append(adminEnv(), env...)...)
+	s.token = s.login(adminName, adminPassword)
+	return s
+}
+
+// raw sends a request with repeated headers (headers in order, as pairs)
+// to host and returns the response.
+func (s *server) raw(method, host, path string, headers ...string) response {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, s.base+path, nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Host = host
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+const cookieScript = `package main
+
+import (
+	"strings"
+
+	"picloud"
+)
+
+func Handle(req *picloud.Request) *picloud.Response {
+	sid, ok := req.Cookie("sid")
+	resp := picloud.Text(200, strings.Join(req.HeaderValues("X-Multi"), "|")+" sid="+sid+" "+map[bool]string{true: "found", false: "missing"}[ok])
+	resp.Headers["X-V1"] = "v1"
+	resp.AddHeader("Link", "</a>; rel=preload")
+	resp.AddHeader("Link", "</b>; rel=preload")
+	resp.AddHeader("Bad Name", "x")
+	resp.SetCookie(&picloud.Cookie{Name: "a", Value: "1", Path: "/", HttpOnly: true, SameSite: "Lax"})
+	resp.SetCookie(&picloud.Cookie{Name: "b", Value: "2", MaxAge: 60})
+	resp.SetCookie(&picloud.Cookie{Name: "picloud_session", Value: "stolen"})
+	if err := resp.SetCookie(&picloud.Cookie{Name: "no good"}); err != nil {
+		picloud.Log(err)
+	}
+	return resp
+}
+`
+
+// TestMultiValueHeadersAndCookies: a script reads every value of a
+// repeated request header and its cookies, and answers several values of
+// one header and several cookies, in a worker process and in the server
+// alike; the session cookie and invalid headers are still dropped.
+func TestMultiValueHeadersAndCookies(t *testing.T) {
+	for _, isolation := range []string{"process", "none"} {
+		t.Run(isolation, func(t *testing.T) {
+			s := startIsolated(t, isolation)
+			s.newApp(t, "web")
+			s.addScript(t, "web", "cookies", cookieScript, "/c")
+			r := s.raw("GET", "web.localhost", "/c", "X-Multi", "one", "X-Multi", "two, three", "Cookie", "theme=dark; sid=s1")
+			expect(t, "cookies", r, 200, "one|two, three sid=s1 found")
+			if got := r.Header.Values("Link"); !slices.Equal(got, []string{"</a>; rel=preload", "</b>; rel=preload"}) {
+				t.Errorf("Link = %q, want both values in order", got)
+			}
+			if got := r.Header.Get("X-V1"); got != "v1" {
+				t.Errorf("X-V1 = %q: Headers of v1 scripts must keep working", got)
+			}
+			cookies := r.Header.Values("Set-Cookie")
+			want := []string{"a=1; Path=/; HttpOnly; SameSite=Lax", "b=2; Max-Age=60"}
+			if !slices.Equal(cookies, want) {
+				t.Errorf("Set-Cookie = %q, want %q (the session cookie dropped)", cookies, want)
+			}
+			if _, ok := r.Header["Bad Name"]; ok {
+				t.Error("an invalid header name went out")
+			}
+			// The log says what was dropped and why SetCookie failed.
+			eventually(t, 10*time.Second, "the invocation record", func() bool {
+				l := s.do("GET", adminAPI+"/invocations?app=web", nil)
+				return l.Status == 200 && strings.Contains(string(l.Body), `picloud: invalid cookie name`) &&
+					strings.Contains(string(l.Body), `dropped Set-Cookie \"picloud_session\"`) &&
+					strings.Contains(string(l.Body), `response header \"Bad Name\" dropped`)
+			})
+		})
+	}
+}
