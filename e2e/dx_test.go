@@ -112,3 +112,58 @@ func TestMultiValueHeadersAndCookies(t *testing.T) {
 		})
 	}
 }
+
+const paramsScript = `package main
+
+import "picloud"
+
+func Handle(req *picloud.Request) *picloud.Response {
+	return picloud.JSON(200, map[string]any{"method": req.Method, "path": req.Path, "params": req.Params})
+}
+`
+
+// bind binds script id to method and path.
+func (s *server) bind(t *testing.T, id int64, method, path string) {
+	t.Helper()
+	r := s.do("POST", fmt.Sprintf("%s/scripts/%d/routes", adminAPI, id), map[string]string{"method": method, "path": path})
+	expect(t, "bind "+method+" "+path, r, 201)
+}
+
+// TestMethodNotAllowedAndExecuteParams: a path that matches routes but
+// not the request's method is 405 with Allow (HEAD beside GET), a path
+// that matches nothing stays 404, and a call by script id whose path
+// matches one of the script's routes gets the route's parameters.
+func TestMethodNotAllowedAndExecuteParams(t *testing.T) {
+	s := startWithAdmin(t, "PICLOUD_DATA_DIR="+t.TempDir())
+	s.newApp(t, "api")
+	r := s.do("POST", adminAPI+"/apps/api/scripts", map[string]string{"name": "users", "source": paramsScript})
+	expect(t, "create", r, 201)
+	id := int64(r.json(t)["id"].(float64))
+	s.bind(t, id, "GET", "/users/:id")
+	s.bind(t, id, "DELETE", "/users/:id")
+	s.bind(t, id, "ANY", "/any/:x")
+
+	cases := []struct {
+		method, path string
+		status       int
+		allow, body  string
+	}{
+		{"GET", "/users/7", 200, "", `"params":{"id":"7"}`},
+		{"HEAD", "/users/7", 200, "", ""},
+		{"POST", "/users/7", 405, "DELETE, GET, HEAD", `"code":"method_not_allowed"`},
+		{"PUT", "/any/1", 200, "", `"params":{"x":"1"}`},
+		{"POST", "/nothing", 404, "", `"code":"not_found"`},
+	}
+	for _, c := range cases {
+		r := s.raw(c.method, "api.localhost", c.path)
+		expect(t, c.method+" "+c.path, r, c.status, c.body)
+		if got := r.Header.Get("Allow"); got != c.allow {
+			t.Errorf("%s %s: Allow = %q, want %q", c.method, c.path, got, c.allow)
+		}
+	}
+
+	exec := fmt.Sprintf("/api/v1/execute/%d", id)
+	expect(t, "execute with a route's path", s.do("GET", exec+"/users/42", nil), 200, `"path":"/users/42"`, `"params":{"id":"42"}`)
+	expect(t, "execute with no route's path", s.do("GET", exec+"/other", nil), 200, `"params":null`)
+	expect(t, "execute with another method", s.do("POST", exec+"/users/42", nil), 200, `"params":null`)
+}

@@ -130,3 +130,17 @@ func isFieldValue(s string) bool {
 	}
 	return true
 }
+
+// setErrorHeaders sets the headers the router gives an error result: the
+// Allow of a 405, and nothing else (a script's headers never reach an
+// error answer).
+func setErrorHeaders(h *fasthttp.ResponseHeader, res *actors.Result) {
+	if res.ErrCode != actors.CodeMethodNotAllowed {
+		return
+	}
+	for _, hd := range res.Headers {
+		if hd.Name == "Allow" {
+			h.Set(hd.Name, hd.Value)
+		}
+	}
+}

@@ -269,6 +269,8 @@ func statusOf(code string) int {
 	switch code {
 	case actors.CodeNotFound:
 		return fasthttp.StatusNotFound
+	case actors.CodeMethodNotAllowed:
+		return fasthttp.StatusMethodNotAllowed
 	case actors.CodeTimeout:
 		return fasthttp.StatusGatewayTimeout
 	case actors.CodeSaturated, actors.CodeParked, actors.CodeUnavailable:
@@ -298,6 +300,7 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) (notes []
 		if status == fasthttp.StatusServiceUnavailable {
 			ctx.Response.Header.Set("Retry-After", retryAfter(res.RetryAfter))
 		}
+		setErrorHeaders(&ctx.Response.Header, res)
 		apierror.Writef(ctx, status, res.ErrCode, res.ErrMessage)
 		return nil
 	}
