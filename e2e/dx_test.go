@@ -167,3 +167,62 @@ func TestMethodNotAllowedAndExecuteParams(t *testing.T) {
 	expect(t, "execute with no route's path", s.do("GET", exec+"/other", nil), 200, `"params":null`)
 	expect(t, "execute with another method", s.do("POST", exec+"/users/42", nil), 200, `"params":null`)
 }
+
+const secretPanic = `package main
+
+import "picloud"
+
+func Handle(req *picloud.Request) *picloud.Response {
+	panic("secret-token-42 leaked")
+}
+`
+
+// TestErrorPrivacy: a public caller of a failing script gets the status,
+// the error code and the request id, never the panic text, its line, the
+// worker's crash report or script ids; the invocation log and an admin's
+// call by id keep the details, and server.public_errors shows them to
+// everyone.
+func TestErrorPrivacy(t *testing.T) {
+	secrets := []string{"secret-token-42", "line ", "stack overflow", "goroutine", "version"}
+	setup := func(t *testing.T, s *server) (panicID int64) {
+		s.newApp(t, "priv")
+		r := s.do("POST", adminAPI+"/apps/priv/scripts", map[string]string{"name": "boom", "source": secretPanic})
+		expect(t, "create boom", r, 201)
+		panicID = int64(r.json(t)["id"].(float64))
+		s.bind(t, panicID, "GET", "/boom")
+		s.addScript(t, "priv", "deep", deepRecursion, "/deep")
+		return panicID
+	}
+
+	t.Run("private by default", func(t *testing.T) {
+		s := startWithAdmin(t, "PICLOUD_DATA_DIR="+t.TempDir())
+		panicID := setup(t, s)
+		for _, c := range []struct {
+			path, code string
+			status     int
+		}{{"/boom", "script_panic", 500}, {"/deep", "worker_crashed", 502}} {
+			r := s.anon().do("GET", c.path, nil, "Host", "priv.localhost")
+			expect(t, "public "+c.path, r, c.status, `"code":"`+c.code+`"`, `"request_id":"`+r.Header.Get("X-Request-Id")+`"`)
+			for _, secret := range secrets {
+				if strings.Contains(string(r.Body), secret) {
+					t.Errorf("public %s shows %q: %s", c.path, secret, r.Body)
+				}
+			}
+		}
+		// The details are in the invocation log.
+		eventually(t, 10*time.Second, "the panic's details in the invocation log", func() bool {
+			l := s.do("GET", fmt.Sprintf("%s/invocations?script=%d", adminAPI, panicID), nil)
+			return strings.Contains(string(l.Body), "secret-token-42 leaked") && strings.Contains(string(l.Body), "line 6")
+		})
+		// An admin's call by id keeps them.
+		r := s.do("GET", fmt.Sprintf("/api/v1/execute/%d", panicID), nil)
+		expect(t, "execute by id", r, 500, `"code":"script_panic"`, "secret-token-42 leaked", "line 6")
+	})
+
+	t.Run("public_errors", func(t *testing.T) {
+		s := startWithAdmin(t, "PICLOUD_DATA_DIR="+t.TempDir(), "PICLOUD_PUBLIC_ERRORS=true")
+		setup(t, s)
+		r := s.anon().do("GET", "/boom", nil, "Host", "priv.localhost")
+		expect(t, "public with details", r, 500, `"code":"script_panic"`, "secret-token-42 leaked", "line 6")
+	})
+}
