@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -226,3 +227,61 @@ func TestErrorPrivacy(t *testing.T) {
 		expect(t, "public with details", r, 500, `"code":"script_panic"`, "secret-token-42 leaked", "line 6")
 	})
 }
+
+// TestDeployByNameAndInvocationPaging: PUT by name creates, then updates,
+// and the same source again makes no new version; the invocation log
+// pages by id (before/after) and filters by time (since).
+func TestDeployByNameAndInvocationPaging(t *testing.T) {
+	s := startWithAdmin(t, "PICLOUD_DATA_DIR="+t.TempDir())
+	s.newApp(t, "auto")
+	put := func(src string) response {
+		return s.do("PUT", adminAPI+"/apps/auto/scripts/by-name/echo", map[string]string{"source": src})
+	}
+	expect(t, "create by name", put(paramsScript), 201, `"version":1`, `"name":"echo"`)
+	expect(t, "same source", put(paramsScript), 200, `"version":1`)
+	expect(t, "new source", put(paramsScript+"\n// v2\n"), 200, `"version":2`)
+	expect(t, "same again", put(paramsScript+"\n// v2\n"), 200, `"version":2`)
+	expect(t, "bad name", s.do("PUT", adminAPI+"/apps/auto/scripts/by-name/-x", map[string]string{"source": paramsScript}), 400, `"field":"name"`)
+	expect(t, "compile error", put("package main\n"), 422)
+	expect(t, "unknown app", s.do("PUT", adminAPI+"/apps/nope/scripts/by-name/echo", map[string]string{"source": paramsScript}), 404)
+	vs := s.do("GET", adminAPI+"/apps/auto/scripts", nil)
+	if n := strings.Count(string(vs.Body), `"name":"echo"`); n != 1 {
+		t.Fatalf("%d scripts named echo: %s", n, vs.Body)
+	}
+
+	start := time.Now().UTC().Add(-time.Second)
+	for range 5 {
+		expect(t, "call", s.do("GET", "/", nil), 200)
+	}
+	var ids []int64
+	eventually(t, 10*time.Second, "five records", func() bool {
+		var page struct {
+			Items []struct {
+				ID int64 `json:"id"`
+			} `json:"items"`
+		}
+		r := s.do("GET", adminAPI+"/invocations?since="+start.Format(time.RFC3339), nil)
+		_ = jsonUnmarshal(r.Body, &page)
+		ids = ids[:0]
+		for _, it := range page.Items {
+			ids = append(ids, it.ID)
+		}
+		return len(ids) == 5
+	})
+	// Newest first; before and after page by id.
+	r := s.do("GET", fmt.Sprintf("%s/invocations?limit=2&before=%d", adminAPI, ids[1]), nil)
+	expect(t, "before", r, 200, fmt.Sprintf(`"id":%d,`, ids[2]), fmt.Sprintf(`"id":%d,`, ids[3]))
+	if strings.Contains(string(r.Body), fmt.Sprintf(`"id":%d,`, ids[1])) || strings.Contains(string(r.Body), fmt.Sprintf(`"id":%d,`, ids[4])) {
+		t.Errorf("before=%d limit=2 answered other ids: %s", ids[1], r.Body)
+	}
+	r = s.do("GET", fmt.Sprintf("%s/invocations?after=%d", adminAPI, ids[1]), nil)
+	expect(t, "after", r, 200, fmt.Sprintf(`"id":%d,`, ids[0]))
+	if strings.Contains(string(r.Body), fmt.Sprintf(`"id":%d,`, ids[1])) {
+		t.Errorf("after=%d includes it: %s", ids[1], r.Body)
+	}
+	expect(t, "since in the future", s.do("GET", adminAPI+"/invocations?since="+time.Now().Add(time.Hour).UTC().Format(time.RFC3339), nil), 200, `"items":[]`)
+	expect(t, "since as a duration", s.do("GET", adminAPI+"/invocations?since=1h", nil), 200, fmt.Sprintf(`"id":%d,`, ids[4]))
+	expect(t, "bad since", s.do("GET", adminAPI+"/invocations?since=yesterday", nil), 400, `"field":"since"`)
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
