@@ -426,3 +426,16 @@ func checkDatabaseURL(s string) error {
 	}
 	return fmt.Errorf("scheme %q is not supported (use postgres://, postgresql://, sqlite:// or \"\" for the embedded database)", u.Scheme)
 }
+
+// Environment lists the variables that override config keys, each with
+// the key it sets ("server.listen"), in the order of config.hcl: what
+// `picloud --help` shows.
+func Environment() [][2]string {
+	var out [][2]string
+	for _, s := range Default().settings() {
+		if s.env != "" {
+			out = append(out, [2]string{s.env, s.name()})
+		}
+	}
+	return out
+}

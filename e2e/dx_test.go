@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/picloud/picloud/config"
 )
 
 // startIsolated starts picloud with the admin user and the given
@@ -285,3 +287,22 @@ func TestDeployByNameAndInvocationPaging(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// TestHelpListsEverything: `picloud --help` names every command and every
+// PICLOUD_* variable the server or the client reads.
+func TestHelpListsEverything(t *testing.T) {
+	out, code := runPicloud(t, nil, "--help")
+	if code != 0 {
+		t.Fatalf("--help exited %d: %s", code, out)
+	}
+	want := []string{"serve", "migrate", "version", "deploy", "dev", "invoke", "logs", "login", "apps", "scripts", "routes", "tokens",
+		"PICLOUD_ADMIN_USERNAME", "PICLOUD_ADMIN_PASSWORD", "PICLOUD_SERVER", "PICLOUD_TOKEN"}
+	for _, kv := range config.Environment() {
+		want = append(want, kv[0])
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("--help does not mention %s:\n%s", w, out)
+		}
+	}
+}
