@@ -160,6 +160,7 @@ func (a *API) routes(g *router.Group) {
 	g.GET("/apps/{app}/scripts", a.listScripts)
 	g.POST("/apps/{app}/scripts", a.createScript)
 	g.GET("/apps/{app}/scripts/{id}/status", a.getScriptStatus)
+	g.PUT("/apps/{app}/scripts/by-name/{name}", a.handle(a.putScriptByName))
 	g.GET("/scripts/{id}", a.getScript)
 	g.PUT("/scripts/{id}", a.updateScript)
 	g.PATCH("/scripts/{id}", a.patchScript)

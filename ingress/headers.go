@@ -45,10 +45,14 @@ func requestHeaders(h *fasthttp.RequestHeader) []actors.Header {
 // worker), so this is the only check.
 func setResponseHeaders(h *fasthttp.ResponseHeader, headers []actors.Header) (dropped []string) {
 	more := 0
-	for _, hd := range headers {
+	for i, hd := range headers {
 		why := refuseResponseHeader(hd.Name, hd.Value)
 		switch {
+		case why == "" && setBefore(headers[:i], hd.Name):
+			// A second value of a header (AddHeader): both go out.
+			h.Add(hd.Name, hd.Value)
 		case why == "":
+			// The first replaces fasthttp's default (Content-Type).
 			h.Set(hd.Name, hd.Value)
 		case len(dropped) < maxDropNotes:
 			dropped = append(dropped, "response header "+quoteName(hd.Name)+" dropped: "+why)
@@ -60,6 +64,17 @@ func setResponseHeaders(h *fasthttp.ResponseHeader, headers []actors.Header) (dr
 		dropped = append(dropped, strconv.Itoa(more)+" more response headers dropped")
 	}
 	return dropped
+}
+
+// setBefore reports whether a header named name (any case) comes in
+// headers. A script's headers are few, so the scan is cheaper than a set.
+func setBefore(headers []actors.Header, name string) bool {
+	for _, hd := range headers {
+		if strings.EqualFold(hd.Name, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxDropNotes bounds the notes of one response: a script that sets a
@@ -145,4 +160,18 @@ func isFieldValue(s string) bool {
 		}
 	}
 	return true
+}
+
+// setErrorHeaders sets the headers the router gives an error result: the
+// Allow of a 405, and nothing else (a script's headers never reach an
+// error answer).
+func setErrorHeaders(h *fasthttp.ResponseHeader, res *actors.Result) {
+	if res.ErrCode != actors.CodeMethodNotAllowed {
+		return
+	}
+	for _, hd := range res.Headers {
+		if hd.Name == "Allow" {
+			h.Set(hd.Name, hd.Value)
+		}
+	}
 }

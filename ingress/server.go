@@ -54,6 +54,10 @@ type Options struct {
 	// SessionCookie is the name of the admin session cookie, which no
 	// script may set.
 	SessionCookie string
+	// PublicErrors shows every caller the details of a failed call; by
+	// default only calls through Execute (admin calls) get them, and
+	// public callers a generic message (see errors.go).
+	PublicErrors bool
 }
 
 // Server is the ingress handler. Its Table is swapped by the control plane.
@@ -190,6 +194,7 @@ func (s *Server) execute(ctx *fasthttp.RequestCtx, id string) {
 	}
 	ctx.Request.Header.Del(fasthttp.HeaderAuthorization)
 	ctx.Request.Header.DelAllCookies()
+	ctx.SetUserValue(errorDetailsKey{}, true)
 	rest := ctx.Path()[len(prefixExecute):]
 	idPart, path := rest, []byte("/")
 	if i := bytes.IndexByte(rest, '/'); i >= 0 {
@@ -275,6 +280,8 @@ func statusOf(code string) int {
 	switch code {
 	case actors.CodeNotFound:
 		return fasthttp.StatusNotFound
+	case actors.CodeMethodNotAllowed:
+		return fasthttp.StatusMethodNotAllowed
 	case actors.CodeTimeout:
 		return fasthttp.StatusGatewayTimeout
 	case actors.CodeSaturated, actors.CodeParked, actors.CodeUnavailable:
@@ -304,7 +311,8 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) (notes []
 		if status == fasthttp.StatusServiceUnavailable {
 			ctx.Response.Header.Set("Retry-After", retryAfter(res.RetryAfter))
 		}
-		apierror.Writef(ctx, status, res.ErrCode, res.ErrMessage)
+		setErrorHeaders(&ctx.Response.Header, res)
+		apierror.Writef(ctx, status, res.ErrCode, s.errorMessage(ctx, res))
 		return nil
 	}
 	if !validStatus(res.Status) {
@@ -313,7 +321,7 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) (notes []
 		// it a tunnel past the proxy's rules.
 		res.ErrCode = codeInvalidStatus
 		res.ErrMessage = "script answered status " + strconv.Itoa(res.Status) + "; scripts may answer 200 to 599"
-		apierror.Writef(ctx, fasthttp.StatusInternalServerError, res.ErrCode, res.ErrMessage)
+		apierror.Writef(ctx, fasthttp.StatusInternalServerError, res.ErrCode, s.errorMessage(ctx, res))
 		return nil
 	}
 	if !s.holdBody(ctx, res.Body) {

@@ -174,6 +174,7 @@ func runServer(ctx context.Context, cfg *config.Config, run serverRun) error {
 
 		AdminHost:     cfg.Server.AdminHostname(),
 		SessionCookie: admin.SessionCookie,
+		PublicErrors:  cfg.Server.PublicErrors,
 	}, runtime, invocationLog{writer}, logger)
 	registerWriterMetrics(ing.Registry(), writer)
 	if cfg.Server.MetricsListen != "" {
