@@ -233,7 +233,8 @@ func (s *Server) build(ctx context.Context) error {
 }
 
 // Start serves and starts the background loops: the resync with the
-// database and the janitor.
+// database, following the changes other processes make (PostgreSQL) and
+// the janitor.
 func (s *Server) Start() error {
 	if s.started {
 		return errors.New("server: already started")
@@ -242,6 +243,19 @@ func (s *Server) Start() error {
 	// The database is the truth: a change whose notification was lost
 	// goes live at the next resync.
 	s.goBG(s.deployer.Run)
+	// Other processes on the database (the nodes of a cluster) announce
+	// their changes: they go live here at once.
+	if s.db.Dialect() == models.DialectPostgres {
+		s.goBG(func(ctx context.Context) {
+			s.deployer.Follow(ctx, func(ctx context.Context) (deploy.ChangeFeed, error) {
+				f, err := s.db.ListenChanges(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return f, nil
+			})
+		})
+	}
 	go func() { s.serveErr <- s.http.Serve(s.limited) }()
 	s.logger.Info("listening", "addr", s.ln.Addr().String(), "version", s.opts.Version,
 		"data_dir", s.cfg.DataDir, "database", s.db.Dialect())

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,18 @@ func get(t *testing.T, url, host string) (int, string) {
 	return res.StatusCode, string(body)
 }
 
+// eventually fails t unless cond holds within within, polling often.
+func eventually(t *testing.T, within time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestServerStartsAndStops: a server starts on port 0 on each database,
 // serves the seeded app and /readyz, and stops.
 func TestServerStartsAndStops(t *testing.T) {
@@ -166,4 +179,42 @@ func TestTwoServersShareOneDatabase(t *testing.T) {
 	if len(appsA) != 1 || len(appsB) != 1 || appsA[0].ID != appsB[0].ID {
 		t.Fatalf("apps on A %+v, on B %+v: want the one seeded app on both", appsA, appsB)
 	}
+}
+
+// TestChangesReachEveryServerWithinASecond: a script and route created
+// through one server's admin API answer on another server on the same
+// PostgreSQL database within 1 s (the bound; the periodic resync
+// alone takes up to 5 s), and so does a new version of it.
+func TestChangesReachEveryServerWithinASecond(t *testing.T) {
+	tg := testdb.Postgres(t)
+	a := startServer(t, tg, nil)
+	b := startServer(t, tg, nil)
+	ca := login(t, a)
+	ctx := context.Background()
+	if code, _ := get(t, b.URL()+"/new", "hello.localhost"); code != 404 {
+		t.Fatalf("GET /new on B before the change = %d", code)
+	}
+	sv, err := ca.CreateScript(ctx, "hello", "greeter", textScript("from A"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.CreateRoute(ctx, sv.ID, "GET", "/new"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Second, func() bool {
+		code, body := get(t, b.URL()+"/new", "hello.localhost")
+		return code == 200 && body == "from A"
+	}, "the route made on A answers on B")
+	if _, err := ca.UpdateScript(ctx, sv.ID, textScript("v2")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Second, func() bool {
+		_, body := get(t, b.URL()+"/new", "hello.localhost")
+		return body == "v2"
+	}, "the new version made on A answers on B")
+}
+
+// textScript answers its text.
+func textScript(text string) string {
+	return "package main\n\nimport \"picloud\"\n\nfunc Handle(req *picloud.Request) *picloud.Response {\n\treturn picloud.Text(200, " + strconv.Quote(text) + ")\n}\n"
 }
