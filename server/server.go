@@ -21,6 +21,7 @@ import (
 
 	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/admin"
+	"github.com/picloud/picloud/cluster"
 	"github.com/picloud/picloud/config"
 	"github.com/picloud/picloud/deploy"
 	"github.com/picloud/picloud/engine"
@@ -70,6 +71,7 @@ type Server struct {
 	ingress   *ingress.Server
 	http      *fasthttp.Server
 	limited   net.Listener
+	node      *cluster.Node
 
 	// bg is the context of the background loops Start runs; stopBG ends
 	// them at Shutdown.
@@ -175,6 +177,13 @@ func (s *Server) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.startCluster(ctx); err != nil {
+		return err
+	}
+	var clusterView admin.ClusterInfo
+	if s.node != nil {
+		clusterView = clusterInfo{node: s.node, deployer: s.deployer}
+	}
 	s.api = admin.New(admin.Options{
 		DB: db, Deployer: adminDeployer{s.deployer}, Logger: logger, Config: cfg.Public(),
 		Now: s.opts.Now, SecureCookie: strings.HasPrefix(s.publicURL, "https://"),
@@ -182,6 +191,7 @@ func (s *Server) build(ctx context.Context) error {
 		RequestTimeout: cfg.Server.AdminRequestTimeout,
 		Checker:        checker,
 		AdminHost:      cfg.Server.AdminHostname(),
+		Cluster:        clusterView,
 	})
 	s.ingress = ingress.New(ingress.Options{
 		Version:       s.opts.Version,
