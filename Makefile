@@ -4,7 +4,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 # Packages whose tests run without -race (protoactor's cluster code races
 # under it; DESIGN §7): whole cluster nodes side by side. Everything else
 # runs with -race.
-NORACE_PKGS := ./cluster/multinode
+NORACE_PKGS := ./cluster/multinode ./server/multinode
 
 # How long CI runs each fuzz target.
 FUZZTIME    ?= 10s
