@@ -61,6 +61,10 @@ func (f *ChangeFeed) Next(ctx context.Context) (int64, error) {
 	}
 }
 
+// PID is the PostgreSQL backend process of the feed's connection, for
+// logs and for tests that cut the connection the way an outage does.
+func (f *ChangeFeed) PID() uint32 { return f.conn.PgConn().PID() }
+
 // Close closes the feed's connection.
 func (f *ChangeFeed) Close(ctx context.Context) error {
 	return f.conn.Close(ctx)
