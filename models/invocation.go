@@ -26,6 +26,10 @@ type Invocation struct {
 	Output     string    `bun:"output,notnull" json:"output"`
 	Error      string    `bun:"error,notnull" json:"error"`
 	CreatedAt  time.Time `bun:"created_at,notnull" json:"created_at"`
+	// Node is the cluster node that ran the script (cluster.node_name;
+	// a single server's configured or default name). "" on rows logged
+	// before migration 0009.
+	Node string `bun:"node,notnull" json:"node"`
 }
 
 // InvocationFilter selects invocations; zero fields match everything.
@@ -41,6 +45,8 @@ type InvocationFilter struct {
 	Before, After int64
 	// Since, when not zero, keeps the invocations stored at or after it.
 	Since time.Time
+	// Node, when not "", keeps the invocations run by that node.
+	Node string
 	// Limit caps the rows returned: DefaultInvocationLimit when 0,
 	// at most MaxInvocationLimit.
 	Limit int

@@ -24,6 +24,8 @@ const (
 	// A session's user agent and client address.
 	MaxRecordedUserAgent = 1 << 10
 	MaxRecordedIP        = 64
+	// The node that ran an invocation (config's cluster.node_name bound).
+	MaxRecordedNode = 64
 )
 
 // nulSymbol stands for a NUL byte in recorded text: PostgreSQL cannot
@@ -64,6 +66,7 @@ func (inv *Invocation) storable() {
 	inv.Path = recordedText(inv.Path, MaxRecordedPath)
 	inv.Output = recordedText(inv.Output, MaxRecordedOutput)
 	inv.Error = recordedText(inv.Error, MaxRecordedError)
+	inv.Node = recordedText(inv.Node, MaxRecordedNode)
 }
 
 // lookupText reports whether s can be looked up at all: bun refuses to
