@@ -22,4 +22,7 @@ type Invocation struct {
 	Error string
 	// At is when the answer was sent, UTC.
 	At time.Time
+	// Node is the cluster node that ran the script; "" means this one,
+	// which the recorder names.
+	Node string
 }

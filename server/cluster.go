@@ -38,6 +38,16 @@ func (s *Server) startCluster(ctx context.Context) error {
 // Node is the server's cluster node; nil when cluster mode is off.
 func (s *Server) Node() *cluster.Node { return s.node }
 
+// NodeName is the name this server's invocation records and metrics
+// carry: its cluster node's name, or outside cluster mode the configured
+// or default node name (cluster.NodeName).
+func (s *Server) NodeName() string {
+	if s.node != nil {
+		return s.node.Name()
+	}
+	return cluster.NodeName(s.cfg.Cluster)
+}
+
 // clusterInfo is the member table as admin shows it.
 type clusterInfo struct {
 	node     *cluster.Node

@@ -208,7 +208,7 @@ func (s *Server) build(ctx context.Context) error {
 		AdminHost:     cfg.Server.AdminHostname(),
 		SessionCookie: admin.SessionCookie,
 		PublicErrors:  cfg.Server.PublicErrors,
-	}, runtime, invocationLog{writer}, logger)
+	}, runtime, invocationLog{w: writer, node: s.NodeName()}, logger)
 	registerWriterMetrics(s.ingress.Registry(), writer)
 	if cfg.Server.MetricsListen != "" {
 		stopMetrics, err := serveMetrics(cfg.Server.MetricsListen, s.ingress.MetricsHandler(), logger)
