@@ -48,6 +48,23 @@ func (s *Server) NodeName() string {
 	return cluster.NodeName(s.cfg.Cluster)
 }
 
+// ClusterMetrics are this server's cluster figures on /metrics: what
+// sends calls to other nodes reports them with ObserveRemoteCall.
+func (s *Server) ClusterMetrics() *cluster.Metrics { return s.clusterMetrics }
+
+// newClusterMetrics are s's cluster figures: its node's member table, or
+// outside cluster mode the server alone.
+func newClusterMetrics(s *Server) *cluster.Metrics {
+	name := s.NodeName()
+	members := func() []cluster.MemberState {
+		return []cluster.MemberState{{Name: name, Status: cluster.StatusAlive, Self: true}}
+	}
+	if s.node != nil {
+		members = s.node.Members
+	}
+	return cluster.NewMetrics(name, members)
+}
+
 // clusterInfo is the member table as admin shows it.
 type clusterInfo struct {
 	node     *cluster.Node

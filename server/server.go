@@ -72,6 +72,9 @@ type Server struct {
 	http      *fasthttp.Server
 	limited   net.Listener
 	node      *cluster.Node
+	// clusterMetrics are this node's member and remote-call figures.
+	clusterMetrics *cluster.Metrics
+	metricsAddr    net.Addr
 
 	// bg is the context of the background loops Start runs; stopBG ends
 	// them at Shutdown.
@@ -180,6 +183,7 @@ func (s *Server) build(ctx context.Context) error {
 	if err := s.startCluster(ctx); err != nil {
 		return err
 	}
+	s.clusterMetrics = newClusterMetrics(s)
 	var clusterView admin.ClusterInfo
 	if s.node != nil {
 		clusterView = clusterInfo{node: s.node, deployer: s.deployer}
@@ -210,11 +214,13 @@ func (s *Server) build(ctx context.Context) error {
 		PublicErrors:  cfg.Server.PublicErrors,
 	}, runtime, invocationLog{w: writer, node: s.NodeName()}, logger)
 	registerWriterMetrics(s.ingress.Registry(), writer)
+	s.ingress.Registry().MustRegister(s.clusterMetrics)
 	if cfg.Server.MetricsListen != "" {
-		stopMetrics, err := serveMetrics(cfg.Server.MetricsListen, s.ingress.MetricsHandler(), logger)
+		addr, stopMetrics, err := serveMetrics(cfg.Server.MetricsListen, metricsHandler(s.ingress.Registry(), s.NodeName()), logger)
 		if err != nil {
 			return err
 		}
+		s.metricsAddr = addr
 		s.onClose(stopMetrics)
 	}
 	if err := s.deployer.LoadAll(ctx); err != nil {
@@ -290,6 +296,10 @@ func (s *Server) PublicURL() string { return s.publicURL }
 
 // AdminURL is the origin of the admin host: the admin API and UI.
 func (s *Server) AdminURL() string { return s.adminURL }
+
+// MetricsAddr is the address /metrics is served on
+// (server.metrics_listen); nil when it is not served.
+func (s *Server) MetricsAddr() net.Addr { return s.metricsAddr }
 
 // DB is the server's database.
 func (s *Server) DB() *models.DB { return s.db }
