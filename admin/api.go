@@ -67,6 +67,9 @@ type Options struct {
 	// Cluster is the member table of GET /cluster; nil when cluster mode
 	// is off.
 	Cluster ClusterInfo
+	// Node is this server's node name: the status endpoint says which
+	// node answered (parking is per node).
+	Node string
 }
 
 // API is the admin API handler.
@@ -93,6 +96,8 @@ type API struct {
 	// {slug}.{base_domain} is the admin host, or "".
 	adminHost    string
 	reservedSlug string
+	// node is this server's node name (Options.Node).
+	node string
 }
 
 // New builds the API.
@@ -112,6 +117,7 @@ func New(opts Options) *API {
 		logger:         opts.Logger,
 		config:         opts.Config,
 		cluster:        opts.Cluster,
+		node:           opts.Node,
 		router:         router.New(),
 		now:            opts.Now,
 		hasher:         newHasher(opts.Argon2, concurrentHashes),

@@ -29,6 +29,9 @@ type scriptStatus struct {
 	Reason string `json:"reason"`
 	// Crashes counts the crashes within the current window.
 	Crashes int `json:"crashes"`
+	// Node is the node that answered: crashes and parking are counted by
+	// each node's router, so another node may see this script otherwise.
+	Node string `json:"node"`
 }
 
 // ScriptState is what an app's router knows of the live version of one
@@ -88,7 +91,9 @@ func (a *API) getScriptStatus(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, fmt.Errorf("status of script %d: %w", script.ID, err))
 		return
 	}
-	a.reply(ctx, fasthttp.StatusOK, statusIn(st, script.ID))
+	status := statusIn(st, script.ID)
+	status.Node = a.node
+	a.reply(ctx, fasthttp.StatusOK, status)
 }
 
 // scriptItem is a script in the list of an app's scripts, with its state.

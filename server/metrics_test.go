@@ -1,11 +1,15 @@
 package server_test
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/config"
 	"github.com/picloud/picloud/internal/testdb"
 	"github.com/picloud/picloud/server"
@@ -27,6 +31,30 @@ func scrape(t *testing.T, s *server.Server) string {
 		t.Fatalf("/metrics = %d %s", res.StatusCode, b)
 	}
 	return string(b)
+}
+
+// TestScriptStatusNamesTheNode: the status endpoint says which node
+// answered (parking is per node), outside cluster mode too.
+func TestScriptStatusNamesTheNode(t *testing.T) {
+	s := startServer(t, testdb.SQLite(t), func(c *config.Config) { c.Cluster.NodeName = "solo-1" })
+	c := login(t, s)
+	scripts, err := c.Scripts(context.Background(), "hello")
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("scripts of hello: %v, %v", scripts, err)
+	}
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s%s/apps/hello/scripts/%d/status", s.AdminURL(), admin.Prefix, scripts[0].ID), nil)
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var st struct {
+		State, Node string
+	}
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil || res.StatusCode != 200 || st.State != "ok" || st.Node != "solo-1" {
+		t.Fatalf("status = %d %+v, %v; want ok from solo-1", res.StatusCode, st, err)
+	}
 }
 
 // TestMetricsNameTheNodeOutsideClusterMode: a server alone serves the

@@ -196,6 +196,7 @@ func (s *Server) build(ctx context.Context) error {
 		Checker:        checker,
 		AdminHost:      cfg.Server.AdminHostname(),
 		Cluster:        clusterView,
+		Node:           s.NodeName(),
 	})
 	s.ingress = ingress.New(ingress.Options{
 		Version:       s.opts.Version,
