@@ -110,7 +110,7 @@ func New(opts Options) *API {
 		router:         router.New(),
 		now:            opts.Now,
 		hasher:         newHasher(opts.Argon2, concurrentHashes),
-		logins:         newLoginThrottle(newMemoryAttempts(maxLimitedKeys)),
+		logins:         newLoginThrottle(dbAttempts{db: opts.DB}),
 		secureCookie:   opts.SecureCookie,
 		baseDomain:     opts.BaseDomain,
 		maxRequestBody: opts.MaxRequestBody,
