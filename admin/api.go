@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/picloud/picloud/apierror"
+	"github.com/picloud/picloud/internal/clientip"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
 )
@@ -64,6 +65,10 @@ type Options struct {
 	// no port): no domain claim may cover it, and when it is
 	// {label}.{BaseDomain} no app may take the slug label.
 	AdminHost string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (server.trusted_proxies): login limits and logs count
+	// that address. The zero value trusts none.
+	TrustedProxies clientip.Trusted
 }
 
 // API is the admin API handler.
@@ -89,6 +94,7 @@ type API struct {
 	// {slug}.{base_domain} is the admin host, or "".
 	adminHost    string
 	reservedSlug string
+	proxies      clientip.Trusted
 }
 
 // New builds the API.
@@ -119,6 +125,7 @@ func New(opts Options) *API {
 		checker:        opts.Checker,
 		adminHost:      opts.AdminHost,
 		reservedSlug:   reservedSlug(opts.AdminHost, opts.BaseDomain),
+		proxies:        opts.TrustedProxies,
 	}
 	a.router.RedirectTrailingSlash = false
 	a.router.NotFound = func(ctx *fasthttp.RequestCtx) {

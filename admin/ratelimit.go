@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/picloud/picloud/models"
 )
 
@@ -103,6 +105,12 @@ func (d dbAttempts) Known(ctx context.Context, key string, now time.Time) (bool,
 func (d dbAttempts) Sweep(ctx context.Context, now time.Time) error {
 	_, err := d.db.SweepLogins(ctx, now)
 	return err
+}
+
+// clientIP is the address of the client of ctx: its TCP peer, or behind
+// a trusted proxy the address the proxies forwarded (package clientip).
+func (a *API) clientIP(ctx *fasthttp.RequestCtx) net.IP {
+	return a.proxies.Of(ctx)
 }
 
 // clientKey is the rate-limit key of a client address: the address for

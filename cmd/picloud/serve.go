@@ -159,6 +159,7 @@ func runServer(ctx context.Context, cfg *config.Config, run serverRun) error {
 		RequestTimeout: cfg.Server.AdminRequestTimeout,
 		Checker:        checker,
 		AdminHost:      cfg.Server.AdminHostname(),
+		TrustedProxies: cfg.Server.Proxies(),
 	})
 	ing = ingress.New(ingress.Options{
 		Version:       version,
