@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/picloud/picloud/apierror"
+	"github.com/picloud/picloud/internal/clientip"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
 )
@@ -67,6 +68,10 @@ type Options struct {
 	// Cluster is the member table of GET /cluster; nil when cluster mode
 	// is off.
 	Cluster ClusterInfo
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (server.trusted_proxies): login limits and logs count
+	// that address. The zero value trusts none.
+	TrustedProxies clientip.Trusted
 }
 
 // API is the admin API handler.
@@ -93,6 +98,7 @@ type API struct {
 	// {slug}.{base_domain} is the admin host, or "".
 	adminHost    string
 	reservedSlug string
+	proxies      clientip.Trusted
 }
 
 // New builds the API.
@@ -115,7 +121,7 @@ func New(opts Options) *API {
 		router:         router.New(),
 		now:            opts.Now,
 		hasher:         newHasher(opts.Argon2, concurrentHashes),
-		logins:         newLoginThrottle(newMemoryAttempts(maxLimitedKeys)),
+		logins:         newLoginThrottle(dbAttempts{db: opts.DB}),
 		secureCookie:   opts.SecureCookie,
 		baseDomain:     opts.BaseDomain,
 		maxRequestBody: opts.MaxRequestBody,
@@ -124,6 +130,7 @@ func New(opts Options) *API {
 		checker:        opts.Checker,
 		adminHost:      opts.AdminHost,
 		reservedSlug:   reservedSlug(opts.AdminHost, opts.BaseDomain),
+		proxies:        opts.TrustedProxies,
 	}
 	a.router.RedirectTrailingSlash = false
 	a.router.NotFound = func(ctx *fasthttp.RequestCtx) {

@@ -126,7 +126,7 @@ func (a *API) getApp(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	a.reply(ctx, fasthttp.StatusOK, app)
+	a.reply(ctx, fasthttp.StatusOK, a.viewApp(app))
 }
 
 // patchAppInput is PATCH /apps/{app}: absent fields stay; in settings,
@@ -174,7 +174,7 @@ func (a *API) appChange(app *models.App, in *patchAppInput) (models.AppChange, e
 		}
 		change.Name = in.Name
 	}
-	if in.Slug != nil {
+	if in.Slug != nil && *in.Slug != app.Slug { // an app that holds a reserved slug may keep it
 		if err := a.checkSlug(*in.Slug); err != nil {
 			return change, err
 		}

@@ -79,7 +79,7 @@ func (a *API) login(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	now, ip := a.now(), ctx.RemoteIP()
+	now, ip := a.now(), a.clientIP(ctx)
 	if wait, err := a.logins.wait(detach(ctx), in.Username, ip, now); err != nil || wait > 0 {
 		a.throttled(ctx, wait, err)
 		return
@@ -129,9 +129,9 @@ func (a *API) checkPassword(ctx *fasthttp.RequestCtx, username, password string)
 	if !ok || user == nil || user.Disabled {
 		if user != nil {
 			a.logger.Info("login failed", "username", user.Username, "disabled", user.Disabled,
-				"client", ctx.RemoteIP().String(), "request_id", apierror.RequestID(ctx))
+				"client", a.clientIP(ctx).String(), "request_id", apierror.RequestID(ctx))
 		} else {
-			a.logger.Info("login failed: unknown user", "client", ctx.RemoteIP().String(), "request_id", apierror.RequestID(ctx))
+			a.logger.Info("login failed: unknown user", "client", a.clientIP(ctx).String(), "request_id", apierror.RequestID(ctx))
 		}
 		return nil, false, nil
 	}
@@ -165,7 +165,7 @@ func (a *API) startSession(ctx *fasthttp.RequestCtx, status int, user *models.Ad
 		LastUsedAt: now,
 		ExpiresAt:  now.Add(SessionTTL),
 		UserAgent:  cleanText(string(ctx.UserAgent()), maxUserAgent),
-		IP:         ctx.RemoteIP().String(),
+		IP:         a.clientIP(ctx).String(),
 	}
 	if err := a.db.CreateSession(detach(ctx), s); err != nil {
 		a.fail(ctx, err)
@@ -226,7 +226,7 @@ func (a *API) setup(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	now, ip := a.now(), ctx.RemoteIP()
+	now, ip := a.now(), a.clientIP(ctx)
 	if wait, err := a.logins.clientWait(detach(ctx), ip, now); err != nil || wait > 0 {
 		a.throttled(ctx, wait, err)
 		return

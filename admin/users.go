@@ -197,7 +197,7 @@ func (a *API) checkCurrentPassword(ctx *fasthttp.RequestCtx, user *models.AdminU
 		a.fail(ctx, invalid("current_password", "is required to change your own password"))
 		return false
 	}
-	now, ip := a.now(), ctx.RemoteIP()
+	now, ip := a.now(), a.clientIP(ctx)
 	if wait, err := a.logins.wait(detach(ctx), user.Username, ip, now); err != nil || wait > 0 {
 		a.throttled(ctx, wait, err)
 		return false

@@ -30,6 +30,7 @@ func all() *migrate.Migrations {
 	ms.Add(invariants())
 	ms.Add(apiTokens())
 	ms.Add(changeNotify())
+	ms.Add(loginLimits())
 	return ms
 }
 

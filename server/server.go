@@ -191,6 +191,7 @@ func (s *Server) build(ctx context.Context) error {
 		RequestTimeout: cfg.Server.AdminRequestTimeout,
 		Checker:        checker,
 		AdminHost:      cfg.Server.AdminHostname(),
+		TrustedProxies: cfg.Server.Proxies(),
 		Cluster:        clusterView,
 	})
 	s.ingress = ingress.New(ingress.Options{
