@@ -22,6 +22,7 @@ import (
 	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/cluster"
+	"github.com/picloud/picloud/cluster/executors"
 	"github.com/picloud/picloud/config"
 	"github.com/picloud/picloud/deploy"
 	"github.com/picloud/picloud/engine"
@@ -72,6 +73,7 @@ type Server struct {
 	http      *fasthttp.Server
 	limited   net.Listener
 	node      *cluster.Node
+	spread    *executors.Engine // places executors in cluster mode
 
 	// bg is the context of the background loops Start runs; stopBG ends
 	// them at Shutdown.
@@ -155,6 +157,12 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	// Registered first, run last: the routers drain before their workers go.
 	s.onClose(closeEngine)
+	// Before the routers: they drain (and reach other members) before the
+	// node leaves.
+	local := eng
+	if eng, err = s.startCluster(ctx, local); err != nil {
+		return err
+	}
 	runtime := actors.NewRuntime(logger, actors.WithEngine(eng))
 	s.onClose(runtime.Shutdown)
 
@@ -175,9 +183,6 @@ func (s *Server) build(ctx context.Context) error {
 	})
 	checker, err := s.newChecker()
 	if err != nil {
-		return err
-	}
-	if err := s.startCluster(ctx); err != nil {
 		return err
 	}
 	var clusterView admin.ClusterInfo
@@ -203,7 +208,7 @@ func (s *Server) build(ctx context.Context) error {
 		Admin:   s.api.Handler,
 		UI:      webui.Handler(),
 		Execute: s.api.RequireExecute,
-		Ready:   readiness(db, eng),
+		Ready:   readiness(db, local),
 		OpenAPI: admin.OpenAPI,
 
 		AdminHost:     cfg.Server.AdminHostname(),
