@@ -128,7 +128,7 @@ func New(opts Options) *API {
 		apierror.Writef(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", string(ctx.Method())+" is not allowed on "+string(ctx.Path()))
 	}
 	a.router.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
-		a.logger.Error("admin handler panicked", "request_id", apierror.RequestID(ctx), "panic", v)
+		a.requestLog(ctx).Error("admin handler panicked", "panic", v)
 		apierror.Writef(ctx, fasthttp.StatusInternalServerError, "internal", "internal error")
 	}
 	a.routes(a.router.Group(Prefix))
@@ -220,6 +220,8 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 	var ce *sandbox.CompileError
 	var je *jsonError
 	var fb *forbidden
+	var ua *unauthenticated
+	var tm *tooManyAttempts
 	switch {
 	case errors.As(err, &je):
 		apierror.Write(ctx, fasthttp.StatusBadRequest, apierror.Error{Code: "invalid_json", Message: je.Error()})
@@ -240,16 +242,18 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", err.Error())
 	case errors.As(err, &fb):
 		apierror.Writef(ctx, fasthttp.StatusForbidden, fb.code, fb.msg)
+	case errors.As(err, &ua):
+		unauthorized(ctx, ua.msg)
+	case errors.As(err, &tm):
+		tooMany(ctx, tm.wait)
 	case errors.Is(err, models.ErrConflict):
 		apierror.Writef(ctx, fasthttp.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
-		a.logger.Error("admin request timed out", "request_id", apierror.RequestID(ctx), "user", userOf(ctx),
-			"method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+		a.requestLog(ctx).Error("admin request timed out", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
 		apierror.Writef(ctx, fasthttp.StatusServiceUnavailable, "timeout", "the request took longer than "+a.requestTimeout.String()+"; try again")
 	default:
-		a.logger.Error("admin request failed", "request_id", apierror.RequestID(ctx), "user", userOf(ctx),
-			"method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+		a.requestLog(ctx).Error("admin request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 		apierror.Writef(ctx, fasthttp.StatusInternalServerError, "internal", "internal error; see the server log for request "+apierror.RequestID(ctx))
 	}
 }
@@ -267,6 +271,20 @@ func (a *API) deployed(ctx *fasthttp.RequestCtx, appID int64) error {
 type forbidden struct{ code, msg string }
 
 func (e *forbidden) Error() string { return e.msg }
+
+// unauthenticated is a request without a valid credential; it answers
+// 401.
+type unauthenticated struct{ msg string }
+
+func (e *unauthenticated) Error() string { return e.msg }
+
+// tooManyAttempts is a login attempt that must wait; it answers 429 with
+// Retry-After.
+type tooManyAttempts struct{ wait time.Duration }
+
+func (e *tooManyAttempts) Error() string {
+	return "too many failed attempts; retry in " + e.wait.String()
+}
 
 // jsonError is a request body that is not the JSON the endpoint takes.
 type jsonError struct{ err error }
