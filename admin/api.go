@@ -146,11 +146,11 @@ func (a *API) routes(g *router.Group) {
 	g.PATCH("/users/{id}", a.patchUser)
 	g.DELETE("/users/{id}", a.deleteUser)
 	g.PUT("/users/{id}/password", a.setPassword)
-	g.GET("/apps", a.listApps)
-	g.POST("/apps", a.createApp)
-	g.GET("/apps/{app}", a.getApp)
-	g.PATCH("/apps/{app}", a.patchApp)
-	g.DELETE("/apps/{app}", a.deleteApp)
+	g.GET("/apps", a.handle(a.listApps))
+	g.POST("/apps", a.handle(a.createApp))
+	g.GET("/apps/{app}", a.handle(a.getApp))
+	g.PATCH("/apps/{app}", a.handle(a.patchApp))
+	g.DELETE("/apps/{app}", a.handle(a.deleteApp))
 	g.GET("/apps/{app}/domains", a.listDomains)
 	g.POST("/apps/{app}/domains", a.createDomain)
 	g.DELETE("/apps/{app}/domains/{id}", a.deleteDomain)
@@ -260,8 +260,8 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 
 // deployed tells the control plane about a committed change. The change
 // is stored either way; a failure to make it live is logged and reported.
-func (a *API) deployed(ctx *fasthttp.RequestCtx, appID int64) error {
-	if err := a.deployer.AppChanged(detach(ctx), appID); err != nil {
+func (a *API) deployed(ctx context.Context, appID int64) error {
+	if err := a.deployer.AppChanged(ctx, appID); err != nil {
 		return fmt.Errorf("change saved but not yet live: %w", err)
 	}
 	return nil

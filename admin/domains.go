@@ -32,7 +32,7 @@ type claimAnswer struct {
 }
 
 func (a *API) listDomains(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+	app, err := a.appParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -46,7 +46,7 @@ func (a *API) listDomains(ctx *fasthttp.RequestCtx) {
 }
 
 func (a *API) createDomain(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+	app, err := a.appParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -79,7 +79,7 @@ func (a *API) createDomain(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	if err := a.deployed(ctx, app.ID); err != nil {
+	if err := a.deployed(detach(ctx), app.ID); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -126,7 +126,7 @@ func (a *API) overlaps(ctx *fasthttp.RequestCtx, d *models.Domain, p domain.Patt
 }
 
 func (a *API) deleteDomain(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+	app, err := a.appParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -140,7 +140,7 @@ func (a *API) deleteDomain(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	if err := a.deployed(ctx, app.ID); err != nil {
+	if err := a.deployed(detach(ctx), app.ID); err != nil {
 		a.fail(ctx, err)
 		return
 	}

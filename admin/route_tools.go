@@ -60,7 +60,7 @@ func stored(rs []route.Route, byID map[int64]models.Route) []models.Route {
 }
 
 func (a *API) checkRoute(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+	app, err := a.appParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -89,7 +89,7 @@ func (a *API) checkRoute(ctx *fasthttp.RequestCtx) {
 }
 
 func (a *API) matchRoute(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+	app, err := a.appParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return

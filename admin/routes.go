@@ -46,7 +46,7 @@ func (a *API) listRoutes(ctx *fasthttp.RequestCtx) {
 
 // listAppRoutes lists every route of an app, whichever script it binds.
 func (a *API) listAppRoutes(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+	app, err := a.appParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -77,7 +77,7 @@ func (a *API) createRoute(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	if err := a.deployed(ctx, script.AppID); err != nil {
+	if err := a.deployed(detach(ctx), script.AppID); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -95,7 +95,7 @@ func (a *API) deleteRoute(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	if err := a.deployed(ctx, r.AppID); err != nil {
+	if err := a.deployed(detach(ctx), r.AppID); err != nil {
 		a.fail(ctx, err)
 		return
 	}

@@ -69,7 +69,7 @@ func (a *API) appStatus(ctx context.Context, appID int64) ([]ScriptState, error)
 
 // getScriptStatus serves GET /apps/{app}/scripts/{id}/status.
 func (a *API) getScriptStatus(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+	app, err := a.appParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -146,7 +146,7 @@ func (a *API) patchScript(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	if err := a.deployed(ctx, updated.AppID); err != nil {
+	if err := a.deployed(detach(ctx), updated.AppID); err != nil {
 		a.fail(ctx, err)
 		return
 	}

@@ -67,7 +67,7 @@ func (a *API) validateSource(ctx context.Context, source string) error {
 }
 
 func (a *API) listScripts(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+	app, err := a.appParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -81,7 +81,7 @@ func (a *API) listScripts(ctx *fasthttp.RequestCtx) {
 }
 
 func (a *API) createScript(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+	app, err := a.appParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -104,7 +104,7 @@ func (a *API) createScript(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	if err := a.deployed(ctx, app.ID); err != nil {
+	if err := a.deployed(detach(ctx), app.ID); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -159,7 +159,7 @@ func (a *API) updateScript(ctx *fasthttp.RequestCtx) {
 		a.reply(ctx, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash})
 		return
 	}
-	if err := a.deployed(ctx, updated.AppID); err != nil {
+	if err := a.deployed(detach(ctx), updated.AppID); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -176,7 +176,7 @@ func (a *API) deleteScript(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	if err := a.deployed(ctx, script.AppID); err != nil {
+	if err := a.deployed(detach(ctx), script.AppID); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -228,7 +228,7 @@ func (a *API) rollbackScript(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	if err := a.deployed(ctx, updated.AppID); err != nil {
+	if err := a.deployed(detach(ctx), updated.AppID); err != nil {
 		a.fail(ctx, err)
 		return
 	}
