@@ -74,7 +74,7 @@ func (a *API) getScriptStatus(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	script, err := a.scriptParam(ctx)
+	script, err := a.scriptParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -122,7 +122,7 @@ type patchScriptInput struct {
 // ({"settings": {"timeout_ms": 250, "max_output": null}}; null resets a
 // limit to the app's) without making a new version.
 func (a *API) patchScript(ctx *fasthttp.RequestCtx) {
-	script, err := a.scriptParam(ctx)
+	script, err := a.scriptParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return

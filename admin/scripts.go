@@ -112,16 +112,16 @@ func (a *API) createScript(ctx *fasthttp.RequestCtx) {
 }
 
 // scriptParam loads the script named by the {id} path parameter.
-func (a *API) scriptParam(ctx *fasthttp.RequestCtx) (*models.Script, error) {
-	id, err := idParam(ctx, "id")
+func (a *API) scriptParam(ctx context.Context, rc *fasthttp.RequestCtx) (*models.Script, error) {
+	id, err := idParam(rc, "id")
 	if err != nil {
 		return nil, err
 	}
-	return a.db.Script(detach(ctx), id)
+	return a.db.Script(ctx, id)
 }
 
 func (a *API) getScript(ctx *fasthttp.RequestCtx) {
-	script, err := a.scriptParam(ctx)
+	script, err := a.scriptParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -135,7 +135,7 @@ func (a *API) getScript(ctx *fasthttp.RequestCtx) {
 }
 
 func (a *API) updateScript(ctx *fasthttp.RequestCtx) {
-	script, err := a.scriptParam(ctx)
+	script, err := a.scriptParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -167,7 +167,7 @@ func (a *API) updateScript(ctx *fasthttp.RequestCtx) {
 }
 
 func (a *API) deleteScript(ctx *fasthttp.RequestCtx) {
-	script, err := a.scriptParam(ctx)
+	script, err := a.scriptParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -184,7 +184,7 @@ func (a *API) deleteScript(ctx *fasthttp.RequestCtx) {
 }
 
 func (a *API) listVersions(ctx *fasthttp.RequestCtx) {
-	script, err := a.scriptParam(ctx)
+	script, err := a.scriptParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -198,7 +198,7 @@ func (a *API) listVersions(ctx *fasthttp.RequestCtx) {
 }
 
 func (a *API) rollbackScript(ctx *fasthttp.RequestCtx) {
-	script, err := a.scriptParam(ctx)
+	script, err := a.scriptParam(detach(ctx), ctx)
 	if err != nil {
 		a.fail(ctx, err)
 		return
