@@ -50,14 +50,13 @@ func tooMany(ctx *fasthttp.RequestCtx, wait time.Duration) {
 		"too many failed attempts; retry in "+strconv.Itoa(max(secs, 1))+"s")
 }
 
-// throttled answers a login attempt that must wait, or whose limits
-// could not be read (err).
-func (a *API) throttled(ctx *fasthttp.RequestCtx, wait time.Duration, err error) {
+// throttled is the error of a login attempt that must wait, or whose
+// limits could not be read (err).
+func throttled(wait time.Duration, err error) error {
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	tooMany(ctx, wait)
+	return &tooManyAttempts{wait}
 }
 
 // refuseCrossOrigin answers 403 for a browser request from another
@@ -81,7 +80,7 @@ func (a *API) login(ctx *fasthttp.RequestCtx) {
 	}
 	now, ip := a.now(), ctx.RemoteIP()
 	if wait, err := a.logins.wait(detach(ctx), in.Username, ip, now); err != nil || wait > 0 {
-		a.throttled(ctx, wait, err)
+		a.fail(ctx, throttled(wait, err))
 		return
 	}
 	user, ok, err := a.checkPassword(ctx, in.Username, in.Password)
@@ -228,7 +227,7 @@ func (a *API) setup(ctx *fasthttp.RequestCtx) {
 	}
 	now, ip := a.now(), ctx.RemoteIP()
 	if wait, err := a.logins.clientWait(detach(ctx), ip, now); err != nil || wait > 0 {
-		a.throttled(ctx, wait, err)
+		a.fail(ctx, throttled(wait, err))
 		return
 	}
 	if err := validateUser(in.Username, in.Password); err != nil {
