@@ -136,10 +136,10 @@ func New(opts Options) *API {
 }
 
 func (a *API) routes(g *router.Group) {
-	g.POST("/auth/login", a.login)
-	g.POST("/auth/setup", a.setup)
-	g.POST("/auth/logout", a.logout)
-	g.GET("/auth/me", a.me)
+	g.POST("/auth/login", a.handle(a.login))
+	g.POST("/auth/setup", a.handle(a.setup))
+	g.POST("/auth/logout", a.handle(a.logout))
+	g.GET("/auth/me", a.handle(a.me))
 	g.GET("/users", a.handle(a.listUsers))
 	g.POST("/users", a.handle(a.createUser))
 	g.GET("/users/{id}", a.handle(a.getUser))
@@ -172,7 +172,7 @@ func (a *API) routes(g *router.Group) {
 	g.GET("/invocations", a.listInvocations)
 	g.GET("/invocations/per-minute", a.invocationsPerMinute)
 	g.GET("/invocations/{request_id}", a.getInvocation)
-	g.GET("/config", a.getConfig)
+	g.GET("/config", a.handle(a.getConfig))
 
 	// API tokens and the live invocation log (the CLI's endpoints).
 	g.GET("/tokens", a.handle(a.listTokens))
@@ -348,6 +348,7 @@ func list[T any](items []T) map[string]any {
 	return map[string]any{"items": items}
 }
 
-func (a *API) getConfig(ctx *fasthttp.RequestCtx) {
-	a.reply(ctx, fasthttp.StatusOK, a.config)
+func (a *API) getConfig(_ context.Context, rc *fasthttp.RequestCtx) error {
+	a.reply(rc, fasthttp.StatusOK, a.config)
+	return nil
 }
