@@ -77,7 +77,7 @@ func (a *API) listScripts(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	a.reply(ctx, fasthttp.StatusOK, list(a.scriptItems(detach(ctx), app.ID, scripts)))
+	a.reply(ctx, fasthttp.StatusOK, list(a.scriptItems(detach(ctx), ctx, app.ID, scripts)))
 }
 
 func (a *API) createScript(ctx *fasthttp.RequestCtx) {
