@@ -14,6 +14,7 @@
 #   PICLOUD_BASE_DOMAIN      server.base_domain
 #   PICLOUD_ADMIN_HOST       server.admin_host
 #   PICLOUD_METRICS_LISTEN   server.metrics_listen
+#   PICLOUD_PUBLIC_ERRORS    server.public_errors
 #   PICLOUD_DATA_DIR         data_dir
 #   PICLOUD_DATABASE_URL     database.url
 #   PICLOUD_LOG_LEVEL        log.level
@@ -58,6 +59,13 @@ server {
   # /metrics, with no login: keep it on a private address, e.g.
   # "127.0.0.1:9464". "" serves no metrics; the main listener never does.
   metrics_listen = ""
+
+  # A script call that fails (a panic, a crash, a timeout) answers public
+  # callers with its status, error code and request id only; the details
+  # (panic text and line, crash reason, script id and version) go to the
+  # invocation log, and admin calls (execute by id, the console) see them.
+  # true shows them to everyone: for development only.
+  public_errors = false
 
   # Largest request body accepted; bigger requests get 413.
   max_request_body = "1MiB"

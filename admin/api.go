@@ -64,6 +64,9 @@ type Options struct {
 	// no port): no domain claim may cover it, and when it is
 	// {label}.{BaseDomain} no app may take the slug label.
 	AdminHost string
+	// Cluster is the member table of GET /cluster; nil when cluster mode
+	// is off.
+	Cluster ClusterInfo
 }
 
 // API is the admin API handler.
@@ -72,6 +75,7 @@ type API struct {
 	deployer Deployer
 	logger   *slog.Logger
 	config   any
+	cluster  ClusterInfo
 	router   *router.Router
 	now      func() time.Time
 	hasher   *hasher
@@ -107,6 +111,7 @@ func New(opts Options) *API {
 		deployer:       opts.Deployer,
 		logger:         opts.Logger,
 		config:         opts.Config,
+		cluster:        opts.Cluster,
 		router:         router.New(),
 		now:            opts.Now,
 		hasher:         newHasher(opts.Argon2, concurrentHashes),
@@ -160,6 +165,7 @@ func (a *API) routes(g *router.Group) {
 	g.GET("/apps/{app}/scripts", a.handle(a.listScripts))
 	g.POST("/apps/{app}/scripts", a.handle(a.createScript))
 	g.GET("/apps/{app}/scripts/{id}/status", a.handle(a.getScriptStatus))
+	g.PUT("/apps/{app}/scripts/by-name/{name}", a.handle(a.putScriptByName))
 	g.GET("/scripts/{id}", a.handle(a.getScript))
 	g.PUT("/scripts/{id}", a.handle(a.updateScript))
 	g.PATCH("/scripts/{id}", a.handle(a.patchScript))
@@ -179,6 +185,9 @@ func (a *API) routes(g *router.Group) {
 	g.POST("/tokens", a.handle(a.createToken))
 	g.DELETE("/tokens/{id}", a.handle(a.revokeToken))
 	g.GET("/invocations/stream", a.streamInvocations)
+
+	// Cluster mode.
+	g.GET("/cluster", a.handle(a.getCluster))
 }
 
 // Handler serves requests under Prefix. Every endpoint needs a valid

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"sync"
@@ -96,9 +97,31 @@ func (a *API) invocationFilter(rc *fasthttp.RequestCtx) (models.InvocationFilter
 	if f.Status, f.StatusClass, err = statusParam(args); err != nil {
 		return f, err
 	}
+	if f.Before, err = queryInt(args, "before", 1, math.MaxInt64); err != nil {
+		return f, err
+	}
+	if f.Since, err = sinceParam(args, a.now()); err != nil {
+		return f, err
+	}
 	limit, err := queryInt(args, "limit", 1, maxInvocationLimit)
 	f.Limit = int(limit)
 	return f, err
+}
+
+// sinceParam reads the since filter: an RFC 3339 time, or a duration
+// back from now ("15m", "2h"). Zero when absent.
+func sinceParam(args *fasthttp.Args, now time.Time) (time.Time, error) {
+	raw := string(args.Peek("since"))
+	if raw == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, raw); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(raw); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, invalid("since", "must be an RFC 3339 time (2026-01-02T15:04:05Z) or a duration back from now (15m, 2h), got %q", raw)
 }
 
 // statusParam reads the status filter: a code (100-999) or a class

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"math"
 	"strconv"
 	"time"
 
@@ -14,6 +15,10 @@ const maxInvocationLimit = 500
 
 func (a *API) listInvocations(ctx *fasthttp.RequestCtx) {
 	f, err := a.invocationFilter(ctx)
+	if err == nil {
+		// The stream reads `after` as where it starts; the list as a cursor.
+		f.After, err = queryInt(ctx.QueryArgs(), "after", 1, math.MaxInt64)
+	}
 	if err != nil {
 		a.fail(ctx, err)
 		return

@@ -65,6 +65,11 @@ type Server struct {
 	// MetricsListen is the host:port of a separate listener that serves
 	// /metrics; "" serves no metrics.
 	MetricsListen string
+	// PublicErrors shows public callers the details of a failed script
+	// call (panic text and line, crash reasons, script ids and versions),
+	// which otherwise only the invocation log and admin calls get. For
+	// development.
+	PublicErrors bool
 	// MaxRequestBody is the largest request body accepted, in bytes.
 	MaxRequestBody int64
 	// ReadTimeout bounds reading one request, WriteTimeout writing one

@@ -148,7 +148,8 @@ func hostileCases() []hostileCase {
 // and checks after each that the server and a well-behaved script in
 // another app answer at once, and that nothing leaked into them.
 func TestHostileScripts(t *testing.T) {
-	s := startWithAdmin(t, "PICLOUD_DATA_DIR="+t.TempDir())
+	// The panic text is what these cases check: shown publicly (server.public_errors).
+	s := startWithAdmin(t, "PICLOUD_DATA_DIR="+t.TempDir(), "PICLOUD_PUBLIC_ERRORS=true")
 	expect(t, "create hostile app", s.do("POST", adminAPI+"/apps", map[string]string{"slug": "hostile"}), 201)
 	expect(t, "hostile app limits", s.do("PATCH", adminAPI+"/apps/hostile", map[string]any{
 		"settings": map[string]any{"timeout_ms": hostileBudget.Milliseconds(), "max_request_body": 64 << 10}}), 200)

@@ -36,6 +36,11 @@ type InvocationFilter struct {
 	// StatusClass 1-5 matches the statuses 100*StatusClass to
 	// 100*StatusClass+99 ("5xx").
 	StatusClass int
+	// Before and After, when non-zero, keep the invocations whose id is
+	// below Before and above After: cursor paging by id.
+	Before, After int64
+	// Since, when not zero, keeps the invocations stored at or after it.
+	Since time.Time
 	// Limit caps the rows returned: DefaultInvocationLimit when 0,
 	// at most MaxInvocationLimit.
 	Limit int

@@ -21,6 +21,15 @@ func (f InvocationFilter) where(q *bun.SelectQuery) *bun.SelectQuery {
 	if f.StatusClass != 0 {
 		q = q.Where("status >= ? AND status < ?", f.StatusClass*100, f.StatusClass*100+100)
 	}
+	if f.Before != 0 {
+		q = q.Where("id < ?", f.Before)
+	}
+	if f.After != 0 {
+		q = q.Where("id > ?", f.After)
+	}
+	if !f.Since.IsZero() {
+		q = q.Where("created_at >= ?", f.Since.UTC())
+	}
 	return q
 }
 

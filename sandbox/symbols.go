@@ -206,6 +206,8 @@ func sdkSymbols(out io.Writer) map[string]reflect.Value {
 	return map[string]reflect.Value{
 		"Request":  reflect.ValueOf((*sdk.Request)(nil)),
 		"Response": reflect.ValueOf((*sdk.Response)(nil)),
+		"Header":   reflect.ValueOf((*sdk.Header)(nil)),
+		"Cookie":   reflect.ValueOf((*sdk.Cookie)(nil)),
 		"JSON":     reflect.ValueOf(sdk.JSON),
 		"Text":     reflect.ValueOf(sdk.Text),
 		"HTML":     reflect.ValueOf(sdk.HTML),

@@ -476,13 +476,15 @@ func (x *Loaded) GetGoroutine() uint64 {
 
 // Result answers a Call.
 type Result struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Status        int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
-	Headers       map[string]string      `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Body          []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
-	Output        string                 `protobuf:"bytes,4,opt,name=output,proto3" json:"output,omitempty"`
-	DurationNs    int64                  `protobuf:"varint,5,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
-	Error         *Error                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"` // set when the script panicked or was not called
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Status     int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
+	Headers    map[string]string      `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Body       []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Output     string                 `protobuf:"bytes,4,opt,name=output,proto3" json:"output,omitempty"`
+	DurationNs int64                  `protobuf:"varint,5,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	Error      *Error                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"` // set when the script panicked or was not called
+	// Headers added with AddHeader and SetCookie, in order, after headers.
+	AddedHeaders  []*HeaderLine `protobuf:"bytes,7,rep,name=added_headers,json=addedHeaders,proto3" json:"added_headers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -555,6 +557,13 @@ func (x *Result) GetDurationNs() int64 {
 func (x *Result) GetError() *Error {
 	if x != nil {
 		return x.Error
+	}
+	return nil
+}
+
+func (x *Result) GetAddedHeaders() []*HeaderLine {
+	if x != nil {
+		return x.AddedHeaders
 	}
 	return nil
 }
@@ -638,17 +647,20 @@ func (x *Error) GetFunc() string {
 // Request is the SDK's picloud.Request. Its maps are the SDK's maps, so
 // the host encodes them without copying.
 type Request struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Method        string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
-	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
-	Host          string                 `protobuf:"bytes,3,opt,name=host,proto3" json:"host,omitempty"`
-	Params        map[string]string      `protobuf:"bytes,4,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	DomainParams  map[string]string      `protobuf:"bytes,5,rep,name=domain_params,json=domainParams,proto3" json:"domain_params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Query         []*QueryParam          `protobuf:"bytes,6,rep,name=query,proto3" json:"query,omitempty"`
-	Headers       map[string]string      `protobuf:"bytes,7,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Body          []byte                 `protobuf:"bytes,8,opt,name=body,proto3" json:"body,omitempty"`
-	RequestId     string                 `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	App           string                 `protobuf:"bytes,10,opt,name=app,proto3" json:"app,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Method       string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	Path         string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	Host         string                 `protobuf:"bytes,3,opt,name=host,proto3" json:"host,omitempty"`
+	Params       map[string]string      `protobuf:"bytes,4,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	DomainParams map[string]string      `protobuf:"bytes,5,rep,name=domain_params,json=domainParams,proto3" json:"domain_params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Query        []*QueryParam          `protobuf:"bytes,6,rep,name=query,proto3" json:"query,omitempty"`
+	Headers      map[string]string      `protobuf:"bytes,7,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Body         []byte                 `protobuf:"bytes,8,opt,name=body,proto3" json:"body,omitempty"`
+	RequestId    string                 `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	App          string                 `protobuf:"bytes,10,opt,name=app,proto3" json:"app,omitempty"`
+	// Every value of the headers the client sent more than once (headers
+	// holds them joined with ", ").
+	HeaderValues  []*HeaderValues `protobuf:"bytes,11,rep,name=header_values,json=headerValues,proto3" json:"header_values,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -753,6 +765,13 @@ func (x *Request) GetApp() string {
 	return ""
 }
 
+func (x *Request) GetHeaderValues() []*HeaderValues {
+	if x != nil {
+		return x.HeaderValues
+	}
+	return nil
+}
+
 type QueryParam struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
@@ -805,6 +824,110 @@ func (x *QueryParam) GetValues() []string {
 	return nil
 }
 
+type HeaderLine struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HeaderLine) Reset() {
+	*x = HeaderLine{}
+	mi := &file_worker_worker_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeaderLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeaderLine) ProtoMessage() {}
+
+func (x *HeaderLine) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_worker_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeaderLine.ProtoReflect.Descriptor instead.
+func (*HeaderLine) Descriptor() ([]byte, []int) {
+	return file_worker_worker_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *HeaderLine) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *HeaderLine) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+type HeaderValues struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Values        []string               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HeaderValues) Reset() {
+	*x = HeaderValues{}
+	mi := &file_worker_worker_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeaderValues) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeaderValues) ProtoMessage() {}
+
+func (x *HeaderValues) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_worker_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeaderValues.ProtoReflect.Descriptor instead.
+func (*HeaderValues) Descriptor() ([]byte, []int) {
+	return file_worker_worker_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *HeaderValues) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *HeaderValues) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 var File_worker_worker_proto protoreflect.FileDescriptor
 
 const file_worker_worker_proto_rawDesc = "" +
@@ -834,7 +957,7 @@ const file_worker_worker_proto_rawDesc = "" +
 	"\binstance\x18\x01 \x01(\x04R\binstance\"V\n" +
 	"\x06Loaded\x12.\n" +
 	"\x05error\x18\x01 \x01(\v2\x18.picloud.worker.v1.ErrorR\x05error\x12\x1c\n" +
-	"\tgoroutine\x18\x02 \x01(\x04R\tgoroutine\"\x9b\x02\n" +
+	"\tgoroutine\x18\x02 \x01(\x04R\tgoroutine\"\xdf\x02\n" +
 	"\x06Result\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x12@\n" +
 	"\aheaders\x18\x02 \x03(\v2&.picloud.worker.v1.Result.HeadersEntryR\aheaders\x12\x12\n" +
@@ -842,7 +965,8 @@ const file_worker_worker_proto_rawDesc = "" +
 	"\x06output\x18\x04 \x01(\tR\x06output\x12\x1f\n" +
 	"\vduration_ns\x18\x05 \x01(\x03R\n" +
 	"durationNs\x12.\n" +
-	"\x05error\x18\x06 \x01(\v2\x18.picloud.worker.v1.ErrorR\x05error\x1a:\n" +
+	"\x05error\x18\x06 \x01(\v2\x18.picloud.worker.v1.ErrorR\x05error\x12B\n" +
+	"\radded_headers\x18\a \x03(\v2\x1d.picloud.worker.v1.HeaderLineR\faddedHeaders\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x84\x02\n" +
@@ -858,7 +982,7 @@ const file_worker_worker_proto_rawDesc = "" +
 	"\n" +
 	"KIND_PANIC\x10\x02\x12\x11\n" +
 	"\rKIND_INTERNAL\x10\x03\x12\x1b\n" +
-	"\x17KIND_RESPONSE_TOO_LARGE\x10\x04\"\xd1\x04\n" +
+	"\x17KIND_RESPONSE_TOO_LARGE\x10\x04\"\x97\x05\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x12\n" +
@@ -871,7 +995,8 @@ const file_worker_worker_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\t \x01(\tR\trequestId\x12\x10\n" +
 	"\x03app\x18\n" +
-	" \x01(\tR\x03app\x1a9\n" +
+	" \x01(\tR\x03app\x12D\n" +
+	"\rheader_values\x18\v \x03(\v2\x1f.picloud.worker.v1.HeaderValuesR\fheaderValues\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +
@@ -884,6 +1009,13 @@ const file_worker_worker_proto_rawDesc = "" +
 	"\n" +
 	"QueryParam\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\"6\n" +
+	"\n" +
+	"HeaderLine\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\":\n" +
+	"\fHeaderValues\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06values\x18\x02 \x03(\tR\x06valuesB#Z!github.com/picloud/picloud/workerb\x06proto3"
 
 var (
@@ -899,22 +1031,24 @@ func file_worker_worker_proto_rawDescGZIP() []byte {
 }
 
 var file_worker_worker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_worker_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_worker_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_worker_worker_proto_goTypes = []any{
-	(Error_Kind)(0),    // 0: picloud.worker.v1.Error.Kind
-	(*Frame)(nil),      // 1: picloud.worker.v1.Frame
-	(*Load)(nil),       // 2: picloud.worker.v1.Load
-	(*Call)(nil),       // 3: picloud.worker.v1.Call
-	(*Unload)(nil),     // 4: picloud.worker.v1.Unload
-	(*Loaded)(nil),     // 5: picloud.worker.v1.Loaded
-	(*Result)(nil),     // 6: picloud.worker.v1.Result
-	(*Error)(nil),      // 7: picloud.worker.v1.Error
-	(*Request)(nil),    // 8: picloud.worker.v1.Request
-	(*QueryParam)(nil), // 9: picloud.worker.v1.QueryParam
-	nil,                // 10: picloud.worker.v1.Result.HeadersEntry
-	nil,                // 11: picloud.worker.v1.Request.ParamsEntry
-	nil,                // 12: picloud.worker.v1.Request.DomainParamsEntry
-	nil,                // 13: picloud.worker.v1.Request.HeadersEntry
+	(Error_Kind)(0),      // 0: picloud.worker.v1.Error.Kind
+	(*Frame)(nil),        // 1: picloud.worker.v1.Frame
+	(*Load)(nil),         // 2: picloud.worker.v1.Load
+	(*Call)(nil),         // 3: picloud.worker.v1.Call
+	(*Unload)(nil),       // 4: picloud.worker.v1.Unload
+	(*Loaded)(nil),       // 5: picloud.worker.v1.Loaded
+	(*Result)(nil),       // 6: picloud.worker.v1.Result
+	(*Error)(nil),        // 7: picloud.worker.v1.Error
+	(*Request)(nil),      // 8: picloud.worker.v1.Request
+	(*QueryParam)(nil),   // 9: picloud.worker.v1.QueryParam
+	(*HeaderLine)(nil),   // 10: picloud.worker.v1.HeaderLine
+	(*HeaderValues)(nil), // 11: picloud.worker.v1.HeaderValues
+	nil,                  // 12: picloud.worker.v1.Result.HeadersEntry
+	nil,                  // 13: picloud.worker.v1.Request.ParamsEntry
+	nil,                  // 14: picloud.worker.v1.Request.DomainParamsEntry
+	nil,                  // 15: picloud.worker.v1.Request.HeadersEntry
 }
 var file_worker_worker_proto_depIdxs = []int32{
 	2,  // 0: picloud.worker.v1.Frame.load:type_name -> picloud.worker.v1.Load
@@ -924,18 +1058,20 @@ var file_worker_worker_proto_depIdxs = []int32{
 	6,  // 4: picloud.worker.v1.Frame.result:type_name -> picloud.worker.v1.Result
 	8,  // 5: picloud.worker.v1.Call.request:type_name -> picloud.worker.v1.Request
 	7,  // 6: picloud.worker.v1.Loaded.error:type_name -> picloud.worker.v1.Error
-	10, // 7: picloud.worker.v1.Result.headers:type_name -> picloud.worker.v1.Result.HeadersEntry
+	12, // 7: picloud.worker.v1.Result.headers:type_name -> picloud.worker.v1.Result.HeadersEntry
 	7,  // 8: picloud.worker.v1.Result.error:type_name -> picloud.worker.v1.Error
-	0,  // 9: picloud.worker.v1.Error.kind:type_name -> picloud.worker.v1.Error.Kind
-	11, // 10: picloud.worker.v1.Request.params:type_name -> picloud.worker.v1.Request.ParamsEntry
-	12, // 11: picloud.worker.v1.Request.domain_params:type_name -> picloud.worker.v1.Request.DomainParamsEntry
-	9,  // 12: picloud.worker.v1.Request.query:type_name -> picloud.worker.v1.QueryParam
-	13, // 13: picloud.worker.v1.Request.headers:type_name -> picloud.worker.v1.Request.HeadersEntry
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	10, // 9: picloud.worker.v1.Result.added_headers:type_name -> picloud.worker.v1.HeaderLine
+	0,  // 10: picloud.worker.v1.Error.kind:type_name -> picloud.worker.v1.Error.Kind
+	13, // 11: picloud.worker.v1.Request.params:type_name -> picloud.worker.v1.Request.ParamsEntry
+	14, // 12: picloud.worker.v1.Request.domain_params:type_name -> picloud.worker.v1.Request.DomainParamsEntry
+	9,  // 13: picloud.worker.v1.Request.query:type_name -> picloud.worker.v1.QueryParam
+	15, // 14: picloud.worker.v1.Request.headers:type_name -> picloud.worker.v1.Request.HeadersEntry
+	11, // 15: picloud.worker.v1.Request.header_values:type_name -> picloud.worker.v1.HeaderValues
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_worker_worker_proto_init() }
@@ -956,7 +1092,7 @@ func file_worker_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_worker_worker_proto_rawDesc), len(file_worker_worker_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
 
 	"github.com/picloud/picloud/config"
 	"github.com/picloud/picloud/internal/cli"
+	"github.com/picloud/picloud/server"
 )
 
 // startDevServer starts the throwaway server of `picloud dev`: the
@@ -20,28 +22,31 @@ func startDevServer(ctx context.Context, opts cli.DevServerOptions) (*cli.DevSer
 	cfg.Server.Listen = opts.Listen
 	cfg.Server.DefaultApp = opts.App
 	cfg.Log.Level = slog.LevelWarn
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	ready := make(chan cli.DevServer, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runServer(ctx, cfg, serverRun{
-			stderr:        opts.Log,
-			adminUsername: opts.Username,
-			adminPassword: opts.Password,
-			ready: func(url, adminURL string) {
-				ready <- cli.DevServer{URL: url, AdminURL: adminURL}
-			},
-		})
-	}()
-	select {
-	case srv := <-ready:
-		srv.Stop = func() {
-			cancel()
-			<-done
-		}
-		return &srv, nil
-	case err := <-done:
-		cancel()
+	clock, err := newClock(os.Getenv)
+	if err != nil {
 		return nil, err
 	}
+	srv, err := server.New(ctx, cfg, server.Options{
+		Log:           opts.Log,
+		Version:       version,
+		AdminUsername: opts.Username,
+		AdminPassword: opts.Password,
+		Now:           clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Start(); err != nil {
+		_ = srv.Shutdown(context.Background())
+		return nil, err
+	}
+	return &cli.DevServer{
+		URL:      srv.URL(),
+		AdminURL: srv.AdminURL(),
+		Stop: func() {
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+			defer cancel()
+			_ = srv.Shutdown(shutdownCtx) // logged
+		},
+	}, nil
 }

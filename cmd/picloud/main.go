@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/picloud/picloud/config"
 	"github.com/picloud/picloud/internal/cli"
 )
 
@@ -54,6 +55,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return root.ExecuteContext(ctx)
 }
 
+// environmentHelp lists every PICLOUD_* variable with what it sets.
+func environmentHelp() string {
+	var b strings.Builder
+	for _, kv := range config.Environment() {
+		fmt.Fprintf(&b, "  %-26s %s\n", kv[0], kv[1])
+	}
+	for _, kv := range [][2]string{
+		{"PICLOUD_ADMIN_USERNAME", "the first admin's name (while none exists)"},
+		{"PICLOUD_ADMIN_PASSWORD", "the first admin's password (12 characters at least)"},
+		{"PICLOUD_SERVER", "the client commands' server (the admin host's URL)"},
+		{"PICLOUD_TOKEN", "the client commands' API token"},
+	} {
+		fmt.Fprintf(&b, "  %-26s %s\n", kv[0], kv[1])
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
 // newRoot builds the command tree: `picloud` alone serves.
 func newRoot() *cobra.Command {
 	var configPath string
@@ -66,7 +84,10 @@ func newRoot() *cobra.Command {
 Every config key has a default; PICLOUD_LISTEN, PICLOUD_DATA_DIR and
 PICLOUD_DATABASE_URL override the file. While no admin user exists,
 PICLOUD_ADMIN_USERNAME and PICLOUD_ADMIN_PASSWORD create the first one at
-start; without them the server prints a one-time setup link.`,
+start; without them the server prints a one-time setup link.
+
+Environment:
+` + environmentHelp(),
 		Example: `  picloud                                  # serve on 127.0.0.1:8080, data in ./data
   picloud --config config.hcl
   picloud login && picloud deploy ./shop   # deploy a folder to it

@@ -34,6 +34,10 @@ type Request struct {
 	RequestID string
 	// App is the slug of the app the request was routed to.
 	App string
+
+	// headerValues holds the values of headers sent more than once
+	// (HeaderValues), by canonical name.
+	headerValues map[string][]string
 }
 
 // QueryParam returns the first value of the query parameter name, or "".
@@ -65,6 +69,9 @@ type Response struct {
 	Status  int
 	Headers map[string]string
 	Body    []byte
+	// Added holds the headers of AddHeader and SetCookie, sent after
+	// Headers in the order they were added.
+	Added []Header
 }
 
 // JSON encodes v as the JSON body of a response with the given status.
