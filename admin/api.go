@@ -175,16 +175,16 @@ func (a *API) routes(g *router.Group) {
 	g.GET("/scripts/{id}/routes", a.handle(a.listRoutes))
 	g.POST("/scripts/{id}/routes", a.handle(a.createRoute))
 	g.DELETE("/routes/{id}", a.handle(a.deleteRoute))
-	g.GET("/invocations", a.listInvocations)
-	g.GET("/invocations/per-minute", a.invocationsPerMinute)
-	g.GET("/invocations/{request_id}", a.getInvocation)
+	g.GET("/invocations", a.handle(a.listInvocations))
+	g.GET("/invocations/per-minute", a.handle(a.invocationsPerMinute))
+	g.GET("/invocations/{request_id}", a.handle(a.getInvocation))
 	g.GET("/config", a.handle(a.getConfig))
 
 	// API tokens and the live invocation log (the CLI's endpoints).
 	g.GET("/tokens", a.handle(a.listTokens))
 	g.POST("/tokens", a.handle(a.createToken))
 	g.DELETE("/tokens/{id}", a.handle(a.revokeToken))
-	g.GET("/invocations/stream", a.streamInvocations)
+	g.GET("/invocations/stream", a.handle(a.streamInvocations))
 
 	// Cluster mode.
 	g.GET("/cluster", a.handle(a.getCluster))
@@ -338,15 +338,6 @@ func idParam(ctx *fasthttp.RequestCtx, name string) (int64, error) {
 		return 0, invalid(name, "must be a positive integer, got %q", s)
 	}
 	return id, nil
-}
-
-// detach returns the context for the database work of a request: its
-// values without its cancellation. A fasthttp.RequestCtx is recycled once
-// its handler returns, but the goroutine context.WithCancel starts for a
-// child of a foreign context (database/sql makes one per query) may read
-// the parent after that, when the server shuts down: a data race.
-func detach(ctx *fasthttp.RequestCtx) context.Context {
-	return context.WithoutCancel(ctx)
 }
 
 // list wraps a slice so that an empty result is [] rather than null.

@@ -62,6 +62,9 @@ func TestStuckDatabase(t *testing.T) {
 			{name: "claim a domain (domains.go)", method: "POST", url: "/apps/shop/domains", body: map[string]string{"pattern": "late.example.com"}},
 			{name: "bind a route (routes.go)", method: "POST", url: fmt.Sprintf("/scripts/%d/routes", scriptID),
 				body: map[string]string{"method": "GET", "path": "/late"}},
+			{name: "update a script (scripts.go)", method: "PUT", url: fmt.Sprintf("/scripts/%d", scriptID), body: map[string]string{"source": okSource + "\n// late\n"}},
+			{name: "deploy by name (script_by_name.go)", method: "PUT", url: "/apps/shop/scripts/by-name/late", body: map[string]string{"source": okSource}},
+			{name: "script limits (script_status.go)", method: "PATCH", url: fmt.Sprintf("/scripts/%d", scriptID), body: `{"settings":{"timeout_ms":250}}`},
 			{name: "create a user (users.go)", method: "POST", url: "/users", body: map[string]string{"username": "late", "password": rootPassword}},
 			{name: "log out (auth.go)", method: "POST", url: "/auth/logout"},
 			{name: "create a token (tokens.go)", method: "POST", url: "/tokens", body: map[string]string{"name": "late"}},
@@ -85,6 +88,7 @@ func TestStuckDatabase(t *testing.T) {
 		s.runAll(t, []scenario{
 			{name: "the timed-out changes left nothing", method: "GET", url: "/apps", status: 200, want: []string{`"slug":"shop"`, `"name":"shop"`}, notWant: []string{"late"}},
 			{name: "no user", method: "GET", url: "/users", status: 200, notWant: []string{"late"}},
+			{name: "no new version, no new script", method: "GET", url: "/apps/shop/scripts", status: 200, want: []string{`"live_version":1`, `"timeout_ms":null`}, notWant: []string{"late"}},
 			{name: "still logged in", method: "GET", url: "/auth/me", status: 200},
 			{name: "writes work again", method: "POST", url: "/apps", body: map[string]string{"slug": "late"}, status: 201},
 		})
