@@ -561,8 +561,18 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await page.getByRole('button', { name: 'Save limits' }).click();
 		await page.getByText('settings.timeout_ms: must be between 1 and 600000 milliseconds').waitFor();
 		await page.getByLabel('Time budget (ms)').fill('2000');
+		await page.getByLabel('Error details for public callers').selectOption('true');
 		await page.getByRole('button', { name: 'Save limits' }).click();
 		await page.getByText('Limits saved').waitFor();
+		// The app's setting shows a failing script's details to anonymous callers.
+		const scripts = await api('GET', '/apps/store/scripts', undefined, 200);
+		const boomID = (scripts.items ?? scripts).find((s) => s.name === 'boom').id;
+		await api('PUT', `/scripts/${boomID}`, { source: 'package main\n\nimport "picloud"\n\nfunc Handle(req *picloud.Request) *picloud.Response {\n\tpanic("detail-for-dev")\n}\n' }, 200);
+		const boom = await get('/boom', 'store.localhost');
+		assert.equal(boom.status, 500);
+		assert.match(boom.body, /detail-for-dev/, `public details shown: ${boom.body}`);
+		await page.reload();
+		assert.equal(await page.getByLabel('Error details for public callers').inputValue(), 'true');
 
 		await page.getByRole('button', { name: 'Delete app…' }).click();
 		const dialog = page.getByRole('dialog', { name: 'Delete app Shop renamed?' });
