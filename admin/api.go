@@ -180,6 +180,10 @@ func (a *API) routes(g *router.Group) {
 	g.POST("/tokens", a.handle(a.createToken))
 	g.DELETE("/tokens/{id}", a.handle(a.revokeToken))
 	g.GET("/invocations/stream", a.streamInvocations)
+
+	// Overview figures (stats.go).
+	g.GET("/stats", a.handle(a.getStats))
+	g.GET("/apps/{app}/stats", a.handle(a.getAppStats))
 }
 
 // Handler serves requests under Prefix. Every endpoint needs a valid
