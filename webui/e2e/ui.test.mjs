@@ -464,6 +464,18 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await page.getByLabel('Status', { exact: true }).fill('');
 	});
 
+	await t.test('the apps list counts scripts, routes, domains and the last hour', async () => {
+		await page.goto(`${server.admin}/admin/`);
+		const row = page.locator('tbody tr', { hasText: 'Shop' });
+		await row.waitFor();
+		const cells = await row.locator('td').allTextContents();
+		assert.deepEqual(cells.slice(1, 4), ['2', '2', '1'], `scripts, routes, domains: ${cells}`);
+		assert.ok(Number(cells[4]) >= 60 && Number(cells[5]) >= 3, `requests and errors: ${cells}`);
+		await page.getByRole('button', { name: 'Requests (1 h)' }).click();
+		await page.locator('th[aria-sort="descending"]', { hasText: 'Requests' }).waitFor();
+		assert.match(await page.locator('tbody tr').first().textContent(), /Shop/, 'the busiest app first');
+	});
+
 	await t.test('versions: diff, then roll back with one click', async () => {
 		await page.goto(scriptURL);
 		await page.getByRole('tab', { name: 'Versions' }).click();
