@@ -42,9 +42,9 @@ func TestStats(t *testing.T) {
 			}
 			add(time.Minute, shop, users, status, i*1000)
 		}
-		add(30*time.Second, shop, 0, 404, 50)   // unmatched, the app's latest
-		add(2*time.Hour, shop, users, 500, 1)   // outside the default hour
-		add(time.Minute, blog, 77, 200, 3000)   // another app
+		add(30*time.Second, shop, 0, 404, 50) // unmatched, the app's latest
+		add(2*time.Hour, shop, users, 500, 1) // outside the default hour
+		add(time.Minute, blog, 77, 200, 3000) // another app
 		if err := s.db.InsertInvocations(context.Background(), invs); err != nil {
 			t.Fatal(err)
 		}
