@@ -31,6 +31,8 @@ func all() *migrate.Migrations {
 	ms.Add(apiTokens())
 	ms.Add(changeNotify())
 	ms.Add(invocationNode())
+	ms.Add(loginLimits())
+	ms.Add(appPublicErrors())
 	return ms
 }
 

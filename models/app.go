@@ -21,7 +21,7 @@ type App struct {
 	UpdatedAt time.Time   `bun:"updated_at,notnull" json:"updated_at"`
 }
 
-// AppSettings are an app's own script limits. A nil field means the
+// AppSettings are an app's own script limits and error privacy. A nil field means the
 // default from config.hcl.
 type AppSettings struct {
 	// TimeoutMS is the time budget of one invocation, in milliseconds.
@@ -34,6 +34,9 @@ type AppSettings struct {
 	// MaxRequestBody and MaxResponseBody bound the bodies, in bytes.
 	MaxRequestBody  *int64 `bun:"max_request_body" json:"max_request_body"`
 	MaxResponseBody *int64 `bun:"max_response_body" json:"max_response_body"`
+	// PublicErrors shows public callers the details of a failed call
+	// (for development); nil means the server's server.public_errors.
+	PublicErrors *bool `bun:"public_errors" json:"public_errors"`
 }
 
 // AppChange is an update of an app: nil fields stay as they are.

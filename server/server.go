@@ -22,6 +22,7 @@ import (
 	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/cluster"
+	"github.com/picloud/picloud/cluster/executors"
 	"github.com/picloud/picloud/config"
 	"github.com/picloud/picloud/deploy"
 	"github.com/picloud/picloud/engine"
@@ -72,6 +73,7 @@ type Server struct {
 	http      *fasthttp.Server
 	limited   net.Listener
 	node      *cluster.Node
+	spread    *executors.Engine // places executors in cluster mode
 	// clusterMetrics are this node's member and remote-call figures.
 	clusterMetrics *cluster.Metrics
 	metricsAddr    net.Addr
@@ -158,6 +160,13 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	// Registered first, run last: the routers drain before their workers go.
 	s.onClose(closeEngine)
+	// Before the routers: they drain (and reach other members) before the
+	// node leaves.
+	local := eng
+	if eng, err = s.startCluster(ctx, local); err != nil {
+		return err
+	}
+	s.clusterMetrics = newClusterMetrics(s)
 	runtime := actors.NewRuntime(logger, actors.WithEngine(eng))
 	s.onClose(runtime.Shutdown)
 
@@ -180,10 +189,6 @@ func (s *Server) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.startCluster(ctx); err != nil {
-		return err
-	}
-	s.clusterMetrics = newClusterMetrics(s)
 	var clusterView admin.ClusterInfo
 	if s.node != nil {
 		clusterView = clusterInfo{node: s.node, deployer: s.deployer}
@@ -195,6 +200,7 @@ func (s *Server) build(ctx context.Context) error {
 		RequestTimeout: cfg.Server.AdminRequestTimeout,
 		Checker:        checker,
 		AdminHost:      cfg.Server.AdminHostname(),
+		TrustedProxies: cfg.Server.Proxies(),
 		Cluster:        clusterView,
 		Node:           s.NodeName(),
 	})
@@ -207,7 +213,7 @@ func (s *Server) build(ctx context.Context) error {
 		Admin:   s.api.Handler,
 		UI:      webui.Handler(),
 		Execute: s.api.RequireExecute,
-		Ready:   readiness(db, eng),
+		Ready:   readiness(db, local),
 		OpenAPI: admin.OpenAPI,
 
 		AdminHost:     cfg.Server.AdminHostname(),
