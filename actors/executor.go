@@ -212,7 +212,7 @@ func (e *executor) call(job *execute) (Result, *discardInstance) {
 		out, timedOut = e.run(req)
 	}
 	e.req.release()
-	res.Output, res.Duration = out.Output, out.Duration
+	res.Output, res.Duration, res.Node = out.Output, out.Duration, out.Node
 	switch {
 	case timedOut:
 		res.Status, res.ErrCode = 504, CodeTimeout

@@ -363,6 +363,7 @@ func (s *Server) record(app *App, req *actors.Request, res *actors.Result, statu
 		Output:    res.Output,
 		Error:     errText,
 		At:        time.Now().UTC(),
+		Node:      res.Node,
 	})
 }
 

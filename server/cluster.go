@@ -33,7 +33,8 @@ func (s *Server) startCluster(ctx context.Context, local engine.Engine) (engine.
 		return nil, err
 	}
 	s.node = node
-	s.spread = executors.New(node, local, s.logger)
+	s.clusterMetrics = newClusterMetrics(s)
+	s.spread = executors.New(node, local, s.logger).WithMetrics(s.clusterMetrics)
 	s.onClose(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
 		defer cancel()

@@ -166,7 +166,9 @@ func (s *Server) build(ctx context.Context) error {
 	if eng, err = s.startCluster(ctx, local); err != nil {
 		return err
 	}
-	s.clusterMetrics = newClusterMetrics(s)
+	if s.clusterMetrics == nil { // outside cluster mode
+		s.clusterMetrics = newClusterMetrics(s)
+	}
 	runtime := actors.NewRuntime(logger, actors.WithEngine(eng))
 	s.onClose(runtime.Shutdown)
 

@@ -2,9 +2,11 @@ package multinode_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,8 +47,8 @@ func callHello(t *testing.T, s *server.Server) string {
 }
 
 // TestNodesNameThemselvesInRecordsAndMetrics: in a two-node cluster each
-// call's record names the node that ran it, node= tells them apart on
-// any node, and each node's /metrics shows the members by status and the
+// call's record names the node that ran it, node= finds it through any
+// node, and each node's /metrics shows the members by status and the
 // remote-call figures, every series labelled with its node.
 func TestNodesNameThemselvesInRecordsAndMetrics(t *testing.T) {
 	tg := testdb.Postgres(t)
@@ -58,16 +60,34 @@ func TestNodesNameThemselvesInRecordsAndMetrics(t *testing.T) {
 		return sa["n2"] == "alive" && sb["n1"] == "alive"
 	}, "both members alive on both nodes")
 
+	// Each call runs on the node that owns its executor slot, which may
+	// not be the one that received it: the record names the one that ran it.
 	onA, onB := callHello(t, a), callHello(t, b)
 	c := apiclient.New(a.AdminURL(), tokA)
 	ctx := context.Background()
-	eventually(t, 5*time.Second, func() bool {
-		invs, err := c.Invocations(ctx, apiclient.InvocationFilter{Node: "n2"})
-		return err == nil && len(invs) == 1 && invs[0].RequestID == onB
-	}, "n2's call listed on n1 with node=n2, and nothing else")
-	inv, err := c.Invocation(ctx, onA)
-	if err != nil || inv.Node != "n1" {
-		t.Fatalf("record of the call to n1: %+v, %v", inv, err)
+	for _, call := range []struct {
+		s     *server.Server
+		reqID string
+	}{{a, onA}, {b, onB}} {
+		var ranOn string
+		for name, n := range call.s.ExecutorCalls() {
+			if n == 1 {
+				ranOn = name
+			}
+		}
+		eventually(t, 5*time.Second, func() bool {
+			invs, err := c.Invocations(ctx, apiclient.InvocationFilter{Node: ranOn})
+			for _, inv := range invs {
+				if inv.RequestID == call.reqID {
+					return err == nil
+				}
+			}
+			return false
+		}, fmt.Sprintf("call %s listed on n1 with node=%s, where it ran", call.reqID, ranOn))
+		inv, err := c.Invocation(ctx, call.reqID)
+		if err != nil || inv.Node != ranOn {
+			t.Fatalf("record of %s: %+v, %v; want node %s", call.reqID, inv, err, ranOn)
+		}
 	}
 
 	body := scrape(t, a)
@@ -93,4 +113,65 @@ func TestNodesNameThemselvesInRecordsAndMetrics(t *testing.T) {
 		return strings.Contains(body, `picloud_cluster_members{node="n1",status="alive"} 1`) &&
 			strings.Contains(body, `picloud_cluster_members{node="n1",status="left"} 1`)
 	}, "n1's /metrics counts n2 left")
+}
+
+// TestRecordsNameTheExecutorNode: calls of one hot script, all sent to
+// n1, run on several nodes; each record names the node that ran it (not
+// the one that received it), the records agree with n1's count of calls
+// per node, and n1's /metrics counts the calls it sent to the others.
+func TestRecordsNameTheExecutorNode(t *testing.T) {
+	nodes, client := threeNodes(t)
+	ctx := context.Background()
+	if _, err := client.CreateApp(ctx, "hot", "Hot"); err != nil {
+		t.Fatal(err)
+	}
+	sv, err := client.CreateScript(ctx, "hot", "slow", slowScript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const calls = 24
+	var wg sync.WaitGroup
+	for range calls / 8 {
+		for range 8 {
+			wg.Go(func() {
+				if res, err := client.Execute(ctx, sv.ID, "GET", "/50", nil, nil); err != nil || res.Status != 200 {
+					t.Errorf("call: %v %+v", err, res)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	ran := nodes[0].ExecutorCalls()
+	byNode := map[string]int64{}
+	eventually(t, 5*time.Second, func() bool {
+		invs, err := client.Invocations(ctx, apiclient.InvocationFilter{ScriptID: sv.ID, Limit: 100})
+		if err != nil || len(invs) != calls {
+			return false
+		}
+		clear(byNode)
+		for _, inv := range invs {
+			byNode[inv.Node]++
+		}
+		return true
+	}, "every call recorded")
+	t.Logf("records by node %v, calls by node %v", byNode, ran)
+	for name, n := range ran {
+		if byNode[name] != n {
+			t.Errorf("records name %s %d times, but it ran %d calls (records %v, calls %v)", name, byNode[name], n, byNode, ran)
+		}
+	}
+	if len(byNode) < 2 {
+		t.Fatalf("records name %v: want several nodes", byNode)
+	}
+	remote := ran["n2"] + ran["n3"]
+	body := scrape(t, nodes[0])
+	for _, want := range []string{
+		fmt.Sprintf(`picloud_cluster_remote_calls_total{node="n1",outcome="ok"} %d`, remote),
+		`picloud_cluster_remote_calls_total{node="n1",outcome="error"} 0`,
+		fmt.Sprintf(`picloud_cluster_remote_call_duration_seconds_count{node="n1"} %d`, remote),
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics of n1 lacks %s", want)
+		}
+	}
 }
