@@ -52,6 +52,7 @@ func ResultToProto(res *Result) *actorspb.Result {
 		Output:       []byte(res.Output),
 		DurationNs:   int64(res.Duration),
 		RetryAfterNs: int64(res.RetryAfter),
+		Node:         []byte(res.Node),
 	}
 }
 
@@ -69,6 +70,7 @@ func ResultFromProto(p *actorspb.Result) Result {
 		Output:     string(p.GetOutput()),
 		Duration:   time.Duration(p.GetDurationNs()),
 		RetryAfter: time.Duration(p.GetRetryAfterNs()),
+		Node:       string(p.GetNode()),
 	}
 }
 

@@ -306,6 +306,7 @@ type Result struct {
 	Output        []byte                 `protobuf:"bytes,9,opt,name=output,proto3" json:"output,omitempty"`
 	DurationNs    int64                  `protobuf:"varint,10,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
 	RetryAfterNs  int64                  `protobuf:"varint,11,opt,name=retry_after_ns,json=retryAfterNs,proto3" json:"retry_after_ns,omitempty"` // a 503's Retry-After, when positive
+	Node          []byte                 `protobuf:"bytes,12,opt,name=node,proto3" json:"node,omitempty"`                                        // the cluster node that ran the script; empty when the one answering did
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -417,6 +418,13 @@ func (x *Result) GetRetryAfterNs() int64 {
 	return 0
 }
 
+func (x *Result) GetNode() []byte {
+	if x != nil {
+		return x.Node
+	}
+	return nil
+}
+
 // Header is one HTTP header, or one named parameter.
 type Header struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -496,7 +504,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"request_id\x18\x05 \x01(\tR\trequestId\x123\n" +
 	"\aheaders\x18\x06 \x03(\v2\x19.picloud.actors.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\a \x01(\fR\x04body\x12>\n" +
-	"\rdomain_params\x18\b \x03(\v2\x19.picloud.actors.v1.HeaderR\fdomainParams\"\xd6\x02\n" +
+	"\rdomain_params\x18\b \x03(\v2\x19.picloud.actors.v1.HeaderR\fdomainParams\"\xea\x02\n" +
 	"\x06Result\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x123\n" +
 	"\aheaders\x18\x02 \x03(\v2\x19.picloud.actors.v1.HeaderR\aheaders\x12\x12\n" +
@@ -511,7 +519,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\vduration_ns\x18\n" +
 	" \x01(\x03R\n" +
 	"durationNs\x12$\n" +
-	"\x0eretry_after_ns\x18\v \x01(\x03R\fretryAfterNs\"2\n" +
+	"\x0eretry_after_ns\x18\v \x01(\x03R\fretryAfterNs\x12\x12\n" +
+	"\x04node\x18\f \x01(\fR\x04node\"2\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\fR\x04name\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05valueB,Z*github.com/picloud/picloud/actors/actorspbb\x06proto3"
