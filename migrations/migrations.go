@@ -28,6 +28,7 @@ func all() *migrate.Migrations {
 	ms.Add(domainsSchema())
 	ms.Add(scriptSettings())
 	ms.Add(invariants())
+	ms.Add(capabilities())
 	return ms
 }
 

@@ -82,3 +82,13 @@ var (
 	_ bun.AfterScanRowHook = (*AdminUser)(nil)
 	_ bun.AfterScanRowHook = (*Session)(nil)
 )
+
+// AfterScanRow implements bun.AfterScanRowHook.
+func (e *KVEntry) AfterScanRow(context.Context) error {
+	e.UpdatedAt = e.UpdatedAt.UTC()
+	if e.ExpiresAt != nil {
+		t := e.ExpiresAt.UTC()
+		e.ExpiresAt = &t
+	}
+	return nil
+}
