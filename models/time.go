@@ -92,3 +92,13 @@ func (e *KVEntry) AfterScanRow(context.Context) error {
 	}
 	return nil
 }
+
+// AfterScanRow implements bun.AfterScanRowHook.
+func (s *Schedule) AfterScanRow(context.Context) error {
+	s.NextRunAt, s.CreatedAt, s.UpdatedAt = s.NextRunAt.UTC(), s.CreatedAt.UTC(), s.UpdatedAt.UTC()
+	if s.LastFiredAt != nil {
+		t := s.LastFiredAt.UTC()
+		s.LastFiredAt = &t
+	}
+	return nil
+}
