@@ -120,6 +120,14 @@ server {
   write_timeout    = "2s"
   idle_timeout     = "3s"
   shutdown_timeout = "4s"
+  fetch_allow_private     = true
+  fetch_timeout           = "3s"
+  fetch_max_response_body = "1MiB"
+  fetch_max_concurrency   = 2
+}
+kv {
+  max_keys  = 50
+  max_bytes = "1MiB"
 }
 data_dir = "/var/lib/picloud"
 database {
@@ -161,7 +169,13 @@ log {
 			WriteTimeout:    2 * time.Second,
 			IdleTimeout:     3 * time.Second,
 			ShutdownTimeout: 4 * time.Second,
+
+			FetchAllowPrivate:    true,
+			FetchTimeout:         3 * time.Second,
+			FetchMaxResponseBody: 1 << 20,
+			FetchMaxConcurrency:  2,
 		},
+		KV:       KV{MaxKeys: 50, MaxBytes: 1 << 20},
 		DataDir:  "/var/lib/picloud",
 		Database: Database{URL: "postgres://pi:secret@db:5432/picloud?sslmode=disable"},
 		Executor: Executor{

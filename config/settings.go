@@ -68,6 +68,10 @@ func (c *Config) settings() []setting {
 		{"server", "write_timeout", "", duration(&srv.WriteTimeout)},
 		{"server", "idle_timeout", "", duration(&srv.IdleTimeout)},
 		{"server", "shutdown_timeout", "", duration(&srv.ShutdownTimeout)},
+		{"server", "fetch_allow_private", "", boolean(&srv.FetchAllowPrivate)},
+		{"server", "fetch_timeout", "", duration(&srv.FetchTimeout)},
+		{"server", "fetch_max_response_body", "", size(&srv.FetchMaxResponseBody)},
+		{"server", "fetch_max_concurrency", "", integer(&srv.FetchMaxConcurrency, 1)},
 		{"", "data_dir", EnvDataDir, text(&c.DataDir, checkNotEmpty)},
 		{"database", "url", EnvDatabaseURL, databaseURL(&c.Database.URL)},
 		{"executor", "isolation", "", oneOf(&ex.Isolation, IsolationNone, IsolationProcess)},
@@ -88,6 +92,8 @@ func (c *Config) settings() []setting {
 		{"invocations", "max_per_second", "", integer(&c.Invocations.MaxPerSecond, 1)},
 		{"log", "level", EnvLogLevel, logLevel(&c.Log.Level)},
 		{"log", "format", "", oneOf(&c.Log.Format, LogText, LogJSON)},
+		{"kv", "max_keys", "", integer(&c.KV.MaxKeys, 1)},
+		{"kv", "max_bytes", "", size(&c.KV.MaxBytes)},
 	}
 }
 
@@ -188,6 +194,21 @@ func integer(dst *int, least int) value {
 				return fmt.Errorf("%d is too small (minimum %d)", n, least)
 			}
 			*dst = n
+			return nil
+		},
+		show: func() any { return *dst },
+	}
+}
+
+// boolean is true or false.
+func boolean(dst *bool) value {
+	return value{
+		parse: func(s string) error {
+			b, err := strconv.ParseBool(s)
+			if err != nil || (s != "true" && s != "false") {
+				return fmt.Errorf("%q is not true or false", s)
+			}
+			*dst = b
 			return nil
 		},
 		show: func() any { return *dst },
