@@ -53,11 +53,11 @@ func refusedRanges() []rangeClass {
 	return append(out, classes(classReserved,
 		"192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "198.18.0.0/15", "198.51.100.0/24",
 		"203.0.113.0/24", "240.0.0.0/4",
-		"::/96",         // IPv4-compatible, deprecated
-		"100::/64",      // discard
-		"2001::/23",     // IETF protocol assignments, Teredo among them
-		"2001:db8::/32", // documentation
-		"3fff::/20",     // documentation
+		"::/96",          // IPv4-compatible, deprecated
+		"100::/64",       // discard
+		"2001::/23",      // IETF protocol assignments, Teredo among them
+		"2001:db8::/32",  // documentation
+		"3fff::/20",      // documentation
 		"64:ff9b:1::/48", // local-use NAT64
 	)...)
 }
