@@ -18,6 +18,7 @@ import (
 	"github.com/picloud/picloud/apierror"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
+	"github.com/picloud/picloud/secrets"
 )
 
 // Prefix is where the admin API is mounted.
@@ -54,6 +55,12 @@ type Options struct {
 	// MaxRequestBody is server.max_request_body, the most an app's own
 	// limit may be.
 	MaxRequestBody int64
+	// KVQuota is the default quota of an app's key-value storage.
+	KVQuota models.KVQuota
+	// Secrets stores apps' secrets; nil answers the secrets endpoints 503.
+	Secrets *secrets.Store
+	// Scheduler, when set, is woken after a schedule changes.
+	Scheduler interface{ Wake() }
 }
 
 // API is the admin API handler.
@@ -71,6 +78,10 @@ type API struct {
 	// baseDomain and maxRequestBody: see Options.
 	baseDomain     string
 	maxRequestBody int64
+	// The capabilities of scripts (SDK v2): see Options.
+	kvQuota   models.KVQuota
+	secrets   *secrets.Store
+	scheduler interface{ Wake() }
 }
 
 // New builds the API.
@@ -93,6 +104,9 @@ func New(opts Options) *API {
 		secureCookie:   opts.SecureCookie,
 		baseDomain:     opts.BaseDomain,
 		maxRequestBody: opts.MaxRequestBody,
+		kvQuota:        opts.KVQuota,
+		secrets:        opts.Secrets,
+		scheduler:      opts.Scheduler,
 	}
 	a.router.RedirectTrailingSlash = false
 	a.router.NotFound = func(ctx *fasthttp.RequestCtx) {
@@ -147,6 +161,19 @@ func (a *API) routes(g *router.Group) {
 	g.GET("/invocations/per-minute", a.invocationsPerMinute)
 	g.GET("/invocations/{request_id}", a.getInvocation)
 	g.GET("/config", a.getConfig)
+
+	// What scripts reach through SDK v2: key-value storage, secrets and
+	// schedules (kv.go, secrets.go, schedules.go).
+	g.GET("/apps/{app}/kv", a.capability(a.listKV))
+	g.GET("/apps/{app}/kv/{key:*}", a.capability(a.getKV))
+	g.PUT("/apps/{app}/kv/{key:*}", a.capability(a.putKV))
+	g.DELETE("/apps/{app}/kv/{key:*}", a.capability(a.deleteKV))
+	g.GET("/apps/{app}/secrets", a.capability(a.listSecrets))
+	g.PUT("/apps/{app}/secrets/{name}", a.capability(a.putSecret))
+	g.DELETE("/apps/{app}/secrets/{name}", a.capability(a.deleteSecret))
+	g.GET("/scripts/{id}/schedules", a.capability(a.listSchedules))
+	g.POST("/scripts/{id}/schedules", a.capability(a.createSchedule))
+	g.DELETE("/scripts/{id}/schedules/{schedule}", a.capability(a.deleteSchedule))
 }
 
 // Handler serves requests under Prefix. Every endpoint needs a valid

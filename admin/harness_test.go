@@ -116,9 +116,9 @@ func (b *syncBuffer) String() string {
 }
 
 // startAPI starts the API with the admin user root logged in.
-func startAPI(t *testing.T, tg testdb.Target) *apiServer {
+func startAPI(t *testing.T, tg testdb.Target, tweaks ...func(*admin.Options)) *apiServer {
 	t.Helper()
-	s := startBareAPI(t, tg)
+	s := startBareAPI(t, tg, tweaks...)
 	s.root = s.addUser(t, rootName, rootPassword)
 	s.token = s.login(t, rootName, rootPassword)
 	return s
@@ -149,18 +149,22 @@ func (s *apiServer) login(t *testing.T, name, password string) string {
 }
 
 // startBareAPI starts the API on a database without admin users.
-func startBareAPI(t *testing.T, tg testdb.Target) *apiServer {
+func startBareAPI(t *testing.T, tg testdb.Target, tweaks ...func(*admin.Options)) *apiServer {
 	t.Helper()
 	db := testdb.Open(t, tg)
 	dep := &recordingDeployer{}
 	clock := &fakeClock{now: time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)}
 	logs := &syncBuffer{}
-	api := admin.New(admin.Options{
+	opts := admin.Options{
 		DB: db, Deployer: dep, Config: map[string]string{"listen": "test"},
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Now:    clock.Now, Argon2: cheapArgon2(),
 		BaseDomain: "localhost", MaxRequestBody: 1 << 20,
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
+	api := admin.New(opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

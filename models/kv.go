@@ -54,8 +54,8 @@ type KVEntry struct {
 
 // KVQuota bounds one app's storage. Zero fields mean no bound.
 type KVQuota struct {
-	MaxKeys  int64
-	MaxBytes int64
+	MaxKeys  int64 `json:"max_keys"`
+	MaxBytes int64 `json:"max_bytes"`
 }
 
 // KVUsage is what an app stores: its live keys and their sizes.
