@@ -1,11 +1,13 @@
-// Package sdk is the picloud SDK v1 as scripts see it: `import "picloud"`.
+// Package sdk is the picloud SDK as scripts see it: `import "picloud"`.
 //
 // Its types are plain data. The sandbox copies a request into a fresh
 // Request for every call and copies the Response out again, so nothing a
 // script does to these values reaches the host or another invocation.
 //
 // picloud.Log is not declared here: the sandbox binds it to each
-// instance's output when it builds the script's symbol table.
+// instance's output when it builds the script's symbol table. SDK v2's
+// picloud.KV, Secret, Fetch and Invoke reach a Host (host.go), which the
+// sandbox binds to the call running.
 package sdk
 
 import (
@@ -34,6 +36,10 @@ type Request struct {
 	RequestID string
 	// App is the slug of the app the request was routed to.
 	App string
+	// Trigger says what started the call: "http" (TriggerHTTP) for an
+	// HTTP request, "schedule" for a schedule's firing, "invoke" for
+	// picloud.Invoke from another script.
+	Trigger string
 }
 
 // QueryParam returns the first value of the query parameter name, or "".
