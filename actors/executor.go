@@ -30,6 +30,10 @@ type executorConfig struct {
 	limits Limits
 	logger *slog.Logger
 	engine Engine
+	// hosts opens the Host of each call; appID scopes it. nil: the
+	// script's SDK v2 calls answer sdk.ErrNoHost.
+	hosts HostProvider
+	appID int64
 	// router and root are where a request that reaches the executor
 	// after it stopped is sent back to (see returnLateJob).
 	router *actor.PID
@@ -191,8 +195,8 @@ func (e *executor) execute(ctx actor.Context, job *execute) {
 //
 // The time limit cancels the interpreter's context: the sandbox then
 // stops the call at once, and the interpreter is replaced.
-func (e *executor) call(job *execute) (Result, *discardInstance) {
-	res := Result{RouteID: job.routeID, ScriptID: e.cfg.script.ScriptID, Version: e.cfg.script.Version}
+func (e *executor) call(job *execute) (res Result, discard *discardInstance) {
+	res = Result{RouteID: job.routeID, ScriptID: e.cfg.script.ScriptID, Version: e.cfg.script.Version}
 	if e.inst == nil && errors.Is(e.loadErr, ErrWorkerCrashed) {
 		// The worker was down when this executor started: try again.
 		e.load()
@@ -206,11 +210,18 @@ func (e *executor) call(job *execute) (Result, *discardInstance) {
 		return res, nil
 	}
 	req := e.req.fill(job.inv.Request, job.params, e.cfg.app)
+	ctx, host := e.openHost(job.inv.Request)
 	e.timer.Reset(e.cfg.limits.Timeout)
-	out := e.inst.Call(e.ctx, req)
+	out := e.inst.Call(ctx, req)
 	timedOut := !e.timer.Stop()
 	e.req.release()
 	res.Output, res.Duration = out.Output, out.Duration
+	if host != nil {
+		// Whatever the call printed or panicked with, its secrets are
+		// masked before the record is written.
+		defer func() { res.ErrMessage = host.Mask(res.ErrMessage) }()
+		res.Output, res.Fetches = host.Mask(res.Output), host.Fetches()
+	}
 	switch {
 	case timedOut:
 		res.Status, res.ErrCode = 504, CodeTimeout
@@ -237,6 +248,19 @@ func (e *executor) call(job *execute) (Result, *discardInstance) {
 	res.Headers = resultHeaders(out.Response.Headers)
 	res.Body = out.Response.Body
 	return res, nil
+}
+
+// openHost opens the Host of a call of r and returns the context to call
+// the script with; without a HostProvider, the executor's own.
+func (e *executor) openHost(r *Request) (context.Context, CallHost) {
+	if e.cfg.hosts == nil {
+		return e.ctx, nil
+	}
+	host := e.cfg.hosts.Open(CallScope{
+		AppID: e.cfg.appID, App: e.cfg.app, ScriptID: e.cfg.script.ScriptID, Script: e.cfg.script.Name,
+		RequestID: r.RequestID, Trigger: cmp.Or(r.Trigger, sdk.TriggerHTTP), Depth: r.Depth,
+	})
+	return sdk.WithHost(e.ctx, host), host
 }
 
 // panicMessage is the panic value and where the script raised it.
@@ -276,6 +300,7 @@ func (b *requestBuffer) fill(r *Request, params route.Params, app string) *sdk.R
 	req := &b.req
 	req.Method, req.Path, req.Host = r.Method, r.Path, r.Host
 	req.DomainParams, req.Body, req.RequestID, req.App = r.DomainParams, r.Body, r.RequestID, app
+	req.Trigger = cmp.Or(r.Trigger, sdk.TriggerHTTP)
 	req.Params = nil // nil rather than empty: the sandbox copies it for free
 	if len(params) > 0 {
 		b.params = emptied(b.params)

@@ -21,6 +21,7 @@ type routerSeed struct {
 	dispatcher actor.Dispatcher
 	logger     *slog.Logger
 	engine     Engine
+	hosts      HostProvider
 	snapshot   *AppSnapshot
 	// stopped is called once, when the router has stopped for good.
 	stopped func()
@@ -181,6 +182,8 @@ func (r *appRouter) spawnExecutor(ctx actor.Context, pool *executorPool) (*execu
 		limits: pool.limits,
 		logger: r.seed.logger,
 		engine: r.seed.engine,
+		hosts:  r.seed.hosts,
+		appID:  r.seed.appID,
 		router: ctx.Self(),
 		root:   ctx.ActorSystem().Root,
 	}, r.seed.dispatcher)
