@@ -311,6 +311,8 @@ func (s *Server) record(app *App, req *actors.Request, res *actors.Result, statu
 		Output:     res.Output,
 		Error:      errText,
 		CreatedAt:  time.Now().UTC(),
+		Trigger:    "http",
+		Fetches:    InvocationFetches(res.Fetches),
 	})
 }
 
@@ -350,3 +352,15 @@ func (m *metrics) observe(status int, elapsed time.Duration) {
 }
 
 func (m *metrics) serve(ctx *fasthttp.RequestCtx) { m.handler(ctx) }
+
+// InvocationFetches converts a call's fetches for its invocation record.
+func InvocationFetches(in []actors.FetchRecord) models.Fetches {
+	if len(in) == 0 {
+		return ""
+	}
+	out := make([]models.InvocationFetch, len(in))
+	for i, f := range in {
+		out[i] = models.InvocationFetch(f)
+	}
+	return models.NewFetches(out)
+}
