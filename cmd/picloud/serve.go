@@ -96,7 +96,11 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	}
 	// Deferred first, run last: the routers drain before their workers go.
 	defer closeEngine()
-	runtime := actors.NewRuntime(logger, actors.WithEngine(engine))
+	caps, err := newCapabilities(ctx, cfg, db, logger)
+	if err != nil {
+		return err
+	}
+	runtime := actors.NewRuntime(logger, actors.WithEngine(engine), actors.WithHosts(caps.hosts))
 	defer runtime.Shutdown()
 
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
@@ -120,7 +124,9 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		DefaultApp: cfg.Server.DefaultApp,
 		BaseDomain: cfg.Server.BaseDomain,
 		Logger:     logger,
+		Record:     writer.Add,
 	})
+	caps.deployer = deployer
 	clock, err := newClock(os.Getenv)
 	if err != nil {
 		return err
@@ -129,6 +135,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		DB: db, Deployer: deployer, Logger: logger, Config: cfg.Public(),
 		Now: clock, SecureCookie: strings.HasPrefix(publicURL, "https://"),
 		BaseDomain: cfg.Server.BaseDomain, MaxRequestBody: cfg.Server.MaxRequestBody,
+		KVQuota: caps.kvQuota, Secrets: caps.secrets, Scheduler: caps.scheduler,
 	})
 	ing = ingress.New(ingress.Options{
 		Version:       version,
@@ -181,6 +188,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	logger.Info("listening", "addr", ln.Addr().String(), "version", version,
 		"data_dir", cfg.DataDir, "database", db.Dialect())
 	fmt.Fprintf(stderr, "PiCloud %s is up: %s/ (admin API under %s)\n", version, publicURL, admin.Prefix)
+	defer caps.start(ctx)()
 	janitorCtx, stopJanitor := context.WithCancel(context.WithoutCancel(ctx))
 	var janitorDone sync.WaitGroup
 	janitorDone.Go(func() { api.RunJanitor(janitorCtx, sessionPurgeInterval) })
