@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -37,21 +38,20 @@ func (d *Deployer) Invoke(ctx context.Context, call Call) actors.Result {
 }
 
 func (d *Deployer) invoke(ctx context.Context, call Call) actors.Result {
-	d.mu.Lock()
-	live, ok := d.apps[call.AppID]
-	var router *actor.PID
-	if ok {
-		router = live.ingress.Router
+	router, scriptID, ok := d.target(call)
+	if !ok {
+		// Another process may have made the app, the script or the
+		// schedule before this one's resync saw it: the database is the
+		// truth.
+		if err := d.refresh(ctx, call.AppID); err != nil {
+			return actors.Result{Status: 503, ErrCode: actors.CodeUnavailable, ErrMessage: fmt.Sprintf("deploy app %d: %v", call.AppID, err)}
+		}
+		router, scriptID, ok = d.target(call)
 	}
-	scriptID := call.ScriptID
-	if ok && scriptID == 0 {
-		scriptID = live.names[call.Script]
-	}
-	d.mu.Unlock()
 	switch {
-	case !ok:
+	case router == nil:
 		return actors.Result{Status: 503, ErrCode: actors.CodeUnavailable, ErrMessage: fmt.Sprintf("app %d is not deployed", call.AppID)}
-	case scriptID == 0:
+	case !ok:
 		return actors.Result{Status: 404, ErrCode: actors.CodeNotFound, ErrMessage: fmt.Sprintf("this app has no script %q", call.Script)}
 	}
 	reply := actors.NewReply()
@@ -63,6 +63,44 @@ func (d *Deployer) invoke(ctx context.Context, call Call) actors.Result {
 		return actors.Result{Status: 504, ErrCode: actors.CodeTimeout, ScriptID: scriptID,
 			ErrMessage: fmt.Sprintf("no answer from the script before the caller gave up: %v", ctx.Err())}
 	}
+}
+
+// refresh deploys the app anew if the database holds a newer revision
+// of it than this process has live: one cheap query when nothing
+// changed, so a script that invokes a name that does not exist costs no
+// redeploy.
+func (d *Deployer) refresh(ctx context.Context, appID int64) error {
+	rev, err := d.opts.DB.AppRevision(ctx, appID)
+	if err != nil {
+		if errors.Is(err, models.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	d.mu.Lock()
+	live, ok := d.apps[appID]
+	current := ok && live.revision == rev
+	d.mu.Unlock()
+	if current {
+		return nil
+	}
+	return d.AppChanged(ctx, appID)
+}
+
+// target finds the router of call's app and the id of its script; ok is
+// false when either is not deployed here.
+func (d *Deployer) target(call Call) (router *actor.PID, scriptID int64, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	live, deployed := d.apps[call.AppID]
+	if !deployed {
+		return nil, 0, false
+	}
+	scriptID = call.ScriptID
+	if scriptID == 0 {
+		scriptID = live.names[call.Script]
+	}
+	return live.ingress.Router, scriptID, scriptID != 0
 }
 
 // invocationRecord is the invocation log's record of call.

@@ -89,7 +89,14 @@ var listenLine = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // environment and waits until it listens. It is stopped at cleanup.
 func startServer(t *testing.T, env ...string) *server {
 	t.Helper()
-	cmd := exec.Command(picloudBin, "serve")
+	return startServerArgs(t, nil, env...)
+}
+
+// startServerArgs is startServer with arguments after "serve" (such as
+// --config FILE).
+func startServerArgs(t *testing.T, args []string, env ...string) *server {
+	t.Helper()
+	cmd := exec.Command(picloudBin, append([]string{"serve"}, args...)...)
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + t.TempDir(),

@@ -33,7 +33,7 @@ import (
 )
 
 // DefaultMaxInvokeDepth is how deep picloud.Invoke calls may nest.
-const DefaultMaxInvokeDepth = 8
+const DefaultMaxInvokeDepth = 4
 
 // maxFetchRecords bounds the fetches one call records.
 const maxFetchRecords = models.MaxRecordedFetches
