@@ -12,9 +12,12 @@
 #   PICLOUD_LISTEN           server.listen
 #   PICLOUD_PUBLIC_BASE_URL  server.public_base_url
 #   PICLOUD_BASE_DOMAIN      server.base_domain
+#   PICLOUD_ADMIN_HOST       server.admin_host
+#   PICLOUD_METRICS_LISTEN   server.metrics_listen
 #   PICLOUD_DATA_DIR         data_dir
 #   PICLOUD_DATABASE_URL     database.url
 #   PICLOUD_LOG_LEVEL        log.level
+#   PICLOUD_CLUSTER_*, PICLOUD_NODE_NAME: see the cluster block below
 #
 # Not config keys: PICLOUD_ADMIN_USERNAME and PICLOUD_ADMIN_PASSWORD create
 # the first admin user at start while none exists (ignored afterwards).
@@ -40,6 +43,22 @@ server {
   # "" answers them 404 instead.
   default_app = "hello"
 
+  # The one host the admin UI (/admin/) and the admin API (/api/v1/admin/,
+  # /api/v1/execute/) answer on, on the same listener as the apps. No app
+  # ever answers it and no script response is ever served from it, so a
+  # script's page can neither read nor act with the admin's session; on
+  # every other host those paths answer 404. "" means admin.<base_domain>,
+  # e.g. http://admin.localhost:8080/admin/ (browsers and curl resolve
+  # *.localhost to this machine); the app slug "admin" is then reserved.
+  # A host name or an IP address, no port. Behind a reverse proxy, forward
+  # the Host header unchanged.
+  admin_host = ""
+
+  # host:port of a separate listener serving Prometheus metrics at
+  # /metrics, with no login: keep it on a private address, e.g.
+  # "127.0.0.1:9464". "" serves no metrics; the main listener never does.
+  metrics_listen = ""
+
   # Largest request body accepted; bigger requests get 413.
   max_request_body = "1MiB"
 
@@ -55,6 +74,30 @@ server {
   # On SIGTERM/SIGINT, how long to wait for in-flight requests before
   # closing their connections.
   shutdown_timeout = "10s"
+
+  # HTTP connections open at once (idle keep-alive ones included); past it
+  # a new connection is answered 503 "connection_limit" and closed, and
+  # the server carries on. "auto" keeps a quarter of the open-file limit
+  # (at least 64 files) for the database, workers and logs and allows the
+  # rest, up to 16384. At start PiCloud raises its open-file limit
+  # (RLIMIT_NOFILE) to the hard limit and logs the result; a number above
+  # what the limit leaves is warned about. From 1 to 1048576.
+  max_connections = "auto"
+
+  # Connections one client may hold at once: an IPv4 address, or an IPv6
+  # /64 (what one host is usually given). Past it a new connection is
+  # answered 429 "client_connection_limit" and closed. Behind a reverse
+  # proxy every connection comes from the proxy: raise this to
+  # max_connections there. From 1 to 1048576.
+  max_connections_per_ip = 256
+
+  # Memory that large response bodies (over 64KiB) may hold while their
+  # clients read them: a slow reader keeps its response in memory until it
+  # has read it or write_timeout ends the write. Past it a script's large
+  # response is answered 503 "server_busy" with Retry-After (smaller ones
+  # still go out); a response bigger than this goes out when no other is
+  # held. From 1MiB to 1TiB.
+  max_response_memory = "256MiB"
 
   # Outbound HTTP of scripts (picloud.Fetch). Fetches to loopback, private,
   # link-local, metadata (169.254.169.254, fd00:ec2::254, ...), multicast
@@ -132,7 +175,9 @@ executor {
   # Restart intensity: a script version whose executors crash (a panic or
   # a time budget overrun) more than crash_limit times within crash_window
   # is parked: answered 503 "script_parked" with Retry-After, running
-  # nothing, until the window has passed or a new version is deployed.
+  # nothing, until the window has passed or a new version is deployed. A
+  # script that kills its worker process is parked after 3 such crashes
+  # within crash_window, whatever crash_limit says.
   crash_limit = 5
 
   crash_window = "1m"
@@ -146,11 +191,26 @@ executor {
   # the worker cheaper; raise it for apps whose scripts need more.
   worker_procs = 1
 
-  # A crashed worker is started again no sooner than this; the wait doubles
-  # with each crash in a row, up to restart_backoff_max. A worker that holds
-  # no script (its executors went idle) stops after a few seconds.
+  # A worker killed by a script is started again at once (the script is
+  # parked after 3 such crashes). One that dies with no script to blame (it
+  # cannot start) is started again no sooner than restart_backoff; the wait
+  # doubles with each such failure in a row, up to restart_backoff_max. A
+  # worker that holds no script (its executors went idle) stops after a few
+  # seconds.
   restart_backoff = "100ms"
   restart_backoff_max = "30s"
+
+  # Every script upload is checked before it is stored: parsed, compiled
+  # and its package-level variables initialised, in a short-lived checker
+  # process under memory_limit, never in the server. max_source caps a
+  # script's source (from 1KiB to 16MiB; a bigger upload gets 413, and the
+  # upload's JSON must also fit server.max_request_body); a check that
+  # takes longer than check_timeout is refused with 422; max_checks checks
+  # run at once, further uploads wait for one to end (503 past
+  # check_timeout).
+  max_source = "256KiB"
+  check_timeout = "10s"
+  max_checks = 2
 }
 
 invocations {
@@ -180,4 +240,56 @@ log {
 
   # "text" for people, "json" for log collectors.
   format = "text"
+}
+
+# Cluster mode: several `picloud serve` processes, on several machines, join
+# each other by gossip and serve as one PiCloud on the PostgreSQL database
+# they share (see docs/cluster.md). Off by default: one process is a whole
+# PiCloud.
+#
+# Environment overrides (lists comma-separated):
+#   PICLOUD_CLUSTER_ENABLED    cluster.enabled
+#   PICLOUD_CLUSTER_GOSSIP     cluster.gossip
+#   PICLOUD_CLUSTER_REMOTE     cluster.remote
+#   PICLOUD_CLUSTER_ADVERTISE  cluster.advertise
+#   PICLOUD_CLUSTER_JOIN       cluster.join       e.g. "10.0.0.5:7946,10.0.0.6:7946"
+#   PICLOUD_NODE_NAME          cluster.node_name
+#   PICLOUD_CLUSTER_ROLES      cluster.roles      e.g. "ingress,executor"
+cluster {
+  # true joins the cluster. Setting PICLOUD_CLUSTER_GOSSIP or
+  # PICLOUD_CLUSTER_JOIN turns it on as well (unless PICLOUD_CLUSTER_ENABLED
+  # says false). Needs database.url to be PostgreSQL: a node on SQLite
+  # refuses to start.
+  enabled = false
+
+  # Address memberlist binds for membership and failure detection, UDP and
+  # TCP, host:port. The host is an IP address; 0.0.0.0 means every
+  # interface. Keep it on a private network: gossip is not encrypted.
+  gossip = "0.0.0.0:7946"
+
+  # Address protoactor remote binds for calls between nodes (TCP),
+  # host:port, as for gossip; it must differ from gossip's port.
+  remote = "0.0.0.0:7947"
+
+  # Host (IP address or name) the other nodes reach this one at, on the
+  # gossip and remote ports. "" means the bind host, or this machine's first
+  # private address when bound to 0.0.0.0. Set it behind NAT or when the
+  # machine has several private addresses.
+  advertise = ""
+
+  # Gossip addresses of existing members, host:port (a host alone means
+  # port 7946). Naming any one live member is enough; the first node names
+  # none. A node whose members all fail to answer starts alone after a few
+  # seconds, says so in its log, and keeps trying to join in the background.
+  join = []
+
+  # This node's name, unique in the cluster: letters, digits, '.', '-' and
+  # '_'. "" means the host name and the gossip port, e.g. "pi1-7946". A
+  # restarted node rejoins under its name; a second live node with the same
+  # name is refused at start.
+  node_name = ""
+
+  # What this node does, any of "manager" (admin API and UI, writes),
+  # "ingress" (public HTTP) and "executor" (runs scripts for the cluster).
+  roles = ["manager", "ingress", "executor"]
 }

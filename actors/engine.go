@@ -1,55 +1,12 @@
 package actors
 
-import (
-	"context"
-	"errors"
-
-	"github.com/picloud/picloud/sandbox"
-	"github.com/picloud/picloud/sandbox/sdk"
-)
-
-// ErrWorkerCrashed is wrapped by the errors of an Engine whose instances
-// live in another process that died or is restarting: the executor
-// answers 502 (CodeCrashed) and loads the script again on its next call.
-var ErrWorkerCrashed = errors.New("worker process crashed")
-
-// Engine loads script versions into Instances. The executor owns the
-// Instance it gets; where the script runs (this process or a worker
-// process) is the Engine's business.
-type Engine interface {
-	// Load compiles script for app. A problem in the source is a
-	// *sandbox.CompileError, a panic while initialising a
-	// *sandbox.PanicError; ctx bounds the load.
-	Load(ctx context.Context, app string, script ScriptVersion, opts sandbox.Options) (Instance, error)
-}
-
-// Instance is one loaded script version, called one request at a time.
-type Instance interface {
-	// Call runs the script's Handle. Result.Err wraps ErrWorkerCrashed
-	// when the process running it died.
-	Call(ctx context.Context, req *sdk.Request) sandbox.Result
-	// Close releases the instance.
-	Close()
-}
-
-// InProcess is the Engine that runs scripts inside this process: the
-// trusted single-tenant and benchmark set-up (executor.isolation "none").
-type InProcess struct{}
-
-// Load implements Engine.
-func (InProcess) Load(ctx context.Context, _ string, script ScriptVersion, opts sandbox.Options) (Instance, error) {
-	inst, err := newInstance(ctx, script.Source, opts)
-	if err != nil {
-		return nil, err
-	}
-	return inst, nil
-}
+import "github.com/picloud/picloud/engine"
 
 // Option configures a Runtime.
 type Option func(*Runtime)
 
 // WithEngine makes the Runtime's executors load scripts through e
-// (InProcess when not given).
-func WithEngine(e Engine) Option {
+// (engine.InProcess when not given).
+func WithEngine(e engine.Engine) Option {
 	return func(rt *Runtime) { rt.engine = e }
 }

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
 )
@@ -33,12 +36,12 @@ func (e *crashingEngine) isDown() bool {
 	return e.down
 }
 
-func (e *crashingEngine) Load(context.Context, string, actors.ScriptVersion, sandbox.Options) (actors.Instance, error) {
+func (e *crashingEngine) Load(context.Context, engine.AppRef, engine.Script, sandbox.Options) (engine.Instance, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.loads++
 	if e.down {
-		return nil, fmt.Errorf("restarting: %w", actors.ErrWorkerCrashed)
+		return nil, fmt.Errorf("restarting: %w", engine.ErrWorkerCrashed)
 	}
 	return fakeInstance{e}, nil
 }
@@ -47,7 +50,7 @@ type fakeInstance struct{ e *crashingEngine }
 
 func (i fakeInstance) Call(context.Context, *sdk.Request) sandbox.Result {
 	if i.e.isDown() {
-		return sandbox.Result{Err: fmt.Errorf("died: %w", actors.ErrWorkerCrashed)}
+		return sandbox.Result{Err: fmt.Errorf("died: %w", engine.ErrWorkerCrashed)}
 	}
 	return sandbox.Result{Response: sdk.Response{Status: 200, Body: []byte("ok")}}
 }
@@ -82,5 +85,43 @@ func TestWorkerCrashAnswers502(t *testing.T) {
 		if res.Status != s.status || res.ErrCode != s.code {
 			t.Fatalf("%s: %d %q (%s), want %d %q", s.name, res.Status, res.ErrCode, res.ErrMessage, s.status, s.code)
 		}
+	}
+}
+
+// appsEngine records the app of every load and runs scripts in process.
+type appsEngine struct {
+	mu   sync.Mutex
+	apps []engine.AppRef
+}
+
+func (e *appsEngine) Load(ctx context.Context, app engine.AppRef, script engine.Script, opts sandbox.Options) (engine.Instance, error) {
+	e.mu.Lock()
+	e.apps = append(e.apps, app)
+	e.mu.Unlock()
+	return engine.InProcess{}.Load(ctx, app, script, opts)
+}
+
+// TestEngineKeysAppsByID renames the app: its executors load under the
+// same app id, the new slug only naming it.
+func TestEngineKeysAppsByID(t *testing.T) {
+	eng := &appsEngine{}
+	rt := actors.NewRuntime(slog.New(slog.NewTextHandler(io.Discard, nil)), actors.WithEngine(eng))
+	t.Cleanup(rt.Shutdown)
+	snap := snapshot(actors.Limits{}, []actors.ScriptVersion{script(1, 1, echoScript)})
+	pid := startApp(t, rt, snap)
+	if res := call(t, rt, pid, get("/"), 1); res.Status != 201 {
+		t.Fatalf("before the rename: %d %s", res.Status, res.ErrMessage)
+	}
+	renamed := *snap
+	renamed.Slug = "renamed"
+	rt.Send(pid, &renamed)
+	if res := call(t, rt, pid, get("/"), 1); res.Status != 201 || !strings.Contains(string(res.Body), `"app":"renamed"`) {
+		t.Fatalf("after the rename: %d %s %s", res.Status, res.Body, res.ErrMessage)
+	}
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	want := []engine.AppRef{{ID: 1, Slug: "demo"}, {ID: 1, Slug: "renamed"}}
+	if !slices.Equal(eng.apps, want) {
+		t.Errorf("loads for %v, want %v", eng.apps, want)
 	}
 }

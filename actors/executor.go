@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/route"
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
@@ -26,14 +27,14 @@ const loadTimeout = 10 * time.Second
 type executorConfig struct {
 	id     uint64
 	script ScriptVersion
-	app    string
+	appID  int64
+	app    string // the slug: what the script sees as req.App, and logs
 	limits Limits
 	logger *slog.Logger
-	engine Engine
-	// hosts opens the Host of each call; appID scopes it. nil: the
+	engine engine.Engine
+	// hosts opens the Host of each call, scoped to appID; nil: the
 	// script's SDK v2 calls answer sdk.ErrNoHost.
 	hosts HostProvider
-	appID int64
 	// router and root are where a request that reaches the executor
 	// after it stopped is sent back to (see returnLateJob).
 	router *actor.PID
@@ -41,18 +42,27 @@ type executorConfig struct {
 }
 
 // discardInstance is the panic value an executor fails with after a
-// call left its interpreter unusable (the script panicked or ran out of
-// time). The Result has been sent by then; the supervisor restarts the
-// executor, which builds a fresh interpreter.
+// call left its interpreter unusable: the script panicked, ran out of
+// time or killed its worker process. Its router, the executor's
+// supervisor, counts the crash against the script version (parking.go),
+// then answers the request with res and restarts the executor, which
+// builds a fresh interpreter (supervision.go).
 type discardInstance struct {
 	script  ScriptVersion
+	res     Result
 	timeout bool
-	cause   error
+	// fatal: the call (or the load before it) killed the worker process,
+	// and every call in flight in it.
+	fatal bool
+	cause error
 }
 
-func (d discardInstance) String() string {
+func (d *discardInstance) String() string {
 	what := "panicked"
-	if d.timeout {
+	switch {
+	case d.fatal:
+		what = "killed its worker"
+	case d.timeout:
 		what = "timed out"
 	}
 	return fmt.Sprintf("script %d version %d %s: %v", d.script.ScriptID, d.script.Version, what, d.cause)
@@ -66,8 +76,12 @@ type executor struct {
 	idle      *executorIdle
 	afterlife *afterlife
 
-	inst    Instance
+	inst    engine.Instance
 	loadErr error
+	// reload: loadErr is passing (the worker was down or slow), so the
+	// next call loads again. fatalLoad: the load killed the worker; the
+	// next call reports it as a crash and the executor restarts.
+	reload, fatalLoad bool
 	// ctx lives as long as inst; timer cancels it when a call overruns.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -102,7 +116,7 @@ func (e *executor) Receive(ctx actor.Context) {
 	case *execute:
 		e.execute(ctx, msg)
 	case *actor.Started:
-		e.load()
+		e.load(loadTimeout)
 	case *actor.Restarting, *actor.Stopping:
 		e.unload()
 	case *actor.Stopped:
@@ -110,19 +124,23 @@ func (e *executor) Receive(ctx actor.Context) {
 	}
 }
 
-// load compiles the script into a fresh interpreter. A failure is kept
-// and answered to every request.
-func (e *executor) load() {
+// load compiles the script into a fresh interpreter within d. A failure
+// is kept and answered to every request, but for a worker that was down
+// or slow (reload) and a load that killed its worker (fatalLoad).
+func (e *executor) load(d time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
-	overrun := time.AfterFunc(loadTimeout, cancel)
-	inst, err := e.cfg.engine.Load(ctx, e.cfg.app, e.cfg.script, sandbox.Options{
+	overrun := time.AfterFunc(d, cancel)
+	inst, err := e.cfg.engine.Load(ctx, engine.AppRef{ID: e.cfg.appID, Slug: e.cfg.app}, e.cfg.script.Script, sandbox.Options{
 		MaxOutput: e.cfg.limits.MaxOutput, MaxResponseBody: e.cfg.limits.MaxResponseBody})
-	if !overrun.Stop() {
+	timedOut := !overrun.Stop()
+	if timedOut {
 		if err == nil {
 			inst.Close()
 		}
-		err = fmt.Errorf("compiling took longer than %s", loadTimeout)
+		err = fmt.Errorf("compiling took longer than %s", d)
 	}
+	e.fatalLoad = errors.Is(err, engine.ErrCausedCrash)
+	e.reload = !e.fatalLoad && (timedOut || errors.Is(err, engine.ErrWorkerCrashed))
 	if err != nil {
 		cancel()
 		e.loadErr = fmt.Errorf("load script %d version %d: %w", e.cfg.script.ScriptID, e.cfg.script.Version, err)
@@ -132,18 +150,6 @@ func (e *executor) load() {
 	e.inst, e.ctx, e.cancel, e.loadErr = inst, ctx, cancel, nil
 	e.timer = time.AfterFunc(time.Hour, cancel)
 	e.timer.Stop()
-}
-
-// newInstance is sandbox.New, with a panic turned into an error: a panic
-// while loading would otherwise make the supervisor restart the executor
-// in a loop.
-func newInstance(ctx context.Context, source string, opts sandbox.Options) (inst *sandbox.Instance, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			inst, err = nil, fmt.Errorf("sandbox panicked while compiling: %v", v)
-		}
-	}()
-	return sandbox.New(ctx, source, opts)
 }
 
 func (e *executor) unload() {
@@ -160,34 +166,22 @@ func (e *executor) unload() {
 }
 
 // execute runs one request, answers it and reports idle to the router.
-// When the interpreter is no longer usable it then fails on purpose, so
-// that its supervisor restarts it with a fresh one.
+// When the interpreter is no longer usable it fails instead: its router,
+// as its supervisor, counts the crash, answers the request (so that a
+// request sent after the answer already finds the script parked) and
+// restarts it with a fresh interpreter. Should it fail for any other
+// reason, the router answers the request too.
 func (e *executor) execute(ctx actor.Context, job *execute) {
-	answered := false
-	defer func() {
-		// Whatever happened, the router must hear that this executor is
-		// free again, or it would count it busy for ever.
-		ctx.Send(ctx.Parent(), e.idle)
-		if v := recover(); v != nil {
-			if !answered {
-				job.inv.Reply.Send(Result{Status: 500, ErrCode: CodeInternal,
-					ErrMessage: fmt.Sprintf("executor failed: %v", v)})
-			}
-			panic(v)
-		}
-	}()
 	res, discard := e.call(job)
 	if discard != nil {
-		// The router counts crashes to park a script that keeps crashing.
-		// It hears of this one before the caller does, so a request sent
-		// after the answer already finds the script parked.
-		ctx.Send(ctx.Parent(), &executorCrashed{id: e.cfg.id, timeout: discard.timeout, cause: discard.String()})
+		discard.res = res
+		panic(discard)
+	} else if res.ErrCode == CodeLoadFailed {
+		// Counted before the caller hears of it, like a crash.
+		ctx.Send(ctx.Parent(), &scriptLoadFailed{id: e.cfg.id, cause: res.ErrMessage})
 	}
 	job.inv.Reply.Send(res)
-	answered = true
-	if discard != nil {
-		panic(*discard)
-	}
+	ctx.Send(ctx.Parent(), e.idle)
 }
 
 // call runs the script on job's request and returns the Result, plus a
@@ -197,40 +191,52 @@ func (e *executor) execute(ctx actor.Context, job *execute) {
 // stops the call at once, and the interpreter is replaced.
 func (e *executor) call(job *execute) (res Result, discard *discardInstance) {
 	res = Result{RouteID: job.routeID, ScriptID: e.cfg.script.ScriptID, Version: e.cfg.script.Version}
-	if e.inst == nil && errors.Is(e.loadErr, ErrWorkerCrashed) {
-		// The worker was down when this executor started: try again.
-		e.load()
-	}
-	if e.inst == nil && errors.Is(e.loadErr, ErrWorkerCrashed) {
-		res.Status, res.ErrCode, res.ErrMessage = 502, CodeCrashed, e.loadErr.Error()
-		return res, nil
+	if e.inst == nil && e.reload {
+		// The worker was down when this executor loaded: wait for it as
+		// long as a queued request would wait.
+		e.load(e.cfg.limits.QueueTimeout)
 	}
 	if e.inst == nil {
-		res.Status, res.ErrCode, res.ErrMessage = 500, CodeLoadFailed, e.loadErrMessage()
-		return res, nil
+		return e.loadFailed(res)
 	}
 	req := e.req.fill(job.inv.Request, job.params, e.cfg.app)
-	ctx, host := e.openHost(job.inv.Request)
-	e.timer.Reset(e.cfg.limits.Timeout)
-	out := e.inst.Call(ctx, req)
-	timedOut := !e.timer.Stop()
+	host := e.openHost(job.inv.Request)
+	if host != nil {
+		// Whatever the call printed or panicked with, the secrets it read
+		// are masked before anything records it.
+		defer func() { res.Output, res.ErrMessage = host.Mask(res.Output), host.Mask(res.ErrMessage) }()
+	}
+	out, timedOut := e.run(req, host)
+	if errors.Is(out.Err, engine.ErrInstanceLost) {
+		// The worker died before this call reached it (another script
+		// crashed it): nothing ran. Run it in the restarted worker.
+		e.unload()
+		if e.load(e.cfg.limits.QueueTimeout); e.inst == nil {
+			e.req.release()
+			return e.loadFailed(res)
+		}
+		out, timedOut = e.run(req, host)
+	}
 	e.req.release()
 	res.Output, res.Duration = out.Output, out.Duration
 	if host != nil {
-		// Whatever the call printed or panicked with, its secrets are
-		// masked before the record is written.
-		defer func() { res.ErrMessage = host.Mask(res.ErrMessage) }()
-		res.Output, res.Fetches = host.Mask(res.Output), host.Fetches()
+		res.Fetches = host.Fetches()
 	}
 	switch {
 	case timedOut:
 		res.Status, res.ErrCode = 504, CodeTimeout
 		res.ErrMessage = fmt.Sprintf("script ran longer than its time limit of %s", e.cfg.limits.Timeout)
 		return res, &discardInstance{script: e.cfg.script, timeout: true, cause: context.DeadlineExceeded}
-	case errors.Is(out.Err, ErrWorkerCrashed):
+	case errors.Is(out.Err, engine.ErrCausedCrash):
 		res.Status, res.ErrCode = 502, CodeCrashed
 		res.ErrMessage = fmt.Sprintf("script %d version %d: %v", e.cfg.script.ScriptID, e.cfg.script.Version, out.Err)
-		return res, &discardInstance{script: e.cfg.script, cause: out.Err}
+		return res, &discardInstance{script: e.cfg.script, fatal: true, cause: out.Err}
+	case errors.Is(out.Err, engine.ErrWorkerCrashed):
+		// Another call crashed the worker under this one: it fails, but
+		// counts against nobody. The next call loads the script again.
+		res.Status, res.ErrCode = 502, CodeCrashed
+		res.ErrMessage = fmt.Sprintf("script %d version %d: %v", e.cfg.script.ScriptID, e.cfg.script.Version, out.Err)
+		return res, nil
 	case out.Panic != nil:
 		res.Status, res.ErrCode = 500, CodePanic
 		res.ErrMessage = "script panicked: " + panicMessage(out.Panic)
@@ -250,17 +256,42 @@ func (e *executor) call(job *execute) (res Result, discard *discardInstance) {
 	return res, nil
 }
 
-// openHost opens the Host of a call of r and returns the context to call
-// the script with; without a HostProvider, the executor's own.
-func (e *executor) openHost(r *Request) (context.Context, CallHost) {
-	if e.cfg.hosts == nil {
-		return e.ctx, nil
+// loadFailed is the answer to a call when the script is not loaded: a
+// 502 while its worker is down (or when its load killed the worker: a
+// crash of the script), else a 500 with the load error.
+func (e *executor) loadFailed(res Result) (Result, *discardInstance) {
+	if !e.reload && !e.fatalLoad {
+		res.Status, res.ErrCode, res.ErrMessage = 500, CodeLoadFailed, e.loadErrMessage()
+		return res, nil
 	}
-	host := e.cfg.hosts.Open(CallScope{
+	res.Status, res.ErrCode, res.ErrMessage = 502, CodeCrashed, e.loadErr.Error()
+	if e.fatalLoad {
+		return res, &discardInstance{script: e.cfg.script, fatal: true, cause: e.loadErr}
+	}
+	return res, nil
+}
+
+// run calls the script within its time limit, its SDK v2 calls going to
+// host.
+func (e *executor) run(req *sdk.Request, host CallHost) (out sandbox.Result, timedOut bool) {
+	ctx := e.ctx
+	if host != nil {
+		ctx = sdk.WithHost(ctx, host)
+	}
+	e.timer.Reset(e.cfg.limits.Timeout)
+	out = e.inst.Call(ctx, req)
+	return out, !e.timer.Stop()
+}
+
+// openHost opens the Host of a call of r; nil without a HostProvider.
+func (e *executor) openHost(r *Request) CallHost {
+	if e.cfg.hosts == nil {
+		return nil
+	}
+	return e.cfg.hosts.Open(CallScope{
 		AppID: e.cfg.appID, App: e.cfg.app, ScriptID: e.cfg.script.ScriptID, Script: e.cfg.script.Name,
 		RequestID: r.RequestID, Trigger: cmp.Or(r.Trigger, sdk.TriggerHTTP), Depth: r.Depth,
 	})
-	return sdk.WithHost(e.ctx, host), host
 }
 
 // panicMessage is the panic value and where the script raised it.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/engine"
 )
 
 // waitFor bounds every wait of these tests; nothing should come close.
@@ -51,7 +52,7 @@ func snapshot(limits actors.Limits, scripts []actors.ScriptVersion, routes ...ac
 }
 
 func script(id, version int64, source string) actors.ScriptVersion {
-	return actors.ScriptVersion{ScriptID: id, Name: "script" + string(rune('a'+id)), Version: version, Source: source}
+	return actors.ScriptVersion{Script: engine.Script{ScriptID: id, Name: "script" + string(rune('a'+id)), Version: version, Source: source}}
 }
 
 func get(path string) *actors.Request {

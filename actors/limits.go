@@ -19,6 +19,12 @@ const (
 	DefaultCrashWindow    = time.Minute
 )
 
+// FatalCrashLimit is how many times within its CrashWindow a script
+// version may kill its worker process before it is parked, whatever its
+// CrashLimit: such a crash costs every call in flight in the worker, of
+// every script of the app, not just its own.
+const FatalCrashLimit = 2
+
 // WithDefaults returns l with every zero or negative field set to its
 // default.
 func (l Limits) WithDefaults() Limits {

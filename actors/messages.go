@@ -1,6 +1,10 @@
 package actors
 
-import "time"
+import (
+	"time"
+
+	"github.com/picloud/picloud/engine"
+)
 
 // Header is one HTTP header.
 type Header struct {
@@ -101,13 +105,10 @@ type AppSnapshot struct {
 	Limits  Limits
 }
 
-// ScriptVersion is one compiled-at-upload version of a script.
+// ScriptVersion is one compiled-at-upload version of a script, and the
+// limits its executors run under.
 type ScriptVersion struct {
-	ScriptID int64
-	Name     string
-	Version  int64
-	Source   string
-	Hash     string
+	engine.Script
 	// Limits, when set, replace the app's limits for this script (the
 	// control plane merges config, app and script settings into it).
 	Limits *Limits

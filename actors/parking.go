@@ -10,43 +10,61 @@ import (
 
 // This file holds the restart intensity of script versions, counted as
 // OTP's supervisors count it: a version whose executors crash more than
-// Limits.CrashLimit times within Limits.CrashWindow is parked. A parked
-// version is answered 503 script_parked with Retry-After and runs nothing
-// (no executor is started for it) until the window has passed or a new
-// version replaces it. What counts as a crash: a panic, a timeout, a call
-// the sandbox could not make, and an executor that stopped on its own
-// (its process died). All of it is router state.
+// Limits.CrashLimit times within Limits.CrashWindow is parked, and so is
+// one that killed its worker process more than FatalCrashLimit times. A
+// parked version is answered 503 script_parked with Retry-After and runs
+// nothing (no executor is started for it) until the window has passed or
+// a new version replaces it. What counts as a crash: a panic, a timeout,
+// a call the sandbox could not make, a call answered with the script's
+// load failure, a call or load that killed its
+// worker process (only the one the worker's death is blamed on, not the
+// others that were in flight in it), and an executor that stopped on its
+// own. The router hears of them as the supervisor of its executors
+// (supervision.go); this is the only count of crashes: the worker
+// processes restart without one. All of it is router state.
 
 // crashRecord is the recent crashes of one script version and whether it
 // is parked.
 type crashRecord struct {
-	// times are the crashes within the window, oldest first.
-	times       []time.Time
+	// crashes are those within the window, oldest first.
+	crashes     []crashAt
 	parkedUntil time.Time // zero unless parked
 	reason      string
 	unpark      *time.Timer // armed while parked
 }
 
-// add records a crash at now and returns how many fall within window.
-func (c *crashRecord) add(now time.Time, window time.Duration) int {
+// crashAt is one crash: when, and whether it killed the worker process.
+type crashAt struct {
+	at    time.Time
+	fatal bool
+}
+
+// add records a crash at now and returns how many fall within window,
+// and how many of those killed the worker.
+func (c *crashRecord) add(now time.Time, window time.Duration, fatal bool) (n, fatals int) {
 	c.prune(now, window)
-	c.times = append(c.times, now)
-	return len(c.times)
+	c.crashes = append(c.crashes, crashAt{at: now, fatal: fatal})
+	for _, x := range c.crashes {
+		if x.fatal {
+			fatals++
+		}
+	}
+	return len(c.crashes), fatals
 }
 
 // count returns how many crashes fall within window before now.
 func (c *crashRecord) count(now time.Time, window time.Duration) int {
 	c.prune(now, window)
-	return len(c.times)
+	return len(c.crashes)
 }
 
 func (c *crashRecord) prune(now time.Time, window time.Duration) {
 	cutoff := now.Add(-window)
 	n := 0
-	for n < len(c.times) && !c.times[n].After(cutoff) {
+	for n < len(c.crashes) && !c.crashes[n].at.After(cutoff) {
 		n++
 	}
-	c.times = append(c.times[:0], c.times[n:]...)
+	c.crashes = append(c.crashes[:0], c.crashes[n:]...)
 }
 
 // parked reports whether the version is parked at now.
@@ -67,29 +85,32 @@ type unparkDue struct {
 	pool *executorPool
 }
 
-// executorCrashed counts a crash of an executor of the router.
-func (r *appRouter) executorCrashed(ctx actor.Context, msg *executorCrashed) {
-	ex := r.executors[msg.id]
-	if ex == nil {
-		return // from before a restart of this router
+// scriptLoadFailed counts a call answered with its script's load
+// failure: a script that does not load fails every request, so it parks
+// like one that crashes.
+func (r *appRouter) scriptLoadFailed(ctx actor.Context, msg *scriptLoadFailed) {
+	if ex := r.executors[msg.id]; ex != nil { // else from before a restart of this router
+		r.recordCrash(ctx, ex.pool, false, "failed to load: "+msg.cause)
 	}
-	what := "panicked"
-	if msg.timeout {
-		what = "timed out"
-	}
-	r.recordCrash(ctx, ex.pool, what+": "+msg.cause)
 }
 
-// recordCrash counts a crash of pool's script version and parks it when
-// it crashed more often than its limits allow.
-func (r *appRouter) recordCrash(ctx actor.Context, pool *executorPool, cause string) {
+// recordCrash counts a crash of pool's script version (fatal: it killed
+// its worker process) and parks it when it crashed more often than its
+// limits allow.
+func (r *appRouter) recordCrash(ctx actor.Context, pool *executorPool, fatal bool, cause string) {
 	now := time.Now()
-	n := pool.crash.add(now, pool.limits.CrashWindow)
-	if n <= pool.limits.CrashLimit || pool.crash.parked(now) || !pool.live {
+	n, fatals := pool.crash.add(now, pool.limits.CrashWindow, fatal)
+	if pool.crash.parked(now) || !pool.live {
 		return
 	}
-	r.park(ctx, pool, now, fmt.Sprintf("crashed %d times within %s (more than %d); last: %s",
-		n, pool.limits.CrashWindow, pool.limits.CrashLimit, cause))
+	switch {
+	case fatals > FatalCrashLimit:
+		r.park(ctx, pool, now, fmt.Sprintf("killed its worker process %d times within %s (more than %d); last: %s",
+			fatals, pool.limits.CrashWindow, FatalCrashLimit, cause))
+	case n > pool.limits.CrashLimit:
+		r.park(ctx, pool, now, fmt.Sprintf("crashed %d times within %s (more than %d); last: %s",
+			n, pool.limits.CrashWindow, pool.limits.CrashLimit, cause))
+	}
 }
 
 // park rests pool until its crash window has passed: its queued requests

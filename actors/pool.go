@@ -27,13 +27,12 @@ type executorIdle struct {
 	id uint64
 }
 
-// executorCrashed is what an executor tells its router when a call left
-// its interpreter unusable (a panic or a timeout), just before it fails
-// and is restarted. The router counts them to park a script.
-type executorCrashed struct {
-	id      uint64
-	timeout bool
-	cause   string
+// scriptLoadFailed is what an executor tells its router, before it
+// answers the call, when it answered a call with its script's load
+// failure. The router counts it to park a script that cannot load.
+type scriptLoadFailed struct {
+	id    uint64
+	cause string
 }
 
 // expireQueued asks the router to answer the requests that waited too

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/route"
 )
 
@@ -20,7 +21,7 @@ type routerSeed struct {
 	slug       string
 	dispatcher actor.Dispatcher
 	logger     *slog.Logger
-	engine     Engine
+	engine     engine.Engine
 	hosts      HostProvider
 	snapshot   *AppSnapshot
 	// stopped is called once, when the router has stopped for good.
@@ -63,9 +64,11 @@ func (r *appRouter) Receive(ctx actor.Context) {
 	case *Invoke:
 		r.invoke(ctx, msg)
 	case *executorIdle:
-		r.executorIdle(ctx, msg)
-	case *executorCrashed:
-		r.executorCrashed(ctx, msg)
+		if ex := r.executors[msg.id]; ex != nil { // else from before a restart of this router
+			r.executorFree(ctx, ex)
+		}
+	case *scriptLoadFailed:
+		r.scriptLoadFailed(ctx, msg)
 	case *unparkDue:
 		r.unparkDue(ctx, msg)
 	case *AppSnapshot:
@@ -178,12 +181,12 @@ func (r *appRouter) spawnExecutor(ctx actor.Context, pool *executorPool) (*execu
 	props := executorProps(executorConfig{
 		id:     id,
 		script: pool.script,
+		appID:  r.seed.appID,
 		app:    pool.app,
 		limits: pool.limits,
 		logger: r.seed.logger,
 		engine: r.seed.engine,
 		hosts:  r.seed.hosts,
-		appID:  r.seed.appID,
 		router: ctx.Self(),
 		root:   ctx.ActorSystem().Root,
 	}, r.seed.dispatcher)
@@ -201,20 +204,17 @@ func (r *appRouter) spawnExecutor(ctx actor.Context, pool *executorPool) (*execu
 	return ex, nil
 }
 
-// executorIdle hands the executor the next queued request of its pool,
-// or parks it, or stops it when its pool no longer needs it.
-func (r *appRouter) executorIdle(ctx actor.Context, msg *executorIdle) {
-	ex := r.executors[msg.id]
-	if ex == nil {
-		return // from before a restart of this router
-	}
+// executorFree hands an executor that finished its request the next
+// queued request of its pool, or parks it, or stops it when its pool no
+// longer needs it.
+func (r *appRouter) executorFree(ctx actor.Context, ex *executorRef) {
 	ex.job = nil
 	pool := ex.pool
 	if job := pool.queue.pop(); job != nil {
 		r.run(ctx, ex, job)
 		return
 	}
-	if !pool.live || r.draining || pool.size > pool.limits.MaxConcurrency || pool.crash.parked(time.Now()) {
+	if r.redundant(ex) {
 		r.retire(ctx, ex)
 		r.stopIfDrained(ctx)
 		return
@@ -222,6 +222,14 @@ func (r *appRouter) executorIdle(ctx actor.Context, msg *executorIdle) {
 	ex.idleSince = time.Now()
 	pool.idle = append(pool.idle, ex)
 	r.armSweep(ctx, pool.limits.IdleTimeout)
+}
+
+// redundant reports whether ex, free, is to stop rather than wait for
+// requests: its pool is replaced, parked or over its size, or the router
+// drains.
+func (r *appRouter) redundant(ex *executorRef) bool {
+	pool := ex.pool
+	return !pool.live || r.draining || pool.size > pool.limits.MaxConcurrency || pool.crash.parked(time.Now())
 }
 
 // retire stops an executor that holds no request.
@@ -356,7 +364,7 @@ func (r *appRouter) executorTerminated(ctx actor.Context, pid *actor.PID) {
 		}
 		r.seed.logger.Warn("executor stopped unexpectedly", slog.String("app", r.slug),
 			slog.String("executor", pid.Id), slog.Bool("had_request", ex.job != nil))
-		r.recordCrash(ctx, ex.pool, "executor stopped unexpectedly")
+		r.recordCrash(ctx, ex.pool, false, "executor stopped unexpectedly")
 		if !ex.pool.crash.parked(time.Now()) {
 			r.refill(ctx, ex.pool)
 		}

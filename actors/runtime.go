@@ -14,13 +14,19 @@
 // shrink to zero after Limits.IdleTimeout. A call that overruns
 // Limits.Timeout is stopped and answered 504, and its executor restarts
 // with a fresh interpreter. A script version that crashes more than
-// Limits.CrashLimit times within Limits.CrashWindow is parked (503,
-// nothing runs) until the window passes or a new version comes (see
-// parking.go). A new snapshot switches new requests to the new versions
+// Limits.CrashLimit times within Limits.CrashWindow, or kills its worker
+// process more than FatalCrashLimit times, is parked (503, nothing runs)
+// until the window passes or a new version comes (see parking.go). The
+// router is the supervisor of its executors (supervision.go). A new snapshot switches new requests to the new versions
 // at once; the old pools finish what they hold and stop.
 //
 // All mailboxes run on a WorkerDispatcher: long-lived goroutines instead
 // of one new goroutine per mailbox wake-up.
+//
+// Scripts are loaded through an engine.Engine (in this process, or in
+// worker processes). The messages above are Go values for the calls
+// within one process; the forms of Request and Result that cross a node
+// are in actorspb, whose doc says how a reply finds its caller there.
 package actors
 
 import (
@@ -32,6 +38,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/picloud/picloud/engine"
 )
 
 // shutdownGrace bounds how long Shutdown waits for routers to drain.
@@ -43,7 +50,7 @@ type Runtime struct {
 	system     *actor.ActorSystem
 	dispatcher *WorkerDispatcher
 	logger     *slog.Logger
-	engine     Engine
+	engine     engine.Engine
 	hosts      HostProvider
 
 	mu      sync.Mutex
@@ -66,7 +73,7 @@ func NewRuntime(logger *slog.Logger, opts ...Option) *Runtime {
 		dispatcher: NewWorkerDispatcher(DefaultThroughput, DefaultWorkerIdle),
 		logger:     logger,
 		routers:    map[string]chan struct{}{},
-		engine:     InProcess{},
+		engine:     engine.InProcess{},
 	}
 	for _, opt := range opts {
 		opt(rt)
@@ -91,9 +98,7 @@ func (rt *Runtime) SpawnRouter(appID int64, slug string) (*actor.PID, error) {
 	props := actor.PropsFromProducer(func() actor.Actor { return newAppRouter(seed) },
 		actor.WithDispatcher(rt.dispatcher),
 		actor.WithMailbox(func() actor.Mailbox { return newBatchMailbox(seed.afterlife) }),
-		// An executor fails on purpose after a script panic or overrun:
-		// always restart it, however often.
-		actor.WithSupervisor(actor.NewRestartingStrategy()),
+		// The router supervises its executors itself (supervision.go).
 	)
 	rt.mu.Lock()
 	defer rt.mu.Unlock()

@@ -14,7 +14,6 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
-	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/apierror"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
@@ -26,10 +25,11 @@ const Prefix = "/api/v1/admin"
 
 // Deployer makes stored changes live. AppChanged is called after every
 // committed change to an app's scripts or routes. AppStatus asks the
-// app's router for its runtime state (parked scripts, crash counts).
+// app's router for the runtime state of the live version of each script
+// it holds (parked scripts, crash counts).
 type Deployer interface {
 	AppChanged(ctx context.Context, appID int64) error
-	AppStatus(ctx context.Context, appID int64) (actors.RouterStatus, error)
+	AppStatus(ctx context.Context, appID int64) ([]ScriptState, error)
 }
 
 // Options configure the API.
@@ -55,6 +55,13 @@ type Options struct {
 	// MaxRequestBody is server.max_request_body, the most an app's own
 	// limit may be.
 	MaxRequestBody int64
+	// Checker checks every source before it is stored; without one every
+	// upload fails.
+	Checker SourceChecker
+	// AdminHost is the host the admin API and UI answer on (lower case,
+	// no port): no domain claim may cover it, and when it is
+	// {label}.{BaseDomain} no app may take the slug label.
+	AdminHost string
 	// KVQuota is the default quota of an app's key-value storage.
 	KVQuota models.KVQuota
 	// Secrets stores apps' secrets; nil answers the secrets endpoints 503.
@@ -78,6 +85,11 @@ type API struct {
 	// baseDomain and maxRequestBody: see Options.
 	baseDomain     string
 	maxRequestBody int64
+	checker        SourceChecker
+	// adminHost: see Options; reservedSlug is the slug whose
+	// {slug}.{base_domain} is the admin host, or "".
+	adminHost    string
+	reservedSlug string
 	// The capabilities of scripts (SDK v2): see Options.
 	kvQuota   models.KVQuota
 	secrets   *secrets.Store
@@ -104,6 +116,9 @@ func New(opts Options) *API {
 		secureCookie:   opts.SecureCookie,
 		baseDomain:     opts.BaseDomain,
 		maxRequestBody: opts.MaxRequestBody,
+		checker:        opts.Checker,
+		adminHost:      opts.AdminHost,
+		reservedSlug:   reservedSlug(opts.AdminHost, opts.BaseDomain),
 		kvQuota:        opts.KVQuota,
 		secrets:        opts.Secrets,
 		scheduler:      opts.Scheduler,
@@ -224,6 +239,13 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 		apierror.Write(ctx, fasthttp.StatusUnprocessableEntity, apierror.Error{
 			Code: "compile_error", Field: "source", Message: ce.Error(), Line: ce.Line, Column: ce.Column,
 		})
+	case errors.Is(err, sandbox.ErrSourceTooLarge):
+		apierror.Write(ctx, fasthttp.StatusRequestEntityTooLarge, apierror.Error{Code: "source_too_large", Field: "source", Message: err.Error()})
+	case errors.Is(err, sandbox.ErrCheckLimit):
+		apierror.Write(ctx, fasthttp.StatusUnprocessableEntity, apierror.Error{Code: "check_limit", Field: "source", Message: err.Error()})
+	case errors.Is(err, sandbox.ErrCheckBusy):
+		ctx.Response.Header.Set("Retry-After", "1")
+		apierror.Writef(ctx, fasthttp.StatusServiceUnavailable, "busy", err.Error())
 	case errors.Is(err, models.ErrNotFound):
 		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", err.Error())
 	case errors.As(err, &fb):

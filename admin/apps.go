@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
@@ -35,6 +36,29 @@ func validSlug(s string) bool {
 // slugRule says what validSlug accepts, for errors.
 const slugRule = "must be a lowercase DNS label: 1-63 of a-z, 0-9 and '-', not starting or ending with '-' and not all digits"
 
+// checkSlug refuses a slug that is not valid or whose
+// {slug}.{base_domain} is the admin host.
+func (a *API) checkSlug(slug string) error {
+	switch {
+	case !validSlug(slug):
+		return invalid("slug", "%s (got %q)", slugRule, slug)
+	case slug == a.reservedSlug:
+		return invalid("slug", "%q is reserved: %s is the admin host (server.admin_host), where no app answers", slug, a.adminHost)
+	}
+	return nil
+}
+
+// reservedSlug is the label that makes {label}.{baseDomain} the admin
+// host, or "".
+func reservedSlug(adminHost, baseDomain string) string {
+	base := "." + strings.ToLower(strings.TrimSuffix(baseDomain, "."))
+	label, ok := strings.CutSuffix(adminHost, base)
+	if !ok || baseDomain == "" || label == "" || strings.Contains(label, ".") {
+		return ""
+	}
+	return label
+}
+
 func validateName(field, s string, max int) error {
 	switch {
 	case s == "":
@@ -67,8 +91,8 @@ func (a *API) createApp(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	if !validSlug(in.Slug) {
-		a.fail(ctx, invalid("slug", "%s (got %q)", slugRule, in.Slug))
+	if err := a.checkSlug(in.Slug); err != nil {
+		a.fail(ctx, err)
 		return
 	}
 	if in.Name == "" {
@@ -151,8 +175,8 @@ func (a *API) appChange(app *models.App, in *patchAppInput) (models.AppChange, e
 		change.Name = in.Name
 	}
 	if in.Slug != nil {
-		if !validSlug(*in.Slug) {
-			return change, invalid("slug", "%s (got %q)", slugRule, *in.Slug)
+		if err := a.checkSlug(*in.Slug); err != nil {
+			return change, err
 		}
 		change.Slug = in.Slug
 	}

@@ -117,7 +117,7 @@ func TestLogin(t *testing.T) {
 			t.Fatalf("login answer shows the password hash: %s", body)
 		}
 		cookie := res.Header.Get("Set-Cookie")
-		for _, want := range []string{admin.SessionCookie + "=" + got.Token, "HttpOnly", "SameSite=Strict", "path=/api/"} {
+		for _, want := range []string{admin.SessionCookie + "=" + got.Token, "HttpOnly", "SameSite=Strict", "path=/;"} {
 			if !strings.Contains(cookie, want) {
 				t.Errorf("Set-Cookie %q lacks %q", cookie, want)
 			}

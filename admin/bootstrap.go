@@ -23,9 +23,9 @@ type Bootstrap struct {
 	// create the first admin user while none exists; afterwards they are
 	// ignored with a warning. They never change an existing user.
 	Username, Password string
-	// PublicBaseURL is where users reach the server; the setup link is
-	// PublicBaseURL + "/admin/setup?token=...".
-	PublicBaseURL string
+	// AdminURL is the origin of the admin UI (the admin host); the setup
+	// link is AdminURL + "/admin/setup?token=...".
+	AdminURL string
 	// Out receives the setup link, printed once, when no admin user exists
 	// and no Username and Password are given. It is the only place the
 	// setup token is ever written.
@@ -49,7 +49,7 @@ func (a *API) Bootstrap(ctx context.Context, b Bootstrap) error {
 	case given:
 		return a.bootstrapFromEnv(ctx, b.Username, b.Password)
 	default:
-		return a.printSetupLink(ctx, b.PublicBaseURL, b.Out)
+		return a.printSetupLink(ctx, b.AdminURL, b.Out)
 	}
 }
 

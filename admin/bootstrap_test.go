@@ -19,7 +19,7 @@ var setupLink = regexp.MustCompile(`http://picloud\.test/admin/setup\?token=([A-
 func (s *apiServer) printLink(t *testing.T) string {
 	t.Helper()
 	var out bytes.Buffer
-	if err := s.api.Bootstrap(context.Background(), admin.Bootstrap{PublicBaseURL: "http://picloud.test", Out: &out}); err != nil {
+	if err := s.api.Bootstrap(context.Background(), admin.Bootstrap{AdminURL: "http://picloud.test", Out: &out}); err != nil {
 		t.Fatal(err)
 	}
 	m := setupLink.FindStringSubmatch(out.String())
@@ -65,7 +65,7 @@ func TestSetupLink(t *testing.T) {
 		}
 		// With an admin present, a start prints no link.
 		var out bytes.Buffer
-		if err := s.api.Bootstrap(context.Background(), admin.Bootstrap{PublicBaseURL: "http://picloud.test", Out: &out}); err != nil || out.Len() != 0 {
+		if err := s.api.Bootstrap(context.Background(), admin.Bootstrap{AdminURL: "http://picloud.test", Out: &out}); err != nil || out.Len() != 0 {
 			t.Fatalf("Bootstrap with an admin present = %v, printed %q", err, out.String())
 		}
 	})

@@ -7,6 +7,10 @@
 // Argon2id PHC string) and get a session token, sent back as a bearer
 // token or as the UI's HttpOnly cookie; the database keeps only its
 // SHA-256. Every endpoint needs a valid session except login and setup.
+// The API is mounted on the admin host alone (see package ingress); the
+// cookie is host-only, SameSite=Strict and, over HTTPS, __Host-; a
+// cookie request that the browser says another origin made is refused,
+// and so is one that changes state without a same-origin Origin.
 // Failed logins are rate limited per username and per client address, in
 // memory. The first admin comes from the environment or from a one-time
 // setup link (Bootstrap).

@@ -65,6 +65,10 @@ func (a *API) createDomain(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
+	if a.adminHost != "" && p.Matches(a.adminHost) {
+		a.fail(ctx, invalid("pattern", "domain %s covers %s, the admin host (server.admin_host), where no app may answer", p, a.adminHost))
+		return
+	}
 	d := &models.Domain{AppID: app.ID, Pattern: p.String(), Key: p.Key(), Kind: p.Kind().String()}
 	if err := a.db.CreateDomain(detach(ctx), d); err != nil {
 		a.fail(ctx, err)

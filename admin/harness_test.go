@@ -15,7 +15,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/apierror"
 	"github.com/picloud/picloud/internal/testdb"
@@ -27,7 +26,7 @@ type recordingDeployer struct {
 	mu      sync.Mutex
 	changed []int64
 	err     error
-	status  actors.RouterStatus
+	status  []admin.ScriptState
 }
 
 func (d *recordingDeployer) AppChanged(_ context.Context, appID int64) error {
@@ -38,12 +37,10 @@ func (d *recordingDeployer) AppChanged(_ context.Context, appID int64) error {
 }
 
 // AppStatus answers a router with nothing parked, or status when set.
-func (d *recordingDeployer) AppStatus(_ context.Context, appID int64) (actors.RouterStatus, error) {
+func (d *recordingDeployer) AppStatus(context.Context, int64) ([]admin.ScriptState, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	st := d.status
-	st.AppID = appID
-	return st, nil
+	return d.status, nil
 }
 
 func (d *recordingDeployer) count() int {
@@ -115,10 +112,11 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// startAPI starts the API with the admin user root logged in.
-func startAPI(t *testing.T, tg testdb.Target, tweaks ...func(*admin.Options)) *apiServer {
+// startAPI starts the API with the admin user root logged in; opts
+// change the API's options.
+func startAPI(t *testing.T, tg testdb.Target, opts ...func(*admin.Options)) *apiServer {
 	t.Helper()
-	s := startBareAPI(t, tg, tweaks...)
+	s := startBareAPI(t, tg, opts...)
 	s.root = s.addUser(t, rootName, rootPassword)
 	s.token = s.login(t, rootName, rootPassword)
 	return s
@@ -149,22 +147,23 @@ func (s *apiServer) login(t *testing.T, name, password string) string {
 }
 
 // startBareAPI starts the API on a database without admin users.
-func startBareAPI(t *testing.T, tg testdb.Target, tweaks ...func(*admin.Options)) *apiServer {
+func startBareAPI(t *testing.T, tg testdb.Target, opts ...func(*admin.Options)) *apiServer {
 	t.Helper()
 	db := testdb.Open(t, tg)
 	dep := &recordingDeployer{}
 	clock := &fakeClock{now: time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)}
 	logs := &syncBuffer{}
-	opts := admin.Options{
+	o := admin.Options{
 		DB: db, Deployer: dep, Config: map[string]string{"listen": "test"},
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Now:    clock.Now, Argon2: cheapArgon2(),
-		BaseDomain: "localhost", MaxRequestBody: 1 << 20,
+		BaseDomain: "localhost", MaxRequestBody: 1 << 20, AdminHost: "admin.localhost",
+		Checker: testChecker(t),
 	}
-	for _, tweak := range tweaks {
-		tweak(&opts)
+	for _, opt := range opts {
+		opt(&o)
 	}
-	api := admin.New(opts)
+	api := admin.New(o)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

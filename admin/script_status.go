@@ -8,7 +8,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/models"
 )
 
@@ -32,11 +31,23 @@ type scriptStatus struct {
 	Crashes int `json:"crashes"`
 }
 
-// statusIn finds the live version of script in st; a script the router
-// does not hold (not deployed yet, or no traffic since a restart) is ok.
-func statusIn(st actors.RouterStatus, scriptID int64) scriptStatus {
-	for _, p := range st.Pools {
-		if p.ScriptID != scriptID || !p.Live {
+// ScriptState is what an app's router knows of the live version of one
+// of its scripts. It is admin's own type: the composition root adapts the
+// data plane's status to it, so admin never imports the actors.
+type ScriptState struct {
+	ScriptID int64
+	// Crashes counts the crashes within the current window.
+	Crashes int
+	// ParkedUntil is set while the version is parked; ParkReason says why.
+	ParkedUntil time.Time
+	ParkReason  string
+}
+
+// statusIn finds script in states; a script the router does not hold
+// (not deployed yet, or no traffic since a restart) is ok.
+func statusIn(states []ScriptState, scriptID int64) scriptStatus {
+	for _, p := range states {
+		if p.ScriptID != scriptID {
 			continue
 		}
 		s := scriptStatus{State: stateOK, Crashes: p.Crashes}
@@ -49,8 +60,8 @@ func statusIn(st actors.RouterStatus, scriptID int64) scriptStatus {
 	return scriptStatus{State: stateOK}
 }
 
-// appStatus asks the deployer for the router state of app.
-func (a *API) appStatus(ctx context.Context, appID int64) (actors.RouterStatus, error) {
+// appStatus asks the deployer for the state of app's live scripts.
+func (a *API) appStatus(ctx context.Context, appID int64) ([]ScriptState, error) {
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
 	return a.deployer.AppStatus(ctx, appID)

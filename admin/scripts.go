@@ -1,16 +1,21 @@
 package admin
 
 import (
-	"fmt"
+	"context"
+	"errors"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/picloud/picloud/models"
-	"github.com/picloud/picloud/sandbox"
 )
 
-// maxSourceBytes bounds a script's source.
-const maxSourceBytes = 256 << 10
+// SourceChecker tells whether a script's source would load, without
+// compiling it in this process (see worker.Checker). Its errors are a
+// *sandbox.CompileError for a problem in the source, or wrap
+// sandbox.ErrSourceTooLarge, ErrCheckLimit or ErrCheckBusy.
+type SourceChecker interface {
+	Check(ctx context.Context, source string) error
+}
 
 // validScriptName reports whether s is 1-64 of letters, digits, '_', '.'
 // and '-', starting with a letter or digit: names show in URLs, logs and
@@ -50,17 +55,15 @@ type scriptView struct {
 	Source  string `json:"source,omitempty"`
 }
 
-func validateSource(source string) error {
+// validateSource checks a source before it is stored or made live again.
+func (a *API) validateSource(ctx context.Context, source string) error {
 	switch {
 	case source == "":
 		return invalid("source", "is required")
-	case len(source) > maxSourceBytes:
-		return invalid("source", "must be at most %d bytes, got %d", maxSourceBytes, len(source))
+	case a.checker == nil:
+		return errors.New("no script checker is configured")
 	}
-	if err := sandbox.Check(source); err != nil {
-		return fmt.Errorf("check source: %w", err)
-	}
-	return nil
+	return a.checker.Check(ctx, source)
 }
 
 func (a *API) listScripts(ctx *fasthttp.RequestCtx) {
@@ -92,7 +95,7 @@ func (a *API) createScript(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, invalid("name", "must be 1-64 of letters, digits, '_', '.' and '-', starting with a letter or digit (got %q)", in.Name))
 		return
 	}
-	if err := validateSource(in.Source); err != nil {
+	if err := a.validateSource(detach(ctx), in.Source); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -142,7 +145,7 @@ func (a *API) updateScript(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
-	if err := validateSource(in.Source); err != nil {
+	if err := a.validateSource(detach(ctx), in.Source); err != nil {
 		a.fail(ctx, err)
 		return
 	}
@@ -202,6 +205,17 @@ func (a *API) rollbackScript(ctx *fasthttp.RequestCtx) {
 	}
 	if in.Version <= 0 {
 		a.fail(ctx, invalid("version", "must be a positive version number, got %d", in.Version))
+		return
+	}
+	// A version stored before the check learned what it refuses now is
+	// checked again before it goes live.
+	old, err := a.db.ScriptVersion(detach(ctx), script.ID, in.Version)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	if err := a.validateSource(detach(ctx), old.Source); err != nil {
+		a.fail(ctx, err)
 		return
 	}
 	updated, err := a.db.RollbackScript(detach(ctx), script.ID, in.Version)

@@ -1,12 +1,13 @@
 package admin_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/internal/testdb"
 )
 
@@ -99,7 +100,8 @@ func TestScripts(t *testing.T) {
 			{name: "duplicate name", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "cart", "source": okSource}, status: 409},
 			{name: "bad name", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "../x", "source": okSource}, status: 400, want: []string{`"field":"name"`}},
 			{name: "no source", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "x"}, status: 400, want: []string{`"field":"source"`}},
-			{name: "huge source", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "x", "source": okSource + "//" + strings.Repeat("a", 300<<10)}, status: 400, want: []string{"at most"}},
+			{name: "huge source", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "x", "source": okSource + "//" + strings.Repeat("a", 300<<10)}, status: 413,
+				want: []string{`"code":"source_too_large"`, `"field":"source"`, "over the limit of 262144 bytes (executor.max_source)"}},
 			{name: "compile error", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "x", "source": strings.Replace(okSource, `"ok"`, `ok`, 1)}, status: 422, want: []string{`"code":"compile_error"`, `"line":6`, `"column"`}},
 			{name: "forbidden import", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "x", "source": strings.Replace(okSource, `import "picloud"`, "import (\n\t\"os\"\n\t\"picloud\"\n)\n\nvar _ = os.Args", 1)}, status: 422, want: []string{`import \"os\" is not allowed`, `"line":4`}},
 			{name: "missing app", method: "POST", url: "/apps/nope/scripts", body: map[string]string{"name": "x", "source": okSource}, status: 404},
@@ -135,6 +137,43 @@ func TestScripts(t *testing.T) {
 			{name: "delete", method: "DELETE", url: u, status: 204},
 			{name: "gone", method: "GET", url: u, status: 404},
 			{name: "routes gone", method: "GET", url: u + "/routes", status: 404},
+		})
+	})
+}
+
+// TestScriptCheck shows what the upload check (in a checker process)
+// refuses and how: what fails only at load, with its line; a check over
+// its limits, with the limit named; and a stored version the check would
+// refuse now, when it is rolled back to.
+func TestScriptCheck(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		s := startAPI(t, tg)
+		s.run(t, scenario{name: "app", method: "POST", url: "/apps", body: map[string]string{"slug": "shop"}, status: 201})
+		generic := "package main\n\nimport \"picloud\"\n\ntype Pair[K, V any] struct{ A K; B V }\n\n" +
+			"func Handle(req *picloud.Request) *picloud.Response {\n\treturn picloud.JSON(200, map[string]any{\"p\": Pair[string, int]{\"a\", 1}})\n}\n"
+		initPanics := "package main\n\nimport \"picloud\"\n\nvar first = []string{}[0]\n\nfunc Handle(req *picloud.Request) *picloud.Response { return nil }\n"
+		bomb := "package main\n\nimport \"picloud\"\n\nfunc F[T any](n int) int {\n\tif n == 0 {\n\t\treturn 0\n\t}\n\treturn F[[]T](n - 1)\n}\n\n" +
+			"func Handle(req *picloud.Request) *picloud.Response { return picloud.JSON(200, F[int](3)) }\n"
+		s.runAll(t, []scenario{
+			{name: "generic literal in a map literal", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "g", "source": generic}, status: 422,
+				want: []string{`"code":"compile_error"`, `"line":8`, `"column":47`, "Pair[string, int]{...} as an element"}},
+			{name: "initialiser panics", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "p", "source": initPanics}, status: 422,
+				want: []string{`"code":"compile_error"`, `"line":5`, "index out of range"}},
+			{name: "self-instantiating generic", method: "POST", url: "/apps/shop/scripts", body: map[string]string{"name": "b", "source": bomb}, status: 422,
+				want: []string{`"code":"check_limit"`, `"field":"source"`, "the check of this script"}},
+			{name: "nothing stored", method: "GET", url: "/apps/shop/scripts", status: 200, want: []string{`"items":[]`}},
+		})
+		id := s.create(t, scenario{name: "create", method: "POST", url: "/apps/shop/scripts",
+			body: map[string]string{"name": "cart", "source": okSource}, status: 201})
+		// A version stored before the check refused its kind of source.
+		if _, _, err := s.db.UpdateScript(context.Background(), id, generic); err != nil {
+			t.Fatal(err)
+		}
+		u := fmt.Sprintf("/scripts/%d", id)
+		s.runAll(t, []scenario{
+			{name: "rollback to the good version", method: "POST", url: u + "/rollback", body: map[string]int{"version": 1}, status: 200, want: []string{`"live_version":1`}},
+			{name: "rollback to the refused version", method: "POST", url: u + "/rollback", body: map[string]int{"version": 2}, status: 422, want: []string{`"line":8`}},
+			{name: "still version 1", method: "GET", url: u, status: 200, want: []string{`"live_version":1`}},
 		})
 	})
 }
@@ -188,9 +227,9 @@ func TestScriptSettingsAndStatus(t *testing.T) {
 
 		until := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 		s.deployer.mu.Lock()
-		s.deployer.status = actors.RouterStatus{Pools: []actors.PoolStatus{
-			{ScriptID: id, Version: 1, Live: true, Crashes: 6, ParkedUntil: until, ParkReason: "crashed 6 times"},
-		}}
+		s.deployer.status = []admin.ScriptState{
+			{ScriptID: id, Crashes: 6, ParkedUntil: until, ParkReason: "crashed 6 times"},
+		}
 		s.deployer.mu.Unlock()
 		s.runAll(t, []scenario{
 			{name: "status parked", method: "GET", url: status, status: 200,

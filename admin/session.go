@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -16,42 +17,64 @@ import (
 // Sessions.
 const (
 	// SessionCookie names the cookie that carries the session token for
-	// the web UI; API clients send the same token as a bearer token.
+	// the web UI over plain HTTP; API clients send the same token as a
+	// bearer token.
 	SessionCookie = "picloud_session"
+	// SecureSessionCookie names it over HTTPS. Browsers keep a cookie
+	// with the __Host- prefix only if it is Secure, has Path=/ and no
+	// Domain: no other host (an app's sibling host included) can set or
+	// shadow it.
+	SecureSessionCookie = "__Host-" + SessionCookie
 	// SessionTTL is how long a session lives past its last use.
 	SessionTTL = 24 * time.Hour
 	// sessionTouchEvery bounds how often a session's use is written: at
 	// most once per this interval per session.
 	sessionTouchEvery = time.Minute
-	// cookiePath limits the cookie to the API (admin and execute): the
-	// pages of the UI are static and need none, and scripts, which are
-	// never served under /api/, never see it.
-	cookiePath = "/api/"
+	// cookiePath is "/", which the __Host- prefix demands. The cookie is
+	// host-only and lives on the admin host, where no script answers.
+	cookiePath = "/"
+	// maxSessionCookies bounds the session cookies of one request that
+	// are looked up: a browser holds one, plus any another host of the
+	// same site tossed in (over plain HTTP only).
+	maxSessionCookies = 4
 	// sessionKey is the fasthttp user value holding the *models.Session of
 	// an authenticated request.
 	sessionKey = "picloud.admin_session"
 )
 
-// credential is the token a request presents and how.
+// credential is the token a request presents and how: a bearer token,
+// or the distinct values of the session cookie (several when another
+// host of the site set one of the same name).
 type credential struct {
-	token    string
+	tokens   []string
 	byCookie bool
 }
 
-// credentialOf finds the request's token: the Authorization header if
-// present (it must then be a bearer token), else the session cookie.
-func credentialOf(ctx *fasthttp.RequestCtx) (credential, error) {
+// credentialOf finds the request's tokens: the Authorization header if
+// present (it must then be a bearer token), else every session cookie.
+func (a *API) credentialOf(ctx *fasthttp.RequestCtx) (credential, error) {
 	if auth := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization); len(auth) > 0 {
 		scheme, token, ok := bytes.Cut(auth, []byte(" "))
 		if !ok || !bytes.EqualFold(scheme, []byte("Bearer")) {
 			return credential{}, errors.New("the Authorization header must be \"Bearer TOKEN\"")
 		}
-		return credential{token: string(bytes.TrimSpace(token))}, nil
+		return credential{tokens: []string{string(bytes.TrimSpace(token))}}, nil
 	}
-	if c := ctx.Request.Header.Cookie(SessionCookie); len(c) > 0 {
-		return credential{token: string(c), byCookie: true}, nil
+	name := a.cookieName(ctx)
+	var tokens []string
+	for k, v := range ctx.Request.Header.Cookies() {
+		if string(k) != name || len(v) == 0 || slices.Contains(tokens, string(v)) {
+			continue
+		}
+		if len(tokens) == maxSessionCookies {
+			return credential{}, errors.New("too many " + name + " cookies; clear this site's cookies and log in again")
+		}
+		tokens = append(tokens, string(v))
 	}
-	return credential{}, errors.New("no session: log in with POST " + Prefix + "/auth/login and send the token as \"Authorization: Bearer TOKEN\"")
+	if len(tokens) == 0 {
+		return credential{}, errors.New("no session: log in with POST " + Prefix + "/auth/login and send the token as \"Authorization: Bearer TOKEN\"")
+	}
+	return credential{tokens: tokens, byCookie: true}, nil
 }
 
 // unauthorized answers 401 with the JSON error.
@@ -61,35 +84,49 @@ func unauthorized(ctx *fasthttp.RequestCtx, message string) {
 }
 
 // RequireSession lets through a request with a valid session and answers
-// any other 401 (or 403 for a cross-origin cookie request that changes
-// state). It is the guard of every admin endpoint but login and setup,
-// and of /api/v1/execute.
+// any other 401 (or 403 for a cookie request from another origin). It is
+// the guard of every admin endpoint but login and setup.
 func (a *API) RequireSession(ctx *fasthttp.RequestCtx) bool {
-	cred, err := credentialOf(ctx)
+	return a.require(ctx, false)
+}
+
+// RequireExecute guards /api/v1/execute/{id}, which runs a script and
+// answers what the script answers, on the admin origin. Besides a valid
+// session, a request authenticated by the cookie must be a fetch from
+// the admin UI (Sec-Fetch-Dest: empty): never a navigation, a frame, a
+// script, style or image load, so the script's answer reaches the UI's
+// code as data and never becomes a document or a script of the admin
+// origin. API clients send the bearer token.
+func (a *API) RequireExecute(ctx *fasthttp.RequestCtx) bool {
+	return a.require(ctx, true)
+}
+
+// require is RequireSession, and with fetchOnly RequireExecute.
+func (a *API) require(ctx *fasthttp.RequestCtx, fetchOnly bool) bool {
+	cred, err := a.credentialOf(ctx)
 	if err != nil {
 		unauthorized(ctx, err.Error())
 		return false
 	}
-	if !wellFormedToken(cred.token) {
-		unauthorized(ctx, "invalid session token")
+	if cred.byCookie && fetchedFromElsewhere(ctx) {
+		apierror.Writef(ctx, fasthttp.StatusForbidden, "cross_origin",
+			"a request authenticated by cookie must come from the admin UI's own origin (Sec-Fetch-Site: "+
+				string(ctx.Request.Header.Peek("Sec-Fetch-Site"))+")")
 		return false
 	}
-	s, err := a.db.SessionByTokenHash(detach(ctx), tokenHash(cred.token))
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		unauthorized(ctx, "invalid session token (logged out, revoked or never issued)")
+	if cred.byCookie && fetchOnly && string(ctx.Request.Header.Peek("Sec-Fetch-Dest")) != "empty" {
+		apierror.Writef(ctx, fasthttp.StatusForbidden, "not_a_fetch",
+			"with the session cookie a script runs only from the admin UI (a fetch, Sec-Fetch-Dest: empty); "+
+				"API clients send the token as \"Authorization: Bearer TOKEN\"")
 		return false
+	}
+	s, why, err := a.findSession(ctx, cred.tokens)
+	switch {
 	case err != nil:
 		a.fail(ctx, err)
 		return false
-	}
-	now := a.now()
-	if !now.Before(s.ExpiresAt) {
-		unauthorized(ctx, "session expired; log in again")
-		return false
-	}
-	if s.User.Disabled {
-		unauthorized(ctx, "the user of this session is disabled")
+	case s == nil:
+		unauthorized(ctx, why)
 		return false
 	}
 	if s.User.Role != models.RoleAdmin {
@@ -103,21 +140,83 @@ func (a *API) RequireSession(ctx *fasthttp.RequestCtx) bool {
 			"a request authenticated by cookie that changes state must come from this origin (Origin or Referer)")
 		return false
 	}
-	if now.Sub(s.LastUsedAt) >= sessionTouchEvery {
-		expires := now.Add(SessionTTL)
-		if err := a.db.TouchSession(detach(ctx), s.ID, now, expires); err != nil {
-			// The session stays valid until its old expiry; not worth
-			// failing the request over.
-			a.logger.Warn("extend session", "session", s.ID, "err", err)
-		} else {
-			s.LastUsedAt, s.ExpiresAt = now, expires
-			if cred.byCookie {
-				a.setCookie(ctx, cred.token, expires)
-			}
+	a.touch(ctx, s, cred.byCookie)
+	ctx.SetUserValue(sessionKey, s.Session)
+	return true
+}
+
+// touch moves the session's expiry out, at most once per
+// sessionTouchEvery, and renews the cookie that carried it.
+func (a *API) touch(ctx *fasthttp.RequestCtx, s *foundSession, byCookie bool) {
+	now := a.now()
+	if now.Sub(s.LastUsedAt) < sessionTouchEvery {
+		return
+	}
+	expires := now.Add(SessionTTL)
+	if err := a.db.TouchSession(detach(ctx), s.ID, now, expires); err != nil {
+		// The session stays valid until its old expiry; not worth
+		// failing the request over.
+		a.logger.Warn("extend session", "session", s.ID, "err", err)
+		return
+	}
+	s.LastUsedAt, s.ExpiresAt = now, expires
+	if byCookie {
+		a.setCookie(ctx, s.token, expires)
+	}
+}
+
+// foundSession is a valid session and the token that named it.
+type foundSession struct {
+	*models.Session
+	token string
+}
+
+// findSession returns the valid session among tokens, or nil and why
+// none is. Several valid sessions of one user (an old cookie beside a
+// new one) are one user: the most recently used wins. Sessions of
+// different users are refused: one of the cookies was set by another
+// host of the site, and taking either could put the admin on an
+// attacker's session.
+func (a *API) findSession(ctx *fasthttp.RequestCtx, tokens []string) (*foundSession, string, error) {
+	var found *foundSession
+	why := "invalid session token"
+	for _, token := range tokens {
+		s, reason, err := a.lookupSession(ctx, token)
+		switch {
+		case err != nil:
+			return nil, "", err
+		case s == nil:
+			why = reason
+		case found == nil:
+			found = &foundSession{s, token}
+		case s.UserID != found.UserID:
+			return nil, "the session cookies of more than one user were sent (one was set by another host of this site); " +
+				"clear this site's cookies and log in again", nil
+		case s.LastUsedAt.After(found.LastUsedAt):
+			found = &foundSession{s, token}
 		}
 	}
-	ctx.SetUserValue(sessionKey, s)
-	return true
+	return found, why, nil
+}
+
+// lookupSession returns the session token names if it is valid now, or
+// nil and why not.
+func (a *API) lookupSession(ctx *fasthttp.RequestCtx, token string) (*models.Session, string, error) {
+	if !wellFormedToken(token) {
+		return nil, "invalid session token", nil
+	}
+	s, err := a.db.SessionByTokenHash(detach(ctx), tokenHash(token))
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return nil, "invalid session token (logged out, revoked or never issued)", nil
+	case err != nil:
+		return nil, "", err
+	case !a.now().Before(s.ExpiresAt):
+		return nil, "session expired; log in again", nil
+	case s.User.Disabled:
+		return nil, "the user of this session is disabled", nil
+	}
+	return s, "", nil
 }
 
 // sessionOf returns the session RequireSession stored on ctx.
@@ -149,24 +248,47 @@ func sameOrigin(ctx *fasthttp.RequestCtx) bool {
 	return bytes.EqualFold([]byte(u.Host), ctx.Host())
 }
 
-// crossOrigin reports whether the request carries an Origin that is not
-// this host: such a request is refused from the endpoints that need no
-// session (login, setup).
-func crossOrigin(ctx *fasthttp.RequestCtx) bool {
-	return len(ctx.Request.Header.Peek("Origin")) > 0 && !sameOrigin(ctx)
+// fetchedFromElsewhere reports whether the browser says another origin
+// made the request: Sec-Fetch-Site "cross-site", or "same-site" (another
+// host of the site, such as an app's {slug}.{base_domain}). "same-origin",
+// "none" (typed or bookmarked) and no header (not a browser) pass; the
+// Origin check covers requests that change state.
+func fetchedFromElsewhere(ctx *fasthttp.RequestCtx) bool {
+	site := string(ctx.Request.Header.Peek("Sec-Fetch-Site"))
+	return site != "" && site != "same-origin" && site != "none"
 }
 
-// setCookie sets the session cookie: HttpOnly, SameSite=Strict, limited
-// to the API paths, Secure when the server is reached over HTTPS.
+// crossOrigin reports whether the request carries an Origin that is not
+// this host, or was made by another origin by the browser's account:
+// such a request is refused from the endpoints that need no session
+// (login, setup).
+func crossOrigin(ctx *fasthttp.RequestCtx) bool {
+	return len(ctx.Request.Header.Peek("Origin")) > 0 && !sameOrigin(ctx) || fetchedFromElsewhere(ctx)
+}
+
+// secure reports whether the admin origin is reached over HTTPS.
+func (a *API) secure(ctx *fasthttp.RequestCtx) bool { return a.secureCookie || ctx.IsTLS() }
+
+// cookieName is the name of the session cookie on this request's origin.
+func (a *API) cookieName(ctx *fasthttp.RequestCtx) string {
+	if a.secure(ctx) {
+		return SecureSessionCookie
+	}
+	return SessionCookie
+}
+
+// setCookie sets the session cookie in the strongest form the origin
+// allows: HttpOnly, SameSite=Strict, host-only, Path=/, and over HTTPS
+// Secure with the __Host- prefix.
 func (a *API) setCookie(ctx *fasthttp.RequestCtx, token string, expires time.Time) {
 	c := fasthttp.AcquireCookie()
 	defer fasthttp.ReleaseCookie(c)
-	c.SetKey(SessionCookie)
+	c.SetKey(a.cookieName(ctx))
 	c.SetValue(token)
 	c.SetPath(cookiePath)
 	c.SetHTTPOnly(true)
 	c.SetSameSite(fasthttp.CookieSameSiteStrictMode)
-	c.SetSecure(a.secureCookie || ctx.IsTLS())
+	c.SetSecure(a.secure(ctx))
 	if expires.IsZero() {
 		c.SetExpire(fasthttp.CookieExpireDelete)
 		c.SetMaxAge(-1)

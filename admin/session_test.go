@@ -18,15 +18,20 @@ func TestSessionCookie(t *testing.T) {
 		want    []string
 		notWant []string
 	}{
-		{"http", false, "tok", expires, []string{"picloud_session=tok", "HttpOnly", "SameSite=Strict", "path=/api/", "expires=Tue, 01 Jan 2030"}, []string{"secure"}},
-		{"https", true, "tok", expires, []string{"picloud_session=tok", "secure", "HttpOnly", "SameSite=Strict"}, nil},
-		{"cleared", false, "", time.Time{}, []string{"picloud_session=;", "max-age=0"}, nil},
+		{"http", false, "tok", expires, []string{"picloud_session=tok", "HttpOnly", "SameSite=Strict", "path=/;", "expires=Tue, 01 Jan 2030"}, []string{"secure", "domain"}},
+		{"https", true, "tok", expires, []string{"__Host-picloud_session=tok", "secure", "HttpOnly", "SameSite=Strict", "path=/;"}, []string{"domain"}},
+		{"cleared", false, "", time.Time{}, []string{"picloud_session=;", "max-age=0", "path=/;"}, nil},
+		{"cleared, https", true, "", time.Time{}, []string{"__Host-picloud_session=;", "max-age=0", "secure"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var ctx fasthttp.RequestCtx
+			name := SessionCookie
+			if tt.secure {
+				name = SecureSessionCookie
+			}
 			(&API{secureCookie: tt.secure}).setCookie(&ctx, tt.token, tt.expires)
-			got := string(ctx.Response.Header.PeekCookie(SessionCookie))
+			got := string(ctx.Response.Header.PeekCookie(name))
 			for _, w := range tt.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("cookie %q lacks %q", got, w)

@@ -3,6 +3,7 @@ package config
 import (
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -41,6 +42,7 @@ type Config struct {
 	Executor    Executor
 	Invocations Invocations
 	Log         Log
+	Cluster     Cluster
 	KV          KV
 }
 
@@ -57,6 +59,13 @@ type Server struct {
 	// DefaultApp is the slug of the app that answers hosts no app claims;
 	// "" means such hosts get 404.
 	DefaultApp string
+	// AdminHost is the one host the admin UI and API answer on, and on
+	// which no app ever answers; "" means "admin." + BaseDomain. Use
+	// AdminHostname for the resolved value.
+	AdminHost string
+	// MetricsListen is the host:port of a separate listener that serves
+	// /metrics; "" serves no metrics.
+	MetricsListen string
 	// MaxRequestBody is the largest request body accepted, in bytes.
 	MaxRequestBody int64
 	// ReadTimeout bounds reading one request, WriteTimeout writing one
@@ -67,6 +76,17 @@ type Server struct {
 	// ShutdownTimeout is how long a graceful shutdown waits for in-flight
 	// requests before closing their connections.
 	ShutdownTimeout time.Duration
+	// MaxConnections caps the HTTP connections open at once, below the
+	// open-file limit; past it a new connection is answered 503. 0
+	// ("auto") derives it from the open-file limit at start.
+	MaxConnections int
+	// MaxConnectionsPerIP caps the connections one client (an IPv4
+	// address or an IPv6 /64) may hold; past it a new one is answered 429.
+	MaxConnectionsPerIP int
+	// MaxResponseMemory bounds the bytes of large response bodies held
+	// while their clients read them; a script response past it is
+	// answered 503.
+	MaxResponseMemory int64
 	// FetchAllowPrivate lets scripts' picloud.Fetch reach loopback and
 	// private addresses (RFC 1918, CGNAT, IPv6 unique local); link-local,
 	// metadata, multicast and unspecified addresses stay refused.
@@ -135,10 +155,20 @@ type Executor struct {
 	// WorkerProcs is how many cores one worker process (one app's
 	// scripts) may use at once (its GOMAXPROCS).
 	WorkerProcs int
-	// RestartBackoff is the wait before a crashed worker is started
-	// again; it doubles with each crash in a row up to RestartBackoffMax.
+	// RestartBackoff is the wait before a worker that died with no
+	// script to blame (it could not start) is started again; it doubles
+	// with each such failure in a row up to RestartBackoffMax. A worker a
+	// script killed restarts at once: parking stops that loop.
 	RestartBackoff    time.Duration
 	RestartBackoffMax time.Duration
+	// MaxSource caps a script's source, in bytes; a bigger upload is
+	// refused with 413. Every upload is checked (parsed, compiled, its
+	// initialisers run) in a short-lived checker process under
+	// MemoryLimit; CheckTimeout bounds one check (past it the upload is
+	// refused with 422) and MaxChecks how many run at once.
+	MaxSource    int64
+	CheckTimeout time.Duration
+	MaxChecks    int
 }
 
 // Invocations configures the invocation log (block "invocations").
@@ -169,12 +199,17 @@ func Default() *Config {
 			PublicBaseURL:   "",
 			BaseDomain:      "localhost",
 			DefaultApp:      "hello",
+			AdminHost:       "",
+			MetricsListen:   "",
 			MaxRequestBody:  1 << 20,
 			ReadTimeout:     30 * time.Second,
 			WriteTimeout:    30 * time.Second,
 			IdleTimeout:     2 * time.Minute,
 			ShutdownTimeout: 10 * time.Second,
 
+			MaxConnections:       0,
+			MaxConnectionsPerIP:  256,
+			MaxResponseMemory:    256 << 20,
 			FetchAllowPrivate:    false,
 			FetchTimeout:         10 * time.Second,
 			FetchMaxResponseBody: 10 << 20,
@@ -197,9 +232,13 @@ func Default() *Config {
 			WorkerProcs:       1,
 			RestartBackoff:    100 * time.Millisecond,
 			RestartBackoffMax: 30 * time.Second,
+			MaxSource:         256 << 10,
+			CheckTimeout:      10 * time.Second,
+			MaxChecks:         2,
 		},
 		Invocations: Invocations{Retain: 100000, MaxPerSecond: 1000},
 		Log:         Log{Level: slog.LevelInfo, Format: LogText},
+		Cluster:     defaultCluster(),
 		KV:          KV{MaxKeys: 10000, MaxBytes: 64 << 20},
 	}
 }
@@ -220,4 +259,31 @@ func (s Server) BaseURL() string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// AdminHostname is the host the admin UI and API answer on: AdminHost, or
+// "admin." + BaseDomain when AdminHost is "".
+func (s Server) AdminHostname() string {
+	if s.AdminHost != "" {
+		return s.AdminHost
+	}
+	return "admin." + s.BaseDomain
+}
+
+// AdminURL is the origin of the admin UI and API: the scheme and port of
+// publicBase (the resolved public base URL, see BaseURL) with the admin
+// host, without a trailing slash.
+func (s Server) AdminURL(publicBase string) string {
+	scheme, port := "http", ""
+	if u, err := url.Parse(publicBase); err == nil && u.Host != "" {
+		scheme, port = u.Scheme, u.Port()
+	}
+	host := s.AdminHostname()
+	if port != "" {
+		return scheme + "://" + net.JoinHostPort(host, port)
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host
 }

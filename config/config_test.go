@@ -52,6 +52,9 @@ func TestDefaultValues(t *testing.T) {
 		{"server.default_app", c.Server.DefaultApp, "hello"},
 		{"server.max_request_body", c.Server.MaxRequestBody, int64(1 << 20)},
 		{"server.read_timeout", c.Server.ReadTimeout, 30 * time.Second},
+		{"server.max_connections", c.Server.MaxConnections, 0},
+		{"server.max_connections_per_ip", c.Server.MaxConnectionsPerIP, 256},
+		{"server.max_response_memory", c.Server.MaxResponseMemory, int64(256 << 20)},
 		{"data_dir", c.DataDir, "./data"},
 		{"database.url", c.Database.URL, ""},
 		{"executor.isolation", c.Executor.Isolation, IsolationProcess},
@@ -64,6 +67,9 @@ func TestDefaultValues(t *testing.T) {
 		{"executor.worker_procs", c.Executor.WorkerProcs, 1},
 		{"executor.restart_backoff", c.Executor.RestartBackoff, 100 * time.Millisecond},
 		{"executor.restart_backoff_max", c.Executor.RestartBackoffMax, 30 * time.Second},
+		{"executor.max_source", c.Executor.MaxSource, int64(256 << 10)},
+		{"executor.check_timeout", c.Executor.CheckTimeout, 10 * time.Second},
+		{"executor.max_checks", c.Executor.MaxChecks, 2},
 		{"invocations.retain", c.Invocations.Retain, 100000},
 		{"invocations.max_per_second", c.Invocations.MaxPerSecond, 1000},
 		{"log.level", c.Log.Level, slog.LevelInfo},
@@ -115,11 +121,16 @@ server {
   public_base_url  = "https://cloud.example.com/"
   base_domain      = "apps.example.com"
   default_app      = ""
+  admin_host       = "pi-admin.example.com"
+  metrics_listen   = "127.0.0.1:9464"
   max_request_body = "2MiB"
   read_timeout     = "1s"
   write_timeout    = "2s"
   idle_timeout     = "3s"
   shutdown_timeout = "4s"
+  max_connections        = 5000
+  max_connections_per_ip = 50
+  max_response_memory    = "64MiB"
   fetch_allow_private     = true
   fetch_timeout           = "3s"
   fetch_max_response_body = "1MiB"
@@ -148,6 +159,9 @@ executor {
   worker_procs        = 2
   restart_backoff     = "1s"
   restart_backoff_max = "1m"
+  max_source          = "64KiB"
+  check_timeout       = "3s"
+  max_checks          = 4
 }
 invocations {
   retain         = 5
@@ -157,6 +171,15 @@ log {
   level  = "debug"
   format = "json"
 }
+cluster {
+  enabled   = true
+  gossip    = "10.0.0.5:8946"
+  remote    = "10.0.0.5:8947"
+  advertise = "pi1.lan"
+  join      = ["10.0.0.6:8946", "pi3.lan"]
+  node_name = "pi1"
+  roles     = ["executor", "ingress"]
+}
 `
 	want := &Config{
 		Server: Server{
@@ -164,12 +187,17 @@ log {
 			PublicBaseURL:   "https://cloud.example.com/",
 			BaseDomain:      "apps.example.com",
 			DefaultApp:      "",
+			AdminHost:       "pi-admin.example.com",
+			MetricsListen:   "127.0.0.1:9464",
 			MaxRequestBody:  2 << 20,
 			ReadTimeout:     time.Second,
 			WriteTimeout:    2 * time.Second,
 			IdleTimeout:     3 * time.Second,
 			ShutdownTimeout: 4 * time.Second,
 
+			MaxConnections:       5000,
+			MaxConnectionsPerIP:  50,
+			MaxResponseMemory:    64 << 20,
 			FetchAllowPrivate:    true,
 			FetchTimeout:         3 * time.Second,
 			FetchMaxResponseBody: 1 << 20,
@@ -193,9 +221,21 @@ log {
 			WorkerProcs:       2,
 			RestartBackoff:    time.Second,
 			RestartBackoffMax: time.Minute,
+			MaxSource:         64 << 10,
+			CheckTimeout:      3 * time.Second,
+			MaxChecks:         4,
 		},
 		Invocations: Invocations{Retain: 5, MaxPerSecond: 7},
 		Log:         Log{Level: slog.LevelDebug, Format: LogJSON},
+		Cluster: Cluster{
+			Enabled:   true,
+			Gossip:    "10.0.0.5:8946",
+			Remote:    "10.0.0.5:8947",
+			Advertise: "pi1.lan",
+			Join:      []string{"10.0.0.6:8946", "pi3.lan"},
+			NodeName:  "pi1",
+			Roles:     []string{RoleExecutor, RoleIngress},
+		},
 	}
 	got, err := loadSource(t, src, nil)
 	if err != nil {
@@ -213,6 +253,8 @@ server {
   listen          = "127.0.0.1:7000"
   public_base_url = "http://file.example.com"
   base_domain     = "file.example.com"
+  admin_host      = "admin.file.example.com"
+  metrics_listen  = "127.0.0.1:9000"
 }
 data_dir = "file-data"
 database {
@@ -229,6 +271,8 @@ log {
 		{EnvListen, "0.0.0.0:80", func(c *Config, v string) { c.Server.Listen = v }},
 		{EnvPublicBaseURL, "https://pi.example.com", func(c *Config, v string) { c.Server.PublicBaseURL = v }},
 		{EnvBaseDomain, "example.org", func(c *Config, v string) { c.Server.BaseDomain = v }},
+		{EnvAdminHost, "10.0.0.1", func(c *Config, v string) { c.Server.AdminHost = v }},
+		{EnvMetricsListen, "[::1]:9464", func(c *Config, v string) { c.Server.MetricsListen = v }},
 		{EnvDataDir, "/srv/picloud", func(c *Config, v string) { c.DataDir = v }},
 		{EnvDatabaseURL, "postgresql://db/picloud", func(c *Config, v string) { c.Database.URL = v }},
 		{EnvLogLevel, "warn", func(c *Config, _ string) { c.Log.Level = slog.LevelWarn }},

@@ -13,7 +13,9 @@
 // Value syntax, the same in the file and in the environment:
 //   - durations are Go duration strings: "250ms", "5s", "1m30s", "2h";
 //   - sizes are a whole number of bytes (65536 or "65536") or a whole number
-//     with a binary unit: "512B", "64KiB", "1MiB", "2GiB" (see ParseSize).
+//     with a binary unit: "512B", "64KiB", "1MiB", "2GiB" (see ParseSize);
+//   - lists (cluster.join, cluster.roles) are HCL lists in the file and
+//     comma-separated text in the environment (or in a file string).
 //
 // The package only reads configuration; it opens no files other than the
 // config file and starts nothing. The list of keys lives in one table

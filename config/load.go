@@ -33,6 +33,10 @@ func Load(path string, env func(string) string) (*Config, error) {
 	}
 	if env != nil {
 		errs = append(errs, loadEnv(env, table)...)
+		c.impliedCluster(env)
+	}
+	if len(errs) == 0 {
+		errs = c.validateCluster()
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -154,12 +158,33 @@ func (l *fileLoader) attribute(attr *hclsyntax.Attribute, block string) {
 		l.unknownKey(attr, block)
 		return
 	}
+	if s.items != nil {
+		l.listAttribute(attr, s)
+		return
+	}
 	var v string
 	if d := firstError(gohcl.DecodeExpression(attr.Expr, nil, &v)); d != nil {
 		l.addDiag(s.name(), d)
 		return
 	}
 	if err := s.parse(v); err != nil {
+		l.errorf(attr.Expr.Range(), "%s: %v", s.name(), err)
+	}
+}
+
+// listAttribute decodes a list of strings, or one string read as the
+// environment reads it (comma-separated).
+func (l *fileLoader) listAttribute(attr *hclsyntax.Attribute, s setting) {
+	var items []string
+	if d := firstError(gohcl.DecodeExpression(attr.Expr, nil, &items)); d != nil {
+		var v string
+		if firstError(gohcl.DecodeExpression(attr.Expr, nil, &v)) != nil {
+			l.addDiag(s.name(), d)
+			return
+		}
+		items = strings.Split(v, ",")
+	}
+	if err := s.items(items); err != nil {
 		l.errorf(attr.Expr.Range(), "%s: %v", s.name(), err)
 	}
 }

@@ -20,6 +20,8 @@ const (
 	EnvPublicBaseURL = "PICLOUD_PUBLIC_BASE_URL"
 	EnvBaseDomain    = "PICLOUD_BASE_DOMAIN"
 	EnvLogLevel      = "PICLOUD_LOG_LEVEL"
+	EnvAdminHost     = "PICLOUD_ADMIN_HOST"
+	EnvMetricsListen = "PICLOUD_METRICS_LISTEN"
 )
 
 // maxBodySize bounds every size setting: bodies and output are held in
@@ -44,6 +46,9 @@ type value struct {
 	parse func(string) error
 	// show returns the field for GET /config, in config.hcl syntax.
 	show func() any
+	// items, set for list keys only, validates and stores the items of
+	// an HCL list.
+	items func([]string) error
 }
 
 // name is the dotted name used in messages: "executor.timeout".
@@ -58,16 +63,21 @@ func (s setting) name() string {
 // to the fields of c.
 func (c *Config) settings() []setting {
 	srv, ex := &c.Server, &c.Executor
-	return []setting{
+	return append([]setting{
 		{"server", "listen", EnvListen, text(&srv.Listen, checkHostPort)},
 		{"server", "public_base_url", EnvPublicBaseURL, text(&srv.PublicBaseURL, checkPublicURL)},
 		{"server", "base_domain", EnvBaseDomain, text(&srv.BaseDomain, checkDomain)},
 		{"server", "default_app", "", text(&srv.DefaultApp, checkSlug)},
+		{"server", "admin_host", EnvAdminHost, text(&srv.AdminHost, checkAdminHost)},
+		{"server", "metrics_listen", EnvMetricsListen, text(&srv.MetricsListen, optional(checkHostPort))},
 		{"server", "max_request_body", "", size(&srv.MaxRequestBody)},
 		{"server", "read_timeout", "", duration(&srv.ReadTimeout)},
 		{"server", "write_timeout", "", duration(&srv.WriteTimeout)},
 		{"server", "idle_timeout", "", duration(&srv.IdleTimeout)},
 		{"server", "shutdown_timeout", "", duration(&srv.ShutdownTimeout)},
+		{"server", "max_connections", "", autoInteger(&srv.MaxConnections, 1, maxConnections)},
+		{"server", "max_connections_per_ip", "", integerIn(&srv.MaxConnectionsPerIP, 1, maxConnections)},
+		{"server", "max_response_memory", "", sizeIn(&srv.MaxResponseMemory, MiB, 1024*GiB)},
 		{"server", "fetch_allow_private", "", boolean(&srv.FetchAllowPrivate)},
 		{"server", "fetch_timeout", "", duration(&srv.FetchTimeout)},
 		{"server", "fetch_max_response_body", "", size(&srv.FetchMaxResponseBody)},
@@ -88,13 +98,16 @@ func (c *Config) settings() []setting {
 		{"executor", "worker_procs", "", integer(&ex.WorkerProcs, 1)},
 		{"executor", "restart_backoff", "", duration(&ex.RestartBackoff)},
 		{"executor", "restart_backoff_max", "", duration(&ex.RestartBackoffMax)},
+		{"executor", "max_source", "", sizeIn(&ex.MaxSource, KiB, 16*MiB)},
+		{"executor", "check_timeout", "", duration(&ex.CheckTimeout)},
+		{"executor", "max_checks", "", integer(&ex.MaxChecks, 1)},
 		{"invocations", "retain", "", integer(&c.Invocations.Retain, 1)},
 		{"invocations", "max_per_second", "", integer(&c.Invocations.MaxPerSecond, 1)},
 		{"log", "level", EnvLogLevel, logLevel(&c.Log.Level)},
 		{"log", "format", "", oneOf(&c.Log.Format, LogText, LogJSON)},
 		{"kv", "max_keys", "", integer(&c.KV.MaxKeys, 1)},
 		{"kv", "max_bytes", "", size(&c.KV.MaxBytes)},
-	}
+	}, c.clusterSettings()...)
 }
 
 // Public is the configuration as GET /config shows it: blocks as nested
@@ -200,19 +213,48 @@ func integer(dst *int, least int) value {
 	}
 }
 
-// boolean is true or false.
-func boolean(dst *bool) value {
-	return value{
-		parse: func(s string) error {
-			b, err := strconv.ParseBool(s)
-			if err != nil || (s != "true" && s != "false") {
-				return fmt.Errorf("%q is not true or false", s)
-			}
-			*dst = b
-			return nil
-		},
-		show: func() any { return *dst },
+// maxConnections bounds the connection limits: Linux's default ceiling
+// of open files per process (fs.nr_open).
+const maxConnections = 1 << 20
+
+// Auto is the value of a setting that the server derives at start,
+// stored as 0.
+const Auto = "auto"
+
+// integerIn is a whole number from least to most.
+func integerIn(dst *int, least, most int) value {
+	v := integer(dst, least)
+	parse := v.parse
+	v.parse = func(s string) error {
+		if n, err := strconv.Atoi(s); err == nil && n > most {
+			return fmt.Errorf("%d is too large (maximum %d)", n, most)
+		}
+		return parse(s)
 	}
+	return v
+}
+
+// autoInteger is Auto (stored as 0) or a whole number from least to most.
+func autoInteger(dst *int, least, most int) value {
+	v := integerIn(dst, least, most)
+	parse := v.parse
+	v.parse = func(s string) error {
+		if s == Auto {
+			*dst = 0
+			return nil
+		}
+		if err := parse(s); err != nil {
+			return fmt.Errorf("%w, or %q", err, Auto)
+		}
+		return nil
+	}
+	v.show = func() any {
+		if *dst == 0 {
+			return Auto
+		}
+		return *dst
+	}
+	return v
 }
 
 // oneOf is one of the allowed strings.
@@ -315,6 +357,29 @@ func checkDomain(s string) error {
 		}
 	}
 	return nil
+}
+
+// checkAdminHost accepts "" (admin.<base_domain>), a bare lower-case
+// domain name or an IP address (IPv6 without brackets): a host, never a
+// port, since the admin UI shares the listener of the apps.
+func checkAdminHost(s string) error {
+	if s == "" || net.ParseIP(s) != nil && !strings.Contains(s, "%") {
+		return nil
+	}
+	if err := checkDomain(s); err != nil {
+		return fmt.Errorf("%q is neither a bare lower-case host name such as \"admin.example.com\" nor an IP address (no scheme, port or path)", s)
+	}
+	return nil
+}
+
+// optional accepts "" or what check accepts.
+func optional(check func(string) error) func(string) error {
+	return func(s string) error {
+		if s == "" {
+			return nil
+		}
+		return check(s)
+	}
 }
 
 // checkSlug accepts "" (no default app) or an app slug, which is a DNS label

@@ -20,6 +20,7 @@ import (
 
 	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/domain"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/ingress"
 	"github.com/picloud/picloud/models"
 )
@@ -212,13 +213,13 @@ func (d *Deployer) deployLocked(ctx context.Context, app *models.App, revision i
 	names := make(map[string]int64, len(scripts))
 	wait := snap.Limits.Timeout
 	for _, s := range scripts {
-		sv := actors.ScriptVersion{
+		sv := actors.ScriptVersion{Script: engine.Script{
 			ScriptID: s.Script.ID,
 			Name:     s.Script.Name,
 			Version:  s.Version.Version,
 			Source:   s.Version.Source,
 			Hash:     s.Version.Hash,
-		}
+		}}
 		if s.Settings != (models.ScriptSettings{}) {
 			l := ScriptLimits(snap.Limits, s.Settings)
 			sv.Limits = &l

@@ -9,7 +9,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/picloud/picloud/actors"
-	"github.com/picloud/picloud/ingress"
 	"github.com/picloud/picloud/models"
 )
 
@@ -118,6 +117,18 @@ func invocationRecord(call Call, res *actors.Result, elapsed time.Duration) mode
 		RequestID: req.RequestID, AppID: call.AppID, ScriptID: res.ScriptID, Version: res.Version,
 		Method: req.Method, Path: req.Path, Status: status, DurationUS: elapsed.Microseconds(),
 		Output: res.Output, Error: errText, CreatedAt: time.Now().UTC(),
-		Trigger: req.Trigger, Fetches: ingress.InvocationFetches(res.Fetches),
+		Trigger: req.Trigger, Fetches: InvocationFetches(res.Fetches),
 	}
+}
+
+// InvocationFetches converts a call's fetches for its invocation record.
+func InvocationFetches(in []actors.FetchRecord) models.Fetches {
+	if len(in) == 0 {
+		return ""
+	}
+	out := make([]models.InvocationFetch, len(in))
+	for i, f := range in {
+		out[i] = models.InvocationFetch(f)
+	}
+	return models.NewFetches(out)
 }

@@ -104,7 +104,7 @@ func TestAdminAuth(t *testing.T) {
 		expect(t, "cookie POST, foreign Origin", s.do("POST", adminAPI+"/apps", map[string]string{"slug": "x1"},
 			"Cookie", c, "Origin", "http://evil.example"), 403)
 		expect(t, "cookie POST, same Origin", s.do("POST", adminAPI+"/apps", map[string]string{"slug": "x1"},
-			"Cookie", c, "Origin", s.base), 201)
+			"Cookie", c, "Origin", s.adminOrigin()), 201)
 
 		// Sliding expiry: each use moves the expiry out by 24h.
 		clock.set(23 * time.Hour)

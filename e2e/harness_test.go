@@ -92,11 +92,16 @@ func startServer(t *testing.T, env ...string) *server {
 	return startServerArgs(t, nil, env...)
 }
 
-// startServerArgs is startServer with arguments after "serve" (such as
-// --config FILE).
+// startServerArgs is startServer with arguments after "serve".
 func startServerArgs(t *testing.T, args []string, env ...string) *server {
 	t.Helper()
-	cmd := exec.Command(picloudBin, append([]string{"serve"}, args...)...)
+	return startCommand(t, exec.Command(picloudBin, append([]string{"serve"}, args...)...), env...)
+}
+
+// startCommand is startServer with a command of the caller's (other
+// arguments, or picloud started through a shell).
+func startCommand(t *testing.T, cmd *exec.Cmd, env ...string) *server {
+	t.Helper()
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + t.TempDir(),
@@ -205,6 +210,9 @@ func (s *server) do(method, path string, body any, headers ...string) response {
 	if s.token != "" {
 		req.Header.Set("Authorization", "Bearer "+s.token)
 	}
+	if adminPath(path) {
+		req.Host = strings.TrimPrefix(s.adminOrigin(), "http://")
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		if strings.EqualFold(headers[i], "Host") {
 			req.Host = headers[i+1]
@@ -250,6 +258,17 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 }
 
 const adminAPI = "/api/v1/admin"
+
+// adminPath reports whether path answers only on the admin host.
+func adminPath(path string) bool {
+	return strings.HasPrefix(path, adminAPI) || strings.HasPrefix(path, "/admin") || strings.HasPrefix(path, "/api/v1/execute/")
+}
+
+// adminOrigin is the origin of the admin UI and API: the default admin
+// host, admin.localhost, on the server's port.
+func (s *server) adminOrigin() string {
+	return "http://admin.localhost:" + s.base[strings.LastIndexByte(s.base, ':')+1:]
+}
 
 // Credentials of the admin user startWithAdmin bootstraps.
 const (

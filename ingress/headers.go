@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -18,17 +19,99 @@ func requestHeaders(h *fasthttp.RequestHeader) []actors.Header {
 	return out
 }
 
-// allowedResponseHeader reports whether a script may set this header.
-// Framing headers belong to the server, and a value with a line break
-// would split the response.
-func allowedResponseHeader(name, value string) bool {
-	if name == "" || strings.ContainsAny(name, " \t\r\n:") || strings.ContainsAny(value, "\r\n\x00") {
-		return false
+// setResponseHeaders sets the headers a script may set on h and returns
+// a note for each one it dropped, naming the header and why. Ingress is
+// the one place every script response passes (in-process or from a
+// worker), so this is the only check.
+func setResponseHeaders(h *fasthttp.ResponseHeader, headers []actors.Header) (dropped []string) {
+	more := 0
+	for _, hd := range headers {
+		why := refuseResponseHeader(hd.Name, hd.Value)
+		switch {
+		case why == "":
+			h.Set(hd.Name, hd.Value)
+		case len(dropped) < maxDropNotes:
+			dropped = append(dropped, "response header "+quoteName(hd.Name)+" dropped: "+why)
+		default:
+			more++
+		}
+	}
+	if more > 0 {
+		dropped = append(dropped, strconv.Itoa(more)+" more response headers dropped")
+	}
+	return dropped
+}
+
+// maxDropNotes bounds the notes of one response: a script that sets a
+// thousand bad headers is told about the first few.
+const maxDropNotes = 16
+
+// quoteName quotes a header name for a note, escaping what is not
+// printable and cutting a long one.
+func quoteName(name string) string {
+	const most = 64
+	if len(name) > most {
+		return strconv.Quote(name[:most]) + "..."
+	}
+	return strconv.Quote(name)
+}
+
+// refuseResponseHeader says why a script may not set this header, or ""
+// when it may. A name must be an RFC 9110 token; a value must not hold
+// control characters other than HTAB (a CR or LF would split the
+// response, a NUL cut it); hop-by-hop and framing headers belong to the
+// server, which decides how the body is delimited and what the
+// connection does next.
+func refuseResponseHeader(name, value string) string {
+	switch {
+	case name == "":
+		return "empty name"
+	case !isToken(name):
+		return "name is not an HTTP token (RFC 9110: letters, digits and !#$%&'*+-.^_`|~)"
+	case !isFieldValue(value):
+		return "value holds a control character"
 	}
 	switch strings.ToLower(name) {
-	case "content-length", "transfer-encoding", "connection", "keep-alive",
-		"upgrade", "te", "trailer", "proxy-connection", "x-request-id", "date", "server":
+	case "connection", "proxy-connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+		"proxy-authenticate", "proxy-authorization":
+		return "hop-by-hop header, the server's to set"
+	case "content-length":
+		return "framing header, the server's to set"
+	case "x-request-id", "date", "server":
+		return "set by the server"
+	}
+	return ""
+}
+
+// isToken reports whether s is an RFC 9110 token: 1*tchar.
+func isToken(s string) bool {
+	if s == "" {
 		return false
+	}
+	for i := range len(s) {
+		if !isTchar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isTchar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// isFieldValue reports whether s is an RFC 9110 field value: visible
+// ASCII, space, HTAB and obs-text (bytes 0x80-0xFF), no other control
+// characters (0x00-0x1F, 0x7F).
+func isFieldValue(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
 	}
 	return true
 }

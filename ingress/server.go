@@ -5,19 +5,17 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/apierror"
-	"github.com/picloud/picloud/models"
 )
 
 // Sender delivers a message to an actor without waiting for an answer.
@@ -28,7 +26,7 @@ type Sender interface {
 // Recorder takes invocation records off the request path. Add must not
 // block.
 type Recorder interface {
-	Add(inv models.Invocation)
+	Add(inv Invocation)
 }
 
 // Options configure a Server.
@@ -45,6 +43,12 @@ type Options struct {
 	Admin   fasthttp.RequestHandler
 	UI      fasthttp.RequestHandler
 	Execute func(ctx *fasthttp.RequestCtx) bool
+	// AdminHost is the only host Admin, UI and Execute answer on, and
+	// one no app answers (see origin.go); "" serves them nowhere.
+	AdminHost string
+	// SessionCookie is the name of the admin session cookie, which no
+	// script may set.
+	SessionCookie string
 }
 
 // Server is the ingress handler. Its Table is swapped by the control plane.
@@ -57,6 +61,7 @@ type Server struct {
 	ids      *requestIDs
 	version  []byte
 	metrics  *metrics
+	bodies   *bodyBudget
 }
 
 // New returns a Server with an empty Table.
@@ -71,6 +76,7 @@ func New(opts Options, sender Sender, recorder Recorder, logger *slog.Logger) *S
 		logger:   logger,
 		ids:      newRequestIDs(),
 		metrics:  newMetrics(),
+		bodies:   newBodyBudget(DefaultResponseMemory),
 	}
 	s.version, _ = json.Marshal(map[string]string{
 		"version":         opts.Version,
@@ -85,7 +91,7 @@ func New(opts Options, sender Sender, recorder Recorder, logger *slog.Logger) *S
 // SetTable swaps in a new snapshot of the apps.
 func (s *Server) SetTable(t *Table) { s.table.Store(t) }
 
-// Registry is the Prometheus registry /metrics serves; other parts of
+// Registry is the Prometheus registry MetricsHandler serves; other parts of
 // the server may register their collectors on it.
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
 
@@ -110,16 +116,10 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	case string(path) == "/version":
 		ctx.SetContentType("application/json")
 		ctx.SetBody(s.version)
-	case string(path) == "/metrics":
-		s.metrics.serve(ctx)
-	case hasPathPrefix(path, prefixAdminAPI):
-		s.serveOr404(ctx, s.opts.Admin)
-	case bytes.HasPrefix(path, []byte(prefixExecute)):
-		s.execute(ctx, id)
-	case hasPathPrefix(path, "/api"):
-		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", "no API endpoint "+string(path))
-	case hasPathPrefix(path, prefixUI):
-		s.serveOr404(ctx, s.opts.UI)
+	case s.isAdminHost(ctx.Host()):
+		s.serveAdminHost(ctx, id)
+	case string(path) == "/metrics", hasPathPrefix(path, "/api"), hasPathPrefix(path, prefixUI):
+		notOnThisHost(ctx, path)
 	default:
 		s.dispatch(ctx, id)
 	}
@@ -238,10 +238,15 @@ func (s *Server) invoke(ctx *fasthttp.RequestCtx, app *App, scriptID int64, path
 	case <-timer.C:
 		res = actors.Result{ErrCode: actors.CodeTimeout, ErrMessage: "no answer from the script within " + wait.String()}
 	}
-	s.respond(ctx, &res)
+	notes := s.respond(ctx, &res)
+	// scriptID is set only for execute, which is served on the admin host.
+	if note := s.filterScriptCookies(ctx, scriptID != 0); note != "" {
+		res.Output = appendNote(res.Output, note)
+		s.logger.Warn(note, "app", app.Slug, "request_id", id)
+	}
 	elapsed := time.Since(start)
 	s.metrics.observe(ctx.Response.StatusCode(), elapsed)
-	s.record(app, req, &res, ctx.Response.StatusCode(), elapsed)
+	s.record(app, req, &res, ctx.Response.StatusCode(), elapsed, notes)
 }
 
 // retryAfter is d as a Retry-After header: whole seconds, rounded up, at
@@ -268,58 +273,82 @@ func statusOf(code string) int {
 	}
 }
 
-func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) {
+// codeInvalidStatus is the error code of a script response whose status
+// is outside 200-599.
+const codeInvalidStatus = "invalid_status"
+
+// validStatus reports whether a script may answer with status: a final
+// status (no 1xx, which changes what the connection carries) that HTTP
+// defines (no 0, negative or 600+).
+func validStatus(status int) bool { return status >= 200 && status <= 599 }
+
+// respond writes res to ctx. A script response it refuses becomes an
+// error result, so record logs why; notes say what it dropped from a
+// response it sent.
+func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) (notes []string) {
 	if res.ErrCode != "" {
 		status := statusOf(res.ErrCode)
 		if status == fasthttp.StatusServiceUnavailable {
 			ctx.Response.Header.Set("Retry-After", retryAfter(res.RetryAfter))
 		}
 		apierror.Writef(ctx, status, res.ErrCode, res.ErrMessage)
-		return
+		return nil
 	}
-	status := res.Status
-	if status < 100 || status > 999 {
-		status = fasthttp.StatusOK
+	if !validStatus(res.Status) {
+		// A 1xx would leave the client (or a proxy) reading the
+		// connection as something else than this response: 101 makes
+		// it a tunnel past the proxy's rules.
+		res.ErrCode = codeInvalidStatus
+		res.ErrMessage = "script answered status " + strconv.Itoa(res.Status) + "; scripts may answer 200 to 599"
+		apierror.Writef(ctx, fasthttp.StatusInternalServerError, res.ErrCode, res.ErrMessage)
+		return nil
 	}
-	ctx.SetStatusCode(status)
-	for _, h := range res.Headers {
-		if allowedResponseHeader(h.Name, h.Value) {
-			ctx.Response.Header.Set(h.Name, h.Value)
-		}
+	if !s.holdBody(ctx, res.Body) {
+		res.ErrCode = codeServerBusy
+		res.ErrMessage = "response of " + strconv.Itoa(len(res.Body)) +
+			" bytes not sent: large responses still being read hold server.max_response_memory"
+		ctx.Response.Header.Set("Retry-After", "1")
+		apierror.Writef(ctx, fasthttp.StatusServiceUnavailable, res.ErrCode, res.ErrMessage)
+		return nil
 	}
-	ctx.SetBody(res.Body)
+	ctx.SetStatusCode(res.Status)
+	notes = setResponseHeaders(&ctx.Response.Header, res.Headers)
+	// The body is ours (the executor hands over a copy no one else
+	// writes): sent as it is, not copied into fasthttp's buffer.
+	ctx.Response.SetBodyRaw(res.Body)
+	return notes
 }
 
-func (s *Server) record(app *App, req *actors.Request, res *actors.Result, status int, elapsed time.Duration) {
+// record logs the invocation; notes (what respond dropped) join its
+// error text, so the admin sees why a header never arrived.
+func (s *Server) record(app *App, req *actors.Request, res *actors.Result, status int, elapsed time.Duration, notes []string) {
 	if s.recorder == nil {
 		return
 	}
-	errText := ""
+	errText := strings.Join(notes, "\n")
 	if res.ErrCode != "" {
 		errText = res.ErrCode + ": " + res.ErrMessage
 	}
-	s.recorder.Add(models.Invocation{
-		RequestID:  req.RequestID,
-		AppID:      app.ID,
-		ScriptID:   res.ScriptID,
-		Version:    res.Version,
-		RouteID:    res.RouteID,
-		Method:     req.Method,
-		Path:       req.Path,
-		Status:     status,
-		DurationUS: elapsed.Microseconds(),
-		Output:     res.Output,
-		Error:      errText,
-		CreatedAt:  time.Now().UTC(),
-		Trigger:    "http",
-		Fetches:    InvocationFetches(res.Fetches),
+	s.recorder.Add(Invocation{
+		RequestID: req.RequestID,
+		AppID:     app.ID,
+		ScriptID:  res.ScriptID,
+		Version:   res.Version,
+		RouteID:   res.RouteID,
+		Method:    req.Method,
+		Path:      req.Path,
+		Status:    status,
+		Duration:  elapsed,
+		Output:    res.Output,
+		Error:     errText,
+		At:        time.Now().UTC(),
+		Fetches:   res.Fetches,
 	})
 }
 
 // metrics are the Prometheus collectors of the data plane.
 type metrics struct {
 	registry *prometheus.Registry
-	handler  fasthttp.RequestHandler
 	byClass  [6]prometheus.Counter
 	duration prometheus.Histogram
 }
@@ -340,7 +369,6 @@ func newMetrics() *metrics {
 	})
 	m.registry.MustRegister(requests, m.duration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.handler = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	return m
 }
 
@@ -349,18 +377,4 @@ func (m *metrics) observe(status int, elapsed time.Duration) {
 		m.byClass[c].Inc()
 	}
 	m.duration.Observe(elapsed.Seconds())
-}
-
-func (m *metrics) serve(ctx *fasthttp.RequestCtx) { m.handler(ctx) }
-
-// InvocationFetches converts a call's fetches for its invocation record.
-func InvocationFetches(in []actors.FetchRecord) models.Fetches {
-	if len(in) == 0 {
-		return ""
-	}
-	out := make([]models.InvocationFetch, len(in))
-	for i, f := range in {
-		out[i] = models.InvocationFetch(f)
-	}
-	return models.NewFetches(out)
 }

@@ -58,7 +58,7 @@ func BenchmarkNewFmt(b *testing.B) {
 func BenchmarkCheck(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := Check(helloScript); err != nil {
+		if err := Check(context.Background(), helloScript); err != nil {
 			b.Fatal(err)
 		}
 	}

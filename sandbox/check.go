@@ -31,7 +31,8 @@ type script struct {
 // forbid: imports outside the allowlist, cgo, go statements, //go:
 // directives, init and main functions, assignments through a pointer
 // dereference, constants past Go's limits (see checkConstants), and a
-// missing or mistyped Handle. The first problem in source order is
+// missing or mistyped Handle; and what yaegi compiles but cannot run
+// (see checkGenericLiterals). The first problem in source order is
 // returned as *CompileError.
 func parseScript(source string) (*script, error) {
 	fset := token.NewFileSet()
@@ -49,6 +50,7 @@ func parseScript(source string) (*script, error) {
 	ast.Inspect(f, c.checkNode)
 	handle := c.checkHandle(f, sdkName)
 	c.checkConstants(f)
+	c.checkGenericLiterals(f)
 	if len(c.problems) > 0 {
 		slices.SortStableFunc(c.problems, func(a, b *CompileError) int {
 			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
@@ -160,14 +162,20 @@ func (c *checker) checkDecls(f *ast.File) {
 	}
 }
 
-// checkNode refuses go statements and assignments through a pointer
-// dereference. The latter matter because some host functions hand out
+// checkNode refuses go statements, the sandbox's reserved name and
+// assignments through a pointer dereference. The latter matter because some host functions hand out
 // pointers to host globals: `*time.Now().UTC().Location() = *other` would
 // rewrite the whole process's time.UTC.
 func (c *checker) checkNode(n ast.Node) bool {
 	switch n := n.(type) {
 	case *ast.GoStmt:
 		c.errorf(n.Pos(), "go statements are not allowed in scripts")
+	case *ast.Ident:
+		// The sandbox's own package is known to the script's package
+		// without an import (see armStop).
+		if n.Name == hostImportPath {
+			c.errorf(n.Pos(), "%s is a reserved name in scripts", hostImportPath)
+		}
 	case *ast.AssignStmt:
 		for _, lhs := range n.Lhs {
 			c.checkTarget(lhs)

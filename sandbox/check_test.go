@@ -25,6 +25,7 @@ func TestCheckRefuses(t *testing.T) {
 		{"import os/exec", handler(`"os/exec"`, "\treturn nil"), 5, 2, `import "os/exec" is not allowed`},
 		// The sandbox's own host package, used to arm the stop switch.
 		{"import picloudhost", handler(`"picloudhost"`, "\treturn nil"), 5, 2, `import "picloudhost" is not allowed`},
+		{"picloudhost without an import", handler("", "\tpicloudhost.Park()\n\treturn nil"), 9, 2, "picloudhost is a reserved name"},
 		{"import net", handler(`"net"`, "\treturn nil"), 5, 2, `import "net" is not allowed`},
 		{"import net/http", handler(`"net/http"`, "\treturn nil"), 5, 2, `import "net/http" is not allowed`},
 		{"import unsafe", handler(`"unsafe"`, "\treturn nil"), 5, 2, `import "unsafe" is not allowed`},
@@ -64,6 +65,15 @@ func TestCheckRefuses(t *testing.T) {
 		{"constant overflow", handler("", "\tconst a = 1 << 500\n\tconst b = a * a * a * a * a * a * a * a\n\tconst c = b * b\n\treturn picloud.JSON(200, c)"), 10, 14, "overflow"},
 		{"huge shift", handler("", "\tconst a = 1 << 1000000000\n\t_ = a\n\treturn nil"), 9, 17, "shift count"},
 		{"shift of a package constant", handler(`"math"`, "\tconst a = math.MaxInt64 << 100000\n\t_ = a\n\treturn nil"), 9, 29, "shift count"},
+		// yaegi compiles these, then fails every load with a nil
+		// dereference and no line.
+		{"generic literal in a map literal", generic("\treturn picloud.JSON(200, map[string]any{\"p\": Pair[string, int]{\"a\", 1}})"), 10, 47, "Pair[string, int]{...} as an element"},
+		{"generic literal in a slice literal", generic("\t_ = []any{1, Pair[string, int]{}}\n\treturn nil"), 10, 15, "write (Pair[string, int]{...}) in parentheses"},
+		{"generic literal in a named slice", generic("\ttype list []any\n\t_ = list{Pair[int, int]{}}\n\treturn nil"), 11, 11, "Pair[int, int]{...} as an element"},
+		{"generic literal in a package-level variable", "package main\n\nimport \"picloud\"\n\ntype Pair[K, V any] struct{ A K; B V }\n\nvar pairs = [][]any{{Pair[string, int]{}}}\n\nfunc Handle(req *picloud.Request) *picloud.Response { return nil }\n", 7, 22, "as an element"},
+		// yaegi panics while compiling this; the position in its message
+		// is kept.
+		{"interpreter panic while compiling", generic("\treturn picloud.JSON(200, g[int]())\n}\n\nfunc f[T any]() int { return 0 }\n\nfunc g[T any]() int {\n\treturn f[Box[T]]()"), 10, 27, "the interpreter cannot compile this"},
 		{"first problem wins", handler(`"os"`, "\tgo func() {}()\n\treturn nil"), 5, 2, `import "os"`},
 	}
 	for _, tt := range tests {
@@ -72,7 +82,7 @@ func TestCheckRefuses(t *testing.T) {
 				name string
 				fn   func(string) error
 			}{
-				{"Check", Check},
+				{"Check", func(src string) error { return Check(context.Background(), src) }},
 				{"New", func(src string) error { _, err := New(context.Background(), src, Options{}); return err }},
 			} {
 				err := run.fn(tt.source)
@@ -90,7 +100,7 @@ func TestCheckRefuses(t *testing.T) {
 
 func TestCompileErrorMessage(t *testing.T) {
 	src := "package main\n\nimport \"picloud\"\n\nfunc Handle(req *picloud.Request) *picloud.Response {\n\treturn picloud.JSON(200, map[string]any{\"x\": undefinedThing})\n}\n"
-	err := Check(src)
+	err := Check(context.Background(), src)
 	if got, want := err.Error(), "line 6, column 47: undefined: undefinedThing"; got != want {
 		t.Errorf("Check = %q, want %q", got, want)
 	}
@@ -109,12 +119,13 @@ func TestCheckAccepts(t *testing.T) {
 		{"field and index writes through pointers", handler("", "\ttype box struct{ n int }\n\tb := &box{}\n\tb.n = 1\n\t(*b).n++\n\tarr := &[2]int{}\n\tarr[0] = b.n\n\treturn nil")},
 		{"go in a string and a comment", handler("", "\t// go func() {}\n\t_ = \"go func() {}\"\n\treturn nil")},
 		{"every allowed import", everyImportScript()},
+		{"generic literals the interpreter runs", generic("\ttype holder struct{ P any }\n\tp := Pair[string, int]{\"a\", 1}\n\t_ = []any{p, (Pair[string, int]{}), holder{Pair[int, int]{}}, []Box[int]{{1}}, map[string]any{\"b\": Box[int]{}}}\n\treturn picloud.JSON(200, map[string]any{\"p\": p})")},
 		{"constants within Go's limits", handler(`"math"
 	"time"`, "\tconst big = 1 << 62\n\tconst huge = 1 << 500 >> 490\n\tvar overflow int // unused: go/types would complain, yaegi does not\n\td := 3 * time.Second\n\t_ = d + math.MaxInt64>>60 + big + huge\n\treturn nil")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := Check(tt.source); err != nil {
+			if err := Check(context.Background(), tt.source); err != nil {
 				t.Errorf("Check = %v", err)
 			}
 			in, err := New(context.Background(), tt.source, Options{})
@@ -129,6 +140,12 @@ func TestCheckAccepts(t *testing.T) {
 	}
 }
 
+// generic is a handler with body after the generic types Pair and Box.
+func generic(body string) string {
+	return "package main\n\nimport \"picloud\"\n\ntype Pair[K, V any] struct{ A K; B V }\n\ntype Box[T any] struct{ V T }\n\n" +
+		"func Handle(req *picloud.Request) *picloud.Response {\n" + body + "\n}\n"
+}
+
 // everyImportScript imports every allowed package (blank, so unused ones
 // compile) and uses a few of each kind.
 func everyImportScript() string {
@@ -139,4 +156,37 @@ func everyImportScript() string {
 		}
 	}
 	return handler(strings.Join(imports, "\n\t"), "\treturn nil")
+}
+
+// TestInterpreterFailureIsLocated loads a source the go/parser pass
+// would refuse (see checkGenericLiterals) to show the net behind it: a
+// construct yaegi compiles and cannot run is a *CompileError at the
+// function that holds it, not a panic without a line.
+func TestInterpreterFailureIsLocated(t *testing.T) {
+	src := `package main
+
+import "picloud"
+
+type Pair[K, V any] struct{ A K; B V }
+
+func fine() any { return Pair[int, int]{} }
+
+func broken() any {
+	return []any{Pair[string, int]{}}
+}
+
+func alsoFine() int { return 1 }
+
+func Handle(req *picloud.Request) *picloud.Response { return picloud.JSON(200, []any{fine(), broken(), alsoFine()}) }
+`
+	s := &script{imports: []string{sdkImportPath}}
+	_, err := build(context.Background(), s, src, Options{})
+	var failure *interpreterFailure
+	if !errors.As(err, &failure) {
+		t.Fatalf("build = %v, want an interpreter failure", err)
+	}
+	ce := locateFailure(context.Background(), s, src, failure)
+	if ce.Line != 9 || ce.Column != 6 || !strings.Contains(ce.Message, "func broken") {
+		t.Errorf("located at %v, want func broken at line 9, column 6", ce)
+	}
 }

@@ -110,3 +110,15 @@ func parsePosition(s string) (line, col int, ok bool) {
 	}
 	return line, col, true
 }
+
+// Errors of a check that gave no verdict on the source's contents (see
+// worker.Checker): each is wrapped by an error that names the limit.
+const (
+	// ErrSourceTooLarge: the source is over the size limit.
+	ErrSourceTooLarge = sandboxError("script source too large")
+	// ErrCheckLimit: the check took too long, used too much memory or
+	// crashed its process; the script is refused.
+	ErrCheckLimit = sandboxError("script check over its limits")
+	// ErrCheckBusy: every check slot stayed taken; try again later.
+	ErrCheckBusy = sandboxError("too many script checks at once")
+)

@@ -24,6 +24,7 @@ import (
 	"io"
 	"maps"
 	"net/url"
+	"runtime/debug"
 	"time"
 
 	"github.com/traefik/yaegi/interp"
@@ -83,18 +84,40 @@ type Result struct {
 	Err error
 }
 
-// Check validates and trial-compiles source without running any of it. A
-// problem in the source is returned as *CompileError.
-func Check(source string) error {
-	s, err := parseScript(source)
+// Check validates source and loads it as an executor would (see New):
+// it parses and compiles it, runs its package-level initialisers and
+// finds Handle, then throws it away without calling Handle. So whatever
+// would fail at load fails here, as a *CompileError with a line and
+// column: a compile error, a panic in an initialiser, a construct the
+// interpreter accepts but cannot run. When ctx ends first, Check returns
+// its error.
+//
+// Check runs untrusted code and compiles without bounds on memory (a
+// generic function instantiating itself with ever larger types) or time:
+// call it in a process that may die, under limits (worker.RunCheck),
+// never in the server.
+func Check(ctx context.Context, source string) error {
+	in, err := New(ctx, source, Options{})
 	if err != nil {
+		return loadRefusal(err)
+	}
+	in.Close()
+	return nil
+}
+
+// loadRefusal is the error Check returns for a load that failed with err:
+// a panic in an initialiser becomes a *CompileError.
+func loadRefusal(err error) error {
+	var pe *PanicError
+	if !errors.As(err, &pe) {
 		return err
 	}
-	i, err := newInterpreter(s.imports, interpOutput{out: io.Discard, traces: io.Discard})
-	if err != nil {
-		return err
+	ce := &CompileError{Line: max(pe.Line, 1), Column: max(pe.Column, 1),
+		Message: "initialising the script's package-level variables panics: " + pe.Value}
+	if pe.Func != "" && pe.Func != "main" {
+		ce.Message += " (in " + pe.Func + ")"
 	}
-	return compile(i, source)
+	return ce
 }
 
 // Instance is one compiled interpreter of one script. It is not safe for
@@ -114,9 +137,13 @@ type Instance struct {
 	stop    context.CancelFunc
 	stopped <-chan struct{}
 	// released lets the stop switch's evaluation end (see armStop): it is
-	// closed by Close, when no call is running.
+	// closed by Close, when no call is running, or once a load that
+	// failed has stopped evaluating.
 	released chan struct{}
-	closed   bool
+	// evaluated is closed when the evaluation of the script's source
+	// ends (nil before it started).
+	evaluated chan struct{}
+	closed    bool
 }
 
 // outcome is what one call of Handle produced.
@@ -125,10 +152,11 @@ type outcome struct {
 	err  error // a *PanicError, or ErrResponseTooLarge wrapped
 }
 
-// New compiles source into a ready Instance: it checks source as Check
-// does (returning *CompileError), then initialises the script's
-// package-level variables, which may run script code; a panic there is
-// returned as *PanicError and ctx cancels it.
+// New compiles source into a ready Instance: it refuses what the
+// go/parser pass refuses and what does not compile, including what the
+// interpreter compiles but cannot run (all as *CompileError), then
+// initialises the script's package-level variables, which may run script
+// code; a panic there is returned as *PanicError and ctx cancels it.
 func New(ctx context.Context, source string, opts Options) (*Instance, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sandbox: new instance: %w", err)
@@ -137,6 +165,16 @@ func New(ctx context.Context, source string, opts Options) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	in, err := build(ctx, s, source, opts)
+	var failure *interpreterFailure
+	if errors.As(err, &failure) {
+		return nil, locateFailure(ctx, s, source, failure)
+	}
+	return in, err
+}
+
+// build is New after the go/parser pass.
+func build(ctx context.Context, s *script, source string, opts Options) (*Instance, error) {
 	maxOutput := cmp.Or(max(opts.MaxOutput, 0), DefaultMaxOutput)
 	stopCtx, stop := context.WithCancel(context.Background())
 	in := &Instance{
@@ -149,13 +187,28 @@ func New(ctx context.Context, source string, opts Options) (*Instance, error) {
 	}
 	if err := in.load(ctx, stopCtx, s, source); err != nil {
 		stop()
-		close(in.released)
+		in.releaseAfterEval()
 		return nil, err
 	}
 	return in, nil
 }
 
-// load compiles source, runs its initialisers, arms the stop switch and
+// releaseAfterEval releases the stop switch of an instance whose load
+// failed, once the evaluation of its source has ended: when ctx ended
+// it, it may still be unwinding on the root frame, as a stopped Handle
+// may (see armStop).
+func (in *Instance) releaseAfterEval() {
+	if in.evaluated == nil {
+		close(in.released)
+		return
+	}
+	go func() {
+		<-in.evaluated
+		close(in.released)
+	}()
+}
+
+// load arms the stop switch, compiles source, runs its initialisers and
 // fetches Handle.
 func (in *Instance) load(ctx, stopCtx context.Context, s *script, source string) (err error) {
 	in.call = sdk.NewCall(in.out)
@@ -163,19 +216,47 @@ func (in *Instance) load(ctx, stopCtx context.Context, s *script, source string)
 	if err != nil {
 		return err
 	}
-	// EvalWithContext compiles and runs the package-level initialisers in
-	// one go, stopping them if ctx ends. (ExecuteWithContext would let us
-	// compile first, but it races with itself on cancellation.)
-	if _, err := in.interp.EvalWithContext(ctx, source); err != nil {
-		return in.loadError(ctx, s, source, err)
-	}
-	// Armed before Handle is fetched, so that Handle's frames inherit the
-	// switch's channel.
+	// Armed before the script is evaluated: yaegi gives every frame the
+	// cancellation channel of the evaluation it was made in, and a
+	// closure keeps its maker's. A closure stored in a package-level
+	// variable is made while the script is evaluated, so only a switch
+	// armed first stops a channel wait inside it.
 	if err := armStop(stopCtx, in.released, in.interp); err != nil {
 		return err
 	}
+	if err := in.eval(ctx, source); err != nil {
+		return in.loadError(ctx, s, source, err)
+	}
 	in.handle, err = lookupHandle(in.interp, s)
 	return err
+}
+
+// eval compiles source and runs its package-level initialisers in one go
+// (a plain Eval, which keeps the stop switch's channel; EvalWithContext
+// would make a new one). When ctx ends first, the interpreter is stopped
+// and eval returns at once.
+func (in *Instance) eval(ctx context.Context, source string) error {
+	done := make(chan error, 1)
+	in.evaluated = make(chan struct{})
+	go func() {
+		defer close(in.evaluated)
+		defer func() {
+			// Eval recovers a panic of the script's initialisers; yaegi's
+			// compiler may panic too.
+			if r := recover(); r != nil {
+				done <- interp.Panic{Value: r, Stack: debug.Stack()}
+			}
+		}()
+		_, err := in.interp.Eval(source)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		in.stop()
+		return ctx.Err()
+	}
 }
 
 // loadError explains why evaluating source failed: ctx ended, the source
@@ -188,6 +269,9 @@ func (in *Instance) loadError(ctx context.Context, s *script, source string, err
 	var p interp.Panic
 	if !errors.As(err, &p) {
 		return compileError(err)
+	}
+	if failure, ok := asInterpreterFailure(p); ok {
+		return failure
 	}
 	// yaegi panics on some sources it cannot compile, too: compile on a
 	// fresh interpreter to tell the two apart.
@@ -207,7 +291,11 @@ func (in *Instance) loadError(ctx context.Context, s *script, source string, err
 func compile(i *interp.Interpreter, source string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &CompileError{Line: 1, Column: 1, Message: fmt.Sprintf("the interpreter cannot compile this script: %v", r)}
+			// yaegi's panics often start with the position ("35:27: CFG
+			// post-order panic: ...").
+			ce := compileError(errors.New(formatPanicValue(r)))
+			ce.Message = "the interpreter cannot compile this: " + ce.Message
+			err = ce
 		}
 	}()
 	if _, err := i.Compile(source); err != nil {

@@ -399,8 +399,12 @@ func Handle(req *picloud.Request) *picloud.Response { return nil }
 	if !errors.As(err, &pe) || !strings.Contains(pe.Value, "missing closing )") {
 		t.Fatalf("New = %v, want a *PanicError", err)
 	}
-	if err := Check(src); err != nil {
-		t.Errorf("Check runs no script code, yet: %v", err)
+	// Check loads the script as an executor would: what fails at load is
+	// refused at upload, with the line.
+	err = Check(context.Background(), src)
+	var ce *CompileError
+	if !errors.As(err, &ce) || ce.Line != 8 || ce.Column != 11 || !strings.Contains(ce.Message, "panics: regexp: Compile") {
+		t.Errorf("Check = %v, want the panic at line 8, column 11", err)
 	}
 }
 
@@ -511,26 +515,68 @@ func TestCallStopsHostileScripts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := "package main\n\nimport (\n\t\"picloud\"\n\t\"time\"\n)\n\nvar _ = time.Second\n\nvar hits int\n\n" +
 				"func Handle(req *picloud.Request) *picloud.Response {\n\t" + tt.body + "\n\treturn picloud.Text(200, \"done\")\n}\n"
-			in := newInstance(t, src, Options{})
-			before := runtime.NumGoroutine()
-			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-			defer cancel()
-			res := in.Call(ctx, nil)
-			if !errors.Is(res.Err, context.DeadlineExceeded) {
-				t.Fatalf("Call = %+v, want the deadline", res)
-			}
-			if res := in.Call(context.Background(), nil); !errors.Is(res.Err, ErrClosed) {
-				t.Errorf("call after a stopped one: %+v, want ErrClosed", res)
-			}
-			// Nothing of the stopped call keeps running.
-			deadline := time.Now().Add(2 * time.Second)
-			for runtime.NumGoroutine() >= before {
-				if time.Now().After(deadline) {
-					t.Fatalf("%d goroutines still running, %d before the call", runtime.NumGoroutine(), before)
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			stopsWithin(t, newInstance(t, src, Options{}))
 		})
+	}
+}
+
+// TestCallStopsClosuresMadeAtLoad runs the waits of
+// TestCallStopsHostileScripts in closures made while the script was
+// loaded (package-level variables), whose frames yaegi made before the
+// stop switch was armed.
+func TestCallStopsClosuresMadeAtLoad(t *testing.T) {
+	tests := []struct {
+		name string
+		decl string
+	}{
+		{"receive", `var wait = func() { ch := make(chan int); <-ch }`},
+		{"send", `var wait = func() { ch := make(chan int); ch <- 1 }`},
+		{"select", `var wait = func() { ch := make(chan int); select { case <-ch: case <-time.After(time.Hour): } }`},
+		{"range", `var wait = func() { for range make(chan int) { } }`},
+		{"returned by a function", `var wait = waiter()
+
+func waiter() func() { ch := make(chan int); return func() { <-ch } }`},
+		{"in a map", `var waits = map[string]func(){"x": func() { <-make(chan int) }}
+
+var wait = func() { waits["x"]() }`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "package main\n\nimport (\n\t\"picloud\"\n\t\"time\"\n)\n\nvar _ = time.Second\n\n" + tt.decl + "\n\n" +
+				"func Handle(req *picloud.Request) *picloud.Response {\n\twait()\n\treturn picloud.Text(200, \"done\")\n}\n"
+			stopsWithin(t, newInstance(t, src, Options{}))
+		})
+	}
+}
+
+// stopsWithin calls in with a short deadline and checks that the call
+// ends with it, closes the instance and leaves nothing running.
+func stopsWithin(t *testing.T, in *Instance) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan Result, 1)
+	go func() { done <- in.Call(ctx, nil) }()
+	var res Result
+	select {
+	case res = <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call was not stopped at its deadline")
+	}
+	if !errors.Is(res.Err, context.DeadlineExceeded) {
+		t.Fatalf("Call = %+v, want the deadline", res)
+	}
+	if res := in.Call(context.Background(), nil); !errors.Is(res.Err, ErrClosed) {
+		t.Errorf("call after a stopped one: %+v, want ErrClosed", res)
+	}
+	// Nothing of the stopped call keeps running.
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() >= before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines still running, %d before the call", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

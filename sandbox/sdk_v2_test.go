@@ -251,7 +251,7 @@ func boolText(b bool) string {
 	return "false"
 }
 `
-	if err := Check(src); err != nil {
+	if err := Check(context.Background(), src); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
 	res := newInstance(t, src, Options{}).Call(context.Background(), nil)

@@ -21,10 +21,15 @@ const hostImportPath = "picloudhost"
 // context bumps the interpreter's run id, which ends every loop of every
 // frame, and closes the channel that every blocking channel operation
 // also waits on. The switch is such a call that does not end on its own:
-// it blocks in a host function until released is closed. Functions
-// fetched afterwards (Handle) run in frames that inherit its channel, so
-// stop ends them too, wherever they are, and leaves the interpreter
-// poisoned: nothing runs on it again.
+// it blocks in a host function until released is closed. It is armed
+// before the script is evaluated, so every frame the script ever makes
+// inherits its channel: Handle's, and those of closures made by the
+// package-level initialisers (a closure keeps the channel of the frame it
+// was made in). stop ends them all, wherever they are, and leaves the
+// interpreter poisoned: nothing runs on it again.
+//
+// The host package is then known to the script's package without an
+// import: Check refuses its name in scripts.
 //
 // The switch's own evaluation must go on blocking after stop, until
 // released: once it ends, yaegi reads the interpreter's root frame, where

@@ -155,7 +155,7 @@ func TestSymbolTableLeavesOut(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Check(tt.source)
+			err := Check(context.Background(), tt.source)
 			var ce *CompileError
 			if !errors.As(err, &ce) || !strings.Contains(ce.Message, tt.contains) || ce.Line != tt.line {
 				t.Errorf("Check = %v, want %q at line %d", err, tt.contains, tt.line)

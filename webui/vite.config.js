@@ -11,7 +11,14 @@ export default defineConfig({
 		rolldownOptions: { checks: { pluginTimings: false } }
 	},
 	server: {
-		// `npm run dev` talks to a PiCloud started with `make run`.
-		proxy: { '/api': 'http://127.0.0.1:8080' }
+		// `npm run dev` talks to a PiCloud started with `make run`, as its
+		// admin host (the API answers nowhere else); the proxy stands in
+		// for the browser on that origin, so it names it in Origin too.
+		proxy: {
+			'/api': {
+				target: 'http://127.0.0.1:8080',
+				headers: { host: 'admin.localhost:8080', origin: 'http://admin.localhost:8080' }
+			}
+		}
 	}
 });

@@ -9,10 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/picloud/picloud/sandbox"
+	"github.com/picloud/picloud/sandbox/sdk"
 )
 
 // Environment a worker process is started with.
@@ -75,7 +79,14 @@ func RunChild(ctx context.Context, opts ChildOptions) int {
 		opts.logger().Error("picloud worker: no socket from the host; this command is started by `picloud serve`", slog.Any("error", err))
 		return ExitBadStart
 	}
-	if err := Serve(ctx, conn, opts); err != nil {
+	c := newChild(ctx, conn, opts)
+	// From here on the worker only computes and talks over conn: it
+	// drops the rights to open files, run programs and make sockets
+	// before it compiles any script.
+	if err := confine(); err != nil {
+		opts.logger().Warn("picloud worker: runs without a syscall filter", slog.Any("error", err))
+	}
+	if err := c.serve(conn); err != nil {
 		opts.logger().Error("picloud worker: connection to the host failed", slog.Any("error", err))
 		return 1
 	}
@@ -90,12 +101,24 @@ func (o ChildOptions) logger() *slog.Logger {
 }
 
 // Serve answers the host on conn until it closes (nil) or sends a bad
-// frame. It applies the memory limit to this whole process.
+// frame. It applies the memory limit to this whole process; unlike
+// RunChild it does not confine it.
 func Serve(ctx context.Context, conn net.Conn, opts ChildOptions) error {
-	defer conn.Close()
+	return newChild(ctx, conn, opts).serve(conn)
+}
+
+// newChild readies this process to serve scripts: stack and memory
+// limits, and what the standard library would otherwise read from disk
+// lazily, later, when a confined worker no longer can.
+func newChild(ctx context.Context, conn net.Conn, opts ChildOptions) *child {
 	debug.SetMaxStack(maxStack)
 	dog := startWatchdog(opts.MemoryLimit, opts.logger())
-	c := &child{ctx: ctx, w: newFrameWriter(conn), dog: dog, instances: map[uint64]*served{}}
+	_, _ = time.Now().In(time.Local).Zone() // loads the local time zone
+	return &child{ctx: ctx, w: newFrameWriter(conn), dog: dog, instances: map[uint64]*served{}}
+}
+
+func (c *child) serve(conn net.Conn) error {
+	defer conn.Close()
 	defer c.unloadAll()
 	r := bufio.NewReaderSize(conn, 64<<10)
 	var buf []byte
@@ -140,27 +163,29 @@ const callQueue = 4
 
 func (c *child) handle(f *Frame) {
 	switch {
-	case f.Load != nil:
+	case f.GetLoad() != nil:
 		ctx, stop := context.WithCancel(c.ctx)
 		s := &served{calls: make(chan *Call, callQueue), stop: stop}
-		c.instances[f.Load.Instance] = s
-		go c.serveInstance(ctx, f.ID, f.Load, s.calls)
-	case f.Call != nil:
-		s, ok := c.instances[f.Call.Instance]
+		c.instances[f.GetLoad().Instance] = s
+		go c.serveInstance(ctx, f.Id, f.GetLoad(), s.calls)
+	case f.GetCall() != nil:
+		call := f.GetCall()
+		s, ok := c.instances[call.Instance]
 		if !ok {
-			c.reply(&Frame{ID: f.ID, Result: &Result{Err: &Error{Kind: KindInternal,
-				Message: fmt.Sprintf("worker: no instance %d", f.Call.Instance)}}})
+			c.reply(&Frame{Id: f.Id, Body: &Frame_Result{Result: &Result{Error: &Error{Kind: Error_KIND_INTERNAL,
+				Message: fmt.Sprintf("worker: no instance %d", call.Instance)}}}})
 			return
 		}
-		s.calls <- &Call{Instance: f.ID, Request: f.Call.Request} // Instance carries the call's id from here on
-	case f.Unload != nil:
-		if s, ok := c.instances[f.Unload.Instance]; ok {
+		call.Instance = f.Id // Instance carries the call's id from here on
+		s.calls <- call
+	case f.GetUnload() != nil:
+		if s, ok := c.instances[f.GetUnload().Instance]; ok {
 			// The host unloads an instance whose call ran out of time
 			// as soon as it gives up on it: stopping that call here
 			// spares the rest of the app's scripts a killed worker.
 			s.stop()
 			close(s.calls)
-			delete(c.instances, f.Unload.Instance)
+			delete(c.instances, f.GetUnload().Instance)
 		}
 	}
 }
@@ -179,24 +204,33 @@ func (c *child) serveInstance(ctx context.Context, loadID uint64, load *Load, ca
 	c.dog.busy(1)
 	inst, err := sandbox.New(ctx, load.Source, sandbox.Options{MaxOutput: int(load.MaxOutput), MaxResponseBody: int(load.MaxResponseBody)})
 	c.dog.busy(-1)
-	c.reply(&Frame{ID: loadID, Loaded: &Loaded{Err: wireError(err)}})
+	c.reply(&Frame{Id: loadID, Body: &Frame_Loaded{Loaded: &Loaded{Error: wireError(err), Goroutine: goroutineID()}}})
+	var req sdk.Request
+	var answer resultFrame
 	for call := range calls {
 		if err != nil {
-			c.reply(&Frame{ID: call.Instance, Result: &Result{Err: &Error{Kind: KindInternal, Message: "worker: script is not loaded"}}})
+			c.reply(&Frame{Id: call.Instance, Body: &Frame_Result{Result: &Result{Error: &Error{Kind: Error_KIND_INTERNAL, Message: "worker: script is not loaded"}}}})
 			continue
 		}
+		call.GetRequest().fill(&req)
 		c.dog.busy(1)
-		out := inst.Call(ctx, call.Request)
+		out := inst.Call(ctx, &req)
 		c.dog.busy(-1)
-		res := &Result{Response: out.Response, Output: out.Output, Duration: out.Duration, Err: wireError(out.Panic)}
-		if res.Err == nil && out.Err != nil {
-			res.Err = wireError(out.Err)
-		}
-		c.reply(&Frame{ID: call.Instance, Result: res})
+		c.reply(answer.set(call.Instance, out))
 	}
 	if inst != nil {
 		inst.Close()
 	}
+}
+
+// goroutineID is the id of the calling goroutine, as crash reports print
+// it ("goroutine 42 gp=... [running]:"), or 0.
+func goroutineID() uint64 {
+	var buf [64]byte
+	s := strings.TrimPrefix(string(buf[:runtime.Stack(buf[:], false)]), "goroutine ")
+	s, _, _ = strings.Cut(s, " ")
+	id, _ := strconv.ParseUint(s, 10, 64)
+	return id
 }
 
 // reply sends f; a broken connection ends Serve through its reader.
@@ -211,16 +245,16 @@ func wireError(err error) *Error {
 	}
 	var ce *sandbox.CompileError
 	if errors.As(err, &ce) {
-		return &Error{Kind: KindCompile, Message: ce.Message, Line: ce.Line, Column: ce.Column}
+		return &Error{Kind: Error_KIND_COMPILE, Message: ce.Message, Line: int32(ce.Line), Column: int32(ce.Column)}
 	}
 	var pe *sandbox.PanicError
 	if errors.As(err, &pe) {
-		return &Error{Kind: KindPanic, Message: pe.Value, Line: pe.Line, Column: pe.Column, Func: pe.Func}
+		return &Error{Kind: Error_KIND_PANIC, Message: pe.Value, Line: int32(pe.Line), Column: int32(pe.Column), Func: pe.Func}
 	}
 	if errors.Is(err, sandbox.ErrResponseTooLarge) {
-		return &Error{Kind: KindResponseTooLarge, Message: err.Error()}
+		return &Error{Kind: Error_KIND_RESPONSE_TOO_LARGE, Message: err.Error()}
 	}
-	return &Error{Kind: KindInternal, Message: err.Error()}
+	return &Error{Kind: Error_KIND_INTERNAL, Message: err.Error()}
 }
 
 // asError is the inverse of wireError: the error a sandbox in this
@@ -230,11 +264,11 @@ func (e *Error) asError() error {
 		return nil
 	}
 	switch e.Kind {
-	case KindCompile:
-		return &sandbox.CompileError{Line: e.Line, Column: e.Column, Message: e.Message}
-	case KindPanic:
-		return &sandbox.PanicError{Value: e.Message, Line: e.Line, Column: e.Column, Func: e.Func}
-	case KindResponseTooLarge:
+	case Error_KIND_COMPILE:
+		return &sandbox.CompileError{Line: int(e.Line), Column: int(e.Column), Message: e.Message}
+	case Error_KIND_PANIC:
+		return &sandbox.PanicError{Value: e.Message, Line: int(e.Line), Column: int(e.Column), Func: e.Func}
+	case Error_KIND_RESPONSE_TOO_LARGE:
 		return responseTooLarge(e.Message)
 	}
 	return errors.New(e.Message)

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
 )
@@ -30,12 +30,15 @@ const (
 type Options struct {
 	// Command is the worker's argv; default: this executable, "worker".
 	Command []string
-	// Env is added to this process's environment for the worker.
+	// Env is added to the worker's environment, which is otherwise
+	// computed (workerEnv), never inherited.
 	Env []string
 	// MemoryLimit is each worker's memory limit in bytes.
 	MemoryLimit int64
-	// Backoff is the wait before the first restart after a crash; it
-	// doubles with every crash in a row, up to MaxBackoff.
+	// Backoff is the wait before the first restart of a worker that died
+	// with no call to blame (it could not start); it doubles with every
+	// such failure in a row, up to MaxBackoff. A worker a call killed is
+	// restarted at once.
 	Backoff    time.Duration
 	MaxBackoff time.Duration
 	// Procs is each worker's GOMAXPROCS: how many cores one app's
@@ -76,18 +79,18 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// Engine is the actors.Engine that runs every app's scripts in a worker
+// Engine is the engine.Engine that runs every app's scripts in a worker
 // process of its own.
 type Engine struct {
 	opts Options
 
 	mu      sync.Mutex
-	apps    map[string]*supervisor
+	apps    map[int64]*supervisor // by app id: a slug can change hands
 	closed  bool
 	running sync.WaitGroup // one per live process
 }
 
-var _ actors.Engine = (*Engine)(nil)
+var _ engine.Engine = (*Engine)(nil)
 
 // NewEngine returns an Engine; workers start on the first Load of their
 // app.
@@ -96,30 +99,37 @@ func NewEngine(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{opts: opts, apps: map[string]*supervisor{}}, nil
+	if err := confineSupport(); err != nil {
+		opts.Logger.Warn("workers run without a syscall filter: scripts are held by the interpreter alone", slog.Any("err", err))
+	}
+	return &Engine{opts: opts, apps: map[int64]*supervisor{}}, nil
 }
 
-// Load implements actors.Engine: it compiles script in app's worker,
-// starting the worker if needed.
-func (e *Engine) Load(ctx context.Context, app string, script actors.ScriptVersion, opts sandbox.Options) (actors.Instance, error) {
+// Load implements engine.Engine: it compiles script in app's worker,
+// starting the worker if needed. Workers are keyed by app id: an app
+// that takes over the slug of a renamed one gets a worker of its own.
+func (e *Engine) Load(ctx context.Context, app engine.AppRef, script engine.Script, opts sandbox.Options) (engine.Instance, error) {
 	sup, err := e.supervisor(app)
 	if err != nil {
 		return nil, err
 	}
-	return sup.load(ctx, script, opts)
+	return sup.load(ctx, app.Slug, script, opts)
 }
 
-func (e *Engine) supervisor(app string) (*supervisor, error) {
+func (e *Engine) supervisor(app engine.AppRef) (*supervisor, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
-		return nil, fmt.Errorf("worker engine is closed: %w", actors.ErrWorkerCrashed)
+		return nil, fmt.Errorf("worker engine is closed: %w", engine.ErrWorkerCrashed)
 	}
-	sup := e.apps[app]
+	sup := e.apps[app.ID]
 	if sup == nil {
-		sup = &supervisor{engine: e, app: app}
-		e.apps[app] = sup
+		sup = &supervisor{engine: e, appID: app.ID, app: app.Slug}
+		e.apps[app.ID] = sup
 	}
+	sup.mu.Lock()
+	sup.app = app.Slug // the latest name, for logs
+	sup.mu.Unlock()
 	return sup, nil
 }
 
@@ -139,20 +149,20 @@ func (e *Engine) Close() {
 	e.running.Wait()
 }
 
-// Workers returns the pid of every running worker by app, for tests and
-// metrics.
-func (e *Engine) Workers() map[string]int {
+// Workers returns the pid of every running worker by app id, for tests
+// and metrics.
+func (e *Engine) Workers() map[int64]int {
 	e.mu.Lock()
 	sups := make([]*supervisor, 0, len(e.apps))
 	for _, s := range e.apps {
 		sups = append(sups, s)
 	}
 	e.mu.Unlock()
-	out := map[string]int{}
+	out := map[int64]int{}
 	for _, s := range sups {
 		s.mu.Lock()
 		if s.proc != nil {
-			out[s.app] = s.proc.cmd.Process.Pid
+			out[s.appID] = s.proc.cmd.Process.Pid
 		}
 		s.mu.Unlock()
 	}
@@ -160,63 +170,120 @@ func (e *Engine) Workers() map[string]int {
 }
 
 // supervisor owns the worker process of one app: it starts it on
-// demand, restarts it after a crash no sooner than the backoff allows
-// and stops it when it has held no script for a while.
+// demand and stops it when it has held no script for a while. It keeps
+// no count of the crashes scripts cause: the calls that killed a worker
+// are told so (engine.ErrCausedCrash) and their scripts' routers count
+// and park them, and the next load starts a new worker at once. Only a
+// worker that dies with no script to blame (one that cannot start) is
+// restarted with a backoff, for there is nothing else to stop the loop.
 type supervisor struct {
 	engine *Engine
-	app    string
+	appID  int64
 
 	mu        sync.Mutex
+	app       string   // the app's slug, for logs only
 	proc      *process // nil while none runs
 	instances int      // loaded on proc
 	idle      *time.Timer
-	crashes   int       // in a row
-	notBefore time.Time // no restart before this, after a crash
+	failures  int       // unexplained deaths in a row
+	notBefore time.Time // no restart before this, after such a death
 	lastCrash string
 }
 
-func (s *supervisor) load(ctx context.Context, script actors.ScriptVersion, opts sandbox.Options) (actors.Instance, error) {
-	p, err := s.acquire()
-	if err != nil {
-		return nil, err
-	}
-	id := p.nextInstance()
-	f, err := p.roundTrip(ctx, &Frame{Load: &Load{Instance: id, Source: script.Source, MaxOutput: int64(opts.MaxOutput), MaxResponseBody: int64(opts.MaxResponseBody),
-		App: s.app, ScriptID: script.ScriptID, Version: script.Version}})
-	if err == nil && f.Loaded == nil {
-		err = fmt.Errorf("worker: answered a load with something else")
-	}
-	if err == nil {
-		err = f.Loaded.Err.asError()
-	}
-	if err != nil {
-		s.release(p)
-		return nil, err
-	}
-	return &instance{sup: s, p: p, id: id}, nil
-}
-
-// acquire returns the running worker, starting one if the backoff
-// allows, and counts one more instance on it.
-func (s *supervisor) acquire() (*process, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc == nil {
-		if wait := time.Until(s.notBefore); wait > 0 {
-			return nil, fmt.Errorf("the worker of app %q is restarting in %s after a crash (%s): %w",
-				s.app, wait.Round(time.Millisecond), s.lastCrash, actors.ErrWorkerCrashed)
-		}
-		p, err := s.start()
+func (s *supervisor) load(ctx context.Context, slug string, script engine.Script, opts sandbox.Options) (engine.Instance, error) {
+	for {
+		p, err := s.acquire(ctx)
 		if err != nil {
 			return nil, err
 		}
-		s.proc = p
+		id := p.nextInstance()
+		f, err := p.roundTrip(ctx, &Frame{Body: &Frame_Load{Load: &Load{Instance: id, Source: script.Source, MaxOutput: int64(opts.MaxOutput), MaxResponseBody: int64(opts.MaxResponseBody),
+			App: slug, ScriptId: script.ScriptID, Version: script.Version}}}, id)
+		if errors.Is(err, engine.ErrInstanceLost) {
+			s.release(p)
+			continue // that worker died before it got the load: the next one
+		}
+		if err == nil && f.GetLoaded() == nil {
+			err = fmt.Errorf("worker: answered a load with something else")
+		}
+		if err == nil {
+			err = f.GetLoaded().Error.asError()
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				// Nobody waits for this load any more: stop it, rather
+				// than have the worker killed as stuck when it overruns.
+				p.send(&Frame{Body: &Frame_Unload{Unload: &Unload{Instance: id}}})
+			}
+			s.release(p)
+			return nil, err
+		}
+		return &instance{sup: s, p: p, id: id}, nil
 	}
-	if s.idle != nil {
-		s.idle.Stop()
+}
+
+// acquire returns the running worker, starting one if needed, and counts
+// one more instance on it. While the worker is dying or must not be
+// restarted yet it waits, as long as ctx allows.
+func (s *supervisor) acquire(ctx context.Context) (*process, error) {
+	for {
+		s.mu.Lock()
+		p, notBefore, app := s.proc, s.notBefore, s.app
+		var reaped <-chan struct{}
+		var backoff time.Duration
+		switch {
+		case p != nil && p.failing():
+			reaped = p.gone // then a new one starts
+		case p == nil && time.Now().Before(notBefore):
+			if deadline, ok := ctx.Deadline(); ok && deadline.Before(notBefore) {
+				s.mu.Unlock()
+				return nil, fmt.Errorf("the worker of app %q is restarting in %s after it failed (%s): %w",
+					app, time.Until(notBefore).Round(time.Millisecond), s.lastCrash, engine.ErrWorkerCrashed)
+			}
+			backoff = time.Until(notBefore)
+		case p == nil:
+			started, err := s.start()
+			if err != nil {
+				s.mu.Unlock()
+				return nil, err
+			}
+			s.proc, p = started, started
+			fallthrough
+		default:
+			if s.idle != nil {
+				s.idle.Stop()
+			}
+			s.instances++
+			s.mu.Unlock()
+			return p, nil
+		}
+		s.mu.Unlock()
+		if err := waitFor(ctx, reaped, backoff); err != nil {
+			return nil, fmt.Errorf("the worker of app %q did not restart in time (%w): %w", app, err, engine.ErrWorkerCrashed)
+		}
 	}
-	s.instances++
-	return s.proc, nil
+}
+
+// waitFor waits until done is closed (a nil done: until d has passed) or
+// ctx ends, whichever comes first; it returns ctx's error in the latter
+// case.
+func waitFor(ctx context.Context, done <-chan struct{}, d time.Duration) error {
+	if done == nil {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // release counts one instance less on p and arms the idle stop when p
@@ -247,8 +314,8 @@ func (s *supervisor) stopIfIdle() {
 	}
 	s.proc = nil
 	s.mu.Unlock()
-	s.engine.opts.Logger.Debug("worker idle, stopping", slog.String("app", s.app))
-	p.kill("stopped after the idle timeout", false)
+	s.engine.opts.Logger.Debug("worker idle, stopping", slog.String("app", p.app))
+	p.kill("stopped after the idle timeout", 0)
 }
 
 // stop ends the worker, if one runs.
@@ -261,13 +328,13 @@ func (s *supervisor) stop(why string) {
 	}
 	s.mu.Unlock()
 	if p != nil {
-		p.kill(why, false)
+		p.kill(why, 0)
 	}
 }
 
-// exited is called once per process when it is gone. A crash sets the
-// backoff before the next start.
-func (s *supervisor) exited(p *process, crashed bool, reason string, lived time.Duration) {
+// exited is called once per process when it is gone. A crash that no
+// call in flight explains sets a backoff before the next start.
+func (s *supervisor) exited(p *process, crashed, explained bool, reason string, lived time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.proc == p {
@@ -278,15 +345,21 @@ func (s *supervisor) exited(p *process, crashed bool, reason string, lived time.
 		return
 	}
 	opts := s.engine.opts
-	if lived > opts.MaxBackoff {
-		s.crashes = 0 // it ran well for a while: start the backoff over
+	if explained {
+		s.failures = 0
+		opts.Logger.Warn("worker crashed; its scripts' callers in flight were answered, the next call starts a new one",
+			slog.String("app", s.app), slog.String("reason", reason))
+		return
 	}
-	s.crashes++
-	backoff := backoffAfter(s.crashes, opts.Backoff, opts.MaxBackoff)
+	if lived > opts.MaxBackoff {
+		s.failures = 0 // it ran well for a while: start the backoff over
+	}
+	s.failures++
+	backoff := backoffAfter(s.failures, opts.Backoff, opts.MaxBackoff)
 	s.notBefore = time.Now().Add(backoff)
 	s.lastCrash = reason
-	opts.Logger.Warn("worker crashed", slog.String("app", s.app), slog.String("reason", reason),
-		slog.Int("crashes_in_a_row", s.crashes), slog.Duration("restart_after", backoff))
+	opts.Logger.Warn("worker failed", slog.String("app", s.app), slog.String("reason", reason),
+		slog.Int("failures_in_a_row", s.failures), slog.Duration("restart_after", backoff))
 }
 
 // backoffAfter is the wait before a restart after crashes crashes in a
@@ -305,33 +378,26 @@ type instance struct {
 	p    *process
 	id   uint64
 	once sync.Once
+	call callFrame // reused: one call at a time
 }
 
-// Call implements actors.Instance.
+// Call implements engine.Instance.
 func (in *instance) Call(ctx context.Context, req *sdk.Request) sandbox.Result {
-	f, err := in.p.roundTrip(ctx, &Frame{Call: &Call{Instance: in.id, Request: req}})
+	f, err := in.p.roundTrip(ctx, in.call.set(in.id, req), in.id)
 	if err != nil {
 		return sandbox.Result{Err: err}
 	}
-	if f.Result == nil {
+	if f.GetResult() == nil {
 		return sandbox.Result{Err: errors.New("worker: answered a call with something else")}
 	}
-	r := f.Result
-	res := sandbox.Result{Response: r.Response, Output: r.Output, Duration: r.Duration}
-	if r.Err != nil {
-		if r.Err.Kind == KindPanic {
-			res.Panic = r.Err.asError()
-		} else {
-			res.Err = r.Err.asError()
-		}
-	}
-	return res
+	return f.GetResult().sandboxResult()
 }
 
-// Close implements actors.Instance.
+// Close implements engine.Instance.
 func (in *instance) Close() {
 	in.once.Do(func() {
-		in.p.send(&Frame{Unload: &Unload{Instance: in.id}})
+		in.p.send(&Frame{Body: &Frame_Unload{Unload: &Unload{Instance: in.id}}})
+		in.p.forget(in.id)
 		in.sup.release(in.p)
 	})
 }

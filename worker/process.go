@@ -18,12 +18,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/picloud/picloud/actors"
+	"github.com/picloud/picloud/engine"
 )
 
 // process is one running worker and the connection to it.
 type process struct {
 	sup     *supervisor
+	app     string // the app's slug when it started, for messages
 	cmd     *exec.Cmd
 	conn    net.Conn
 	w       *frameWriter
@@ -33,15 +34,32 @@ type process struct {
 	nextID   atomic.Uint64
 	nextInst atomic.Uint64
 
+	gone chan struct{} // closed once the worker is reaped
+
 	mu      sync.Mutex
-	pending map[uint64]chan *Frame // nil channel: the caller gave up
-	dead    error                  // set once the worker is gone
-	// killedFor, when set, is why the host ended the worker on purpose.
+	pending map[uint64]*pendingCall // by frame id
+	// goroutines maps the worker goroutine of each loaded instance to it.
+	goroutines map[uint64]uint64
+	answered   bool  // the worker answered a frame: it started well
+	dying      bool  // the connection ended: nothing more is sent
+	dead       error // set once the worker is reaped
+	culprits   map[uint64]bool
+	// killedFor, when set, is why the host ended the worker; stuck is the
+	// call it was ended for, if any.
 	killedFor string
 	crashed   bool
+	stuck     uint64
 }
 
-// start spawns a worker with one end of a socketpair as its fd 3.
+// pendingCall is a Load or Call waiting for its answer.
+type pendingCall struct {
+	ch   chan *Frame // nil: the caller gave up
+	inst uint64
+	load bool
+}
+
+// start spawns a worker with one end of a socketpair as its fd 3. The
+// caller holds s.mu.
 func (s *supervisor) start() (*process, error) {
 	opts := s.engine.opts
 	hostEnd, childEnd, err := socketPair()
@@ -50,8 +68,7 @@ func (s *supervisor) start() (*process, error) {
 	}
 	defer childEnd.Close()
 	cmd := exec.Command(opts.Command[0], opts.Command[1:]...)
-	cmd.Env = append(os.Environ(), opts.Env...)
-	cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(opts.Procs), EnvMemoryLimit+"="+strconv.FormatInt(opts.MemoryLimit, 10), EnvApp+"="+s.app)
+	cmd.Env = workerEnv(opts, s.app)
 	cmd.ExtraFiles = []*os.File{childEnd}
 	note := &crashNote{}
 	cmd.Stderr = note
@@ -67,12 +84,37 @@ func (s *supervisor) start() (*process, error) {
 		_ = cmd.Wait()
 		return nil, fmt.Errorf("worker for app %q: socket: %w", s.app, err)
 	}
-	p := &process{sup: s, cmd: cmd, conn: conn, w: newFrameWriter(conn), started: time.Now(),
-		stderr: note, pending: map[uint64]chan *Frame{}}
+	p := &process{sup: s, app: s.app, cmd: cmd, conn: conn, w: newFrameWriter(conn), started: time.Now(),
+		stderr: note, gone: make(chan struct{}), pending: map[uint64]*pendingCall{}, goroutines: map[uint64]uint64{}}
 	s.engine.running.Add(1)
 	go p.readLoop()
 	s.engine.opts.Logger.Debug("worker started", slog.String("app", s.app), slog.Int("pid", cmd.Process.Pid))
 	return p, nil
+}
+
+// runtimeEnv are the variables of the server's environment a worker
+// gets: the Go runtime's knobs as the operator set them, and the time
+// zone. Nothing else of it: it holds PICLOUD_ADMIN_PASSWORD, the
+// database URL and whatever secret the operator keeps there.
+func runtimeEnv() []string { return []string{"GOGC", "GODEBUG", "GORACE", "TZ"} }
+
+// workerEnv is the whole environment of a worker of app, computed.
+func workerEnv(opts Options, app string) []string {
+	env := []string{
+		"GOMAXPROCS=" + strconv.Itoa(opts.Procs),
+		"GOMEMLIMIT=" + strconv.FormatInt(opts.MemoryLimit, 10),
+		// A crash report names the goroutine that crashed, which tells
+		// the host which script did it (see blame).
+		"GOTRACEBACK=single",
+		EnvMemoryLimit + "=" + strconv.FormatInt(opts.MemoryLimit, 10),
+		EnvApp + "=" + app,
+	}
+	for _, k := range runtimeEnv() {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return append(env, opts.Env...)
 }
 
 func socketPair() (host, child *os.File, err error) {
@@ -91,27 +133,37 @@ func socketPair() (host, child *os.File, err error) {
 
 func (p *process) nextInstance() uint64 { return p.nextInst.Add(1) }
 
-// roundTrip sends f under a fresh id and waits for the answer. It fails
-// with an error wrapping actors.ErrWorkerCrashed when the worker dies
-// first, and with ctx's error when ctx ends first.
-func (p *process) roundTrip(ctx context.Context, f *Frame) (*Frame, error) {
+// roundTrip sends f, a Load or a Call of instance inst, under a fresh id
+// and waits for the answer. When the worker dies first it fails with an
+// error wrapping engine.ErrWorkerCrashed, and also engine.ErrCausedCrash
+// when f is what killed it (see blame); when the worker was gone before
+// f was sent, with engine.ErrInstanceLost; when ctx ends first, with
+// ctx's error.
+func (p *process) roundTrip(ctx context.Context, f *Frame, inst uint64) (*Frame, error) {
 	id := p.nextID.Add(1)
-	f.ID = id
+	f.Id = id
 	ch := make(chan *Frame, 1)
 	p.mu.Lock()
-	if p.dead != nil {
+	if p.dying {
 		p.mu.Unlock()
-		return nil, p.dead
+		return nil, p.lostError()
 	}
-	p.pending[id] = ch
+	p.pending[id] = &pendingCall{ch: ch, inst: inst, load: f.GetLoad() != nil}
 	p.mu.Unlock()
 	if err := p.w.write(f); err != nil {
-		p.conn.Close() // the reader then reaps the worker and answers us
+		p.mu.Lock()
+		_, unsent := p.pending[id]
+		delete(p.pending, id)
+		p.mu.Unlock()
+		p.conn.Close() // the reader then reaps the worker
+		if unsent {
+			return nil, p.lostError()
+		}
 	}
 	select {
 	case ans := <-ch:
 		if ans == nil {
-			return nil, p.deathError()
+			return nil, p.deathError(id)
 		}
 		return ans, nil
 	case <-ctx.Done():
@@ -124,14 +176,15 @@ func (p *process) roundTrip(ctx context.Context, f *Frame) (*Frame, error) {
 // within abandonGrace is stuck in the script and is killed.
 func (p *process) abandon(id uint64) {
 	p.mu.Lock()
-	if _, ok := p.pending[id]; ok && p.dead == nil {
-		p.pending[id] = nil
+	if c, ok := p.pending[id]; ok && !p.dying {
+		c.ch = nil
 		time.AfterFunc(abandonGrace, func() {
 			p.mu.Lock()
-			ch, stuck := p.pending[id]
+			c, stuck := p.pending[id]
+			stuck = stuck && c.ch == nil
 			p.mu.Unlock()
-			if stuck && ch == nil {
-				p.kill("a script kept running past its time limit", true)
+			if stuck {
+				p.kill("a script kept running past its time limit", id)
 			}
 		})
 	}
@@ -144,6 +197,25 @@ func (p *process) send(f *Frame) {
 	if err := p.w.write(f); err != nil {
 		p.conn.Close()
 	}
+}
+
+// forget drops what the process knows of instance inst.
+func (p *process) forget(inst uint64) {
+	p.mu.Lock()
+	for g, i := range p.goroutines {
+		if i == inst {
+			delete(p.goroutines, g)
+		}
+	}
+	p.mu.Unlock()
+}
+
+// failing reports whether the worker is dead or dying: nothing more is
+// sent to it.
+func (p *process) failing() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dying
 }
 
 // readLoop delivers answers until the connection ends, then reaps the
@@ -165,52 +237,78 @@ func (p *process) readLoop() {
 			break
 		}
 		p.mu.Lock()
-		ch, ok := p.pending[f.ID]
-		delete(p.pending, f.ID)
+		p.answered = true
+		c, ok := p.pending[f.Id]
+		delete(p.pending, f.Id)
+		if l := f.GetLoaded(); ok && c.load && l != nil && l.Error == nil && l.Goroutine != 0 {
+			p.goroutines[l.Goroutine] = c.inst
+		}
 		p.mu.Unlock()
-		if ok && ch != nil {
-			ch <- f
+		if ok && c.ch != nil {
+			c.ch <- f
 		}
 	}
+	// From now on calls are not sent but lost: they may be retried in
+	// the next worker, while those in flight died with this one.
+	p.mu.Lock()
+	p.dying = true
+	p.mu.Unlock()
 	p.reap(readErr)
 }
 
-// reap waits for the worker to exit and answers every call in flight.
+// reap waits for the worker to exit, works out which calls in flight
+// killed it, and answers every one of them.
 func (p *process) reap(readErr error) {
 	_ = p.cmd.Process.Kill() // it may still be alive after a protocol error
 	waitErr := p.cmd.Wait()
 	p.conn.Close()
+	stderr := p.stderr.String()
 	p.mu.Lock()
 	reason := p.killedFor
 	crashed := p.crashed || reason == ""
 	if reason == "" {
-		reason = exitReason(p.cmd.ProcessState, waitErr, p.stderr.String(), readErr)
+		reason = exitReason(p.cmd.ProcessState, waitErr, stderr, readErr)
 	}
-	p.dead = fmt.Errorf("the worker of app %q %s: %w", p.sup.app, reason, actors.ErrWorkerCrashed)
+	if crashed {
+		p.culprits = blame(p.pending, p.goroutines, p.stuck, p.answered, p.cmd.ProcessState, stderr)
+	}
+	explained := p.stuck != 0 || len(p.culprits) > 0
+	p.dead = fmt.Errorf("the worker of app %q %s: %w", p.app, reason, engine.ErrWorkerCrashed)
 	pending := p.pending
 	p.pending = nil
 	p.mu.Unlock()
-	for _, ch := range pending {
-		if ch != nil {
-			ch <- nil
+	for _, c := range pending {
+		if c.ch != nil {
+			c.ch <- nil
 		}
 	}
-	p.sup.exited(p, crashed, reason, time.Since(p.started))
+	p.sup.exited(p, crashed, explained, reason, time.Since(p.started))
+	close(p.gone)
 	p.sup.engine.running.Done()
 }
 
-func (p *process) deathError() error {
+// deathError is the error of call id, which was in flight when the
+// worker died.
+func (p *process) deathError(id uint64) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.culprits[id] {
+		return fmt.Errorf("%w: %w", engine.ErrCausedCrash, p.dead)
+	}
 	return p.dead
 }
 
-// kill ends the worker; crashed says whether to count it as a crash
-// (with backoff) or a deliberate stop.
-func (p *process) kill(why string, crashed bool) {
+// lostError is the error of a call the dying worker was never sent.
+func (p *process) lostError() error {
+	return fmt.Errorf("%w: the worker of app %q died: %w", engine.ErrInstanceLost, p.app, engine.ErrWorkerCrashed)
+}
+
+// kill ends the worker. stuck, when not 0, is the call it is ended for
+// (a crash, blamed on that call); otherwise it is a deliberate stop.
+func (p *process) kill(why string, stuck uint64) {
 	p.mu.Lock()
 	if p.killedFor == "" {
-		p.killedFor, p.crashed = why, crashed
+		p.killedFor, p.crashed, p.stuck = why, stuck != 0, stuck
 	}
 	p.mu.Unlock()
 	_ = p.cmd.Process.Kill()
@@ -230,6 +328,9 @@ func exitReason(state *os.ProcessState, waitErr error, stderr string, readErr er
 	case state.ExitCode() >= 0:
 		if readErr != nil && !errors.Is(readErr, io.EOF) {
 			return fmt.Sprintf("exited with status %d (%v)", state.ExitCode(), readErr)
+		}
+		if first, _, _ := strings.Cut(strings.TrimSpace(stderr), "\n"); first != "" {
+			return fmt.Sprintf("exited with status %d (%s)", state.ExitCode(), first)
 		}
 		return fmt.Sprintf("exited with status %d", state.ExitCode())
 	}

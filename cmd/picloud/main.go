@@ -4,6 +4,7 @@
 //	picloud [serve] [--config FILE]   run the server (the default)
 //	picloud migrate [--config FILE]   apply database migrations and exit
 //	picloud worker                    run scripts for a server (started by serve)
+//	picloud check < script.go         check a script as an upload is checked
 //	picloud version                   print the version
 package main
 
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, path, stdout, stderr)
 	case "worker":
 		return runWorker(ctx, stderr)
+	case "check":
+		return runCheck(ctx, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "picloud %s (api v1, sdk v1)\n", version)
 		return nil
@@ -84,6 +87,8 @@ commands:
   migrate   apply database migrations and exit
   version   print the version
   worker    run scripts for a server (internal: started by serve)
+  check     check a script read from stdin as an upload is checked
+            (run by serve for every upload); prints {} or the error as JSON
 
 Every config key has a default; PICLOUD_LISTEN, PICLOUD_DATA_DIR and
 PICLOUD_DATABASE_URL override the file.

@@ -18,6 +18,7 @@ import (
 	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/config"
 	"github.com/picloud/picloud/deploy"
+	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/ingress"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
@@ -89,6 +90,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		// With port 0 the configured address says nothing useful.
 		publicURL = "http://" + ln.Addr().String()
 	}
+	adminURL := cfg.Server.AdminURL(publicURL)
 
 	engine, closeEngine, err := newEngine(cfg, logger)
 	if err != nil {
@@ -131,11 +133,17 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	checker, err := newChecker(cfg, logger)
+	if err != nil {
+		return err
+	}
 	api := admin.New(admin.Options{
-		DB: db, Deployer: deployer, Logger: logger, Config: cfg.Public(),
+		DB: db, Deployer: adminDeployer{deployer}, Logger: logger, Config: cfg.Public(),
 		Now: clock, SecureCookie: strings.HasPrefix(publicURL, "https://"),
 		BaseDomain: cfg.Server.BaseDomain, MaxRequestBody: cfg.Server.MaxRequestBody,
-		KVQuota: caps.kvQuota, Secrets: caps.secrets, Scheduler: caps.scheduler,
+		Checker:   checker,
+		AdminHost: cfg.Server.AdminHostname(),
+		KVQuota:   caps.kvQuota, Secrets: caps.secrets, Scheduler: caps.scheduler,
 	})
 	ing = ingress.New(ingress.Options{
 		Version:       version,
@@ -145,9 +153,19 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		Timeout: cfg.Executor.QueueTimeout + cfg.Executor.Timeout + time.Second,
 		Admin:   api.Handler,
 		UI:      webui.Handler(),
-		Execute: api.RequireSession,
-	}, runtime, writer, logger)
+		Execute: api.RequireExecute,
+
+		AdminHost:     cfg.Server.AdminHostname(),
+		SessionCookie: admin.SessionCookie,
+	}, runtime, invocationLog{writer}, logger)
 	registerWriterMetrics(ing.Registry(), writer)
+	if cfg.Server.MetricsListen != "" {
+		stopMetrics, err := serveMetrics(cfg.Server.MetricsListen, ing.MetricsHandler(), logger)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	if err := deployer.LoadAll(ctx); err != nil {
 		return err
 	}
@@ -172,21 +190,24 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		ErrorHandler:          ingress.ReadError,
 		Logger:                fasthttpLogger{logger},
 	}
+	limited := ing.LimitConnections(srv, ln, connLimits(cfg, logger))
 	// The first admin exists (or can be made) before anyone is served: a
 	// bad bootstrap variable stops the start.
 	err = api.Bootstrap(ctx, admin.Bootstrap{
-		Username:      os.Getenv(admin.EnvAdminUsername),
-		Password:      os.Getenv(admin.EnvAdminPassword),
-		PublicBaseURL: publicURL,
-		Out:           stderr,
+		Username: os.Getenv(admin.EnvAdminUsername),
+		Password: os.Getenv(admin.EnvAdminPassword),
+		AdminURL: adminURL,
+		Out:      stderr,
 	})
 	if err != nil {
 		return err
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(limited) }()
 	logger.Info("listening", "addr", ln.Addr().String(), "version", version,
 		"data_dir", cfg.DataDir, "database", db.Dialect())
+	fmt.Fprintf(stderr, "PiCloud %s is up: %s/ (admin UI: %s/admin/, admin API: %s%s)\n",
+		version, publicURL, adminURL, adminURL, admin.Prefix)
 	fmt.Fprintf(stderr, "PiCloud %s is up: %s/ (admin API under %s)\n", version, publicURL, admin.Prefix)
 	defer caps.start(ctx)()
 	janitorCtx, stopJanitor := context.WithCancel(context.WithoutCancel(ctx))
@@ -213,10 +234,10 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 
 // newEngine is where scripts run: worker processes (the default) or
 // this process. The returned func stops the workers.
-func newEngine(cfg *config.Config, logger *slog.Logger) (actors.Engine, func(), error) {
+func newEngine(cfg *config.Config, logger *slog.Logger) (engine.Engine, func(), error) {
 	if cfg.Executor.Isolation == config.IsolationNone {
 		logger.Warn("executor.isolation = \"none\": scripts run inside the server; a script that crashes the Go runtime takes the server down")
-		return actors.InProcess{}, func() {}, nil
+		return engine.InProcess{}, func() {}, nil
 	}
 	e, err := worker.NewEngine(worker.Options{
 		MemoryLimit: cfg.Executor.MemoryLimit,

@@ -1,6 +1,9 @@
 // Starts the real picloud binary for the UI tests: on 127.0.0.1 with a
 // port the OS picks, a fresh temporary data dir (SQLite) and no admin, so
-// the server prints its one-time setup link.
+// the server prints its one-time setup link. The dashboard lives on the
+// admin host, admin.localhost on the same port (Chromium resolves
+// *.localhost to this machine; Node does not, so Node talks to the server
+// by address with a Host header).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +46,7 @@ export async function startServer(bin) {
 	const { base, setupToken } = await seen;
 	return {
 		base,
+		admin: `http://admin.localhost:${new URL(base).port}`,
 		setupToken,
 		logs: () => logs,
 		async stop() {

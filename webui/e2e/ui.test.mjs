@@ -20,6 +20,8 @@ const SHOTS = resolve(here, '..', '..', 'docs', 'screenshots');
 const PASSWORD = 'a long ui e2e password';
 
 let work, server, context, page;
+// What the browser refused in the dashboard under its Content-Security-Policy.
+const cspViolations = [];
 
 before(async () => {
 	work = mkdtempSync(join(tmpdir(), 'picloud-ui-'));
@@ -36,6 +38,9 @@ before(async () => {
 	context.setDefaultTimeout(15_000);
 	page = context.pages()[0] ?? (await context.newPage());
 	page.on('pageerror', (e) => console.error('page error:', e.message));
+	page.on('console', (m) => {
+		if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
+	});
 	mkdirSync(SHOTS, { recursive: true });
 });
 
@@ -58,6 +63,27 @@ async function replaceSource(text) {
 	await page.keyboard.insertText(text);
 }
 
+/**
+ * api calls the admin API from the dashboard's page, with its session, as
+ * the dashboard does, and checks the status; it answers the parsed body.
+ */
+async function api(method, path, body, status) {
+	const res = await page.evaluate(
+		async ([method, path, body]) => {
+			const init = { method, credentials: 'same-origin', headers: {} };
+			if (body !== undefined) {
+				init.headers['Content-Type'] = 'application/json';
+				init.body = JSON.stringify(body);
+			}
+			const r = await fetch('/api/v1/admin' + path, init);
+			return { status: r.status, text: await r.text() };
+		},
+		[method, path, body]
+	);
+	if (status !== undefined) assert.equal(res.status, status, `${method} ${path}: ${res.text}`);
+	return res.text ? JSON.parse(res.text) : null;
+}
+
 /** get sends a request to the server with a Host header (fetch cannot). */
 function get(path, host) {
 	return new Promise((resolveGet, reject) => {
@@ -69,6 +95,78 @@ function get(path, host) {
 		req.on('error', reject);
 	});
 }
+
+// pwnPage is a hostile script page. It tries, with the admin's cookies,
+// to read the admin API, to create an admin user by fetch (CORS
+// and no-cors) and by a form post, and with ?toss tosses its own session
+// cookie; it writes what each attempt got into #out.
+const pwnPage = String.raw`<!doctype html><meta charset="utf-8"><title>hostile</title><pre id="out"></pre>
+<script>
+(async () => {
+	const admin = location.protocol + '//admin.localhost:' + location.port;
+	const who = 'evil' + location.hostname.replace(/[^a-z0-9]/g, '');
+	const body = (n) => JSON.stringify({ username: who + n, password: 'a long enough password' });
+	const results = {};
+	async function attempt(name, url, init) {
+		try {
+			const r = await fetch(url, Object.assign({ credentials: 'include' }, init));
+			results[name] = r.type === 'opaque' ? 'opaque' : r.status + ' ' + (await r.text()).slice(0, 300);
+		} catch (e) {
+			results[name] = 'refused: ' + e.message;
+		}
+	}
+	for (const base of ['', admin]) {
+		await attempt(base + ' me', base + '/api/v1/admin/auth/me', {});
+		await attempt(base + ' users', base + '/api/v1/admin/users', {});
+		await attempt(base + ' create', base + '/api/v1/admin/users', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: body(1) });
+		await attempt(base + ' create no-cors', base + '/api/v1/admin/users', { method: 'POST', mode: 'no-cors', headers: { 'Content-Type': 'text/plain' }, body: body(2) });
+	}
+	// A form post whose text/plain body is the JSON of a new user.
+	const sink = document.createElement('iframe');
+	sink.name = 'sink';
+	document.body.append(sink);
+	const form = document.createElement('form');
+	form.method = 'POST';
+	form.enctype = 'text/plain';
+	form.target = 'sink';
+	form.action = admin + '/api/v1/admin/users';
+	const field = document.createElement('input');
+	field.type = 'hidden';
+	field.name = '{"username":"' + who + '3","password":"a long enough password';
+	field.value = 'x"}';
+	form.append(field);
+	document.body.append(form);
+	await new Promise((done) => {
+		sink.onload = done;
+		setTimeout(done, 5000); // a refused frame may never load
+		form.submit();
+	});
+	if (location.search.includes('toss')) {
+		document.cookie = 'picloud_session=tossed-by-js; domain=localhost; path=/; max-age=31536000';
+		document.cookie = 'picloud_session=tossed-by-js; path=/api/v1/admin; max-age=31536000';
+	}
+	document.getElementById('out').textContent = JSON.stringify(results);
+	document.body.dataset.done = '1';
+})();
+</script>`;
+
+// pwnScript serves pwnPage, and with ?toss tries to set the session
+// cookie for the whole site and for the admin API's path.
+const pwnScript = `package main
+
+import "picloud"
+
+func Handle(req *picloud.Request) *picloud.Response {
+	r := picloud.HTML(200, page)
+	if req.QueryParam("toss") != "" {
+		r.Headers["Set-Cookie"] = "picloud_session=tossed-by-a-script; Domain=localhost; Path=/; Max-Age=31536000"
+		r.Headers["set-cookie"] = "picloud_session=tossed-by-a-script; Path=/api/v1/admin; Max-Age=31536000"
+	}
+	return r
+}
+
+const page = \`${pwnPage}\`
+`;
 
 const broken = `package main
 
@@ -110,7 +208,7 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 			})
 	};
 	await t.test('first run: the setup link creates the first admin', async () => {
-		await page.goto(`${server.base}/admin/setup?token=${server.setupToken}`);
+		await page.goto(`${server.admin}/admin/setup?token=${server.setupToken}`);
 		await page.getByLabel('Username', { exact: true }).fill('admin');
 		await page.getByLabel('Password', { exact: true }).fill('short');
 		await page.getByText('At least 12 characters.').waitFor();
@@ -241,19 +339,72 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await shot('invoke');
 	});
 
+	await t.test('a script page can neither act as the admin nor touch the session', async () => {
+		// The same hostile page from four places: the admin host (where the
+		// default app used to answer), the admin host again through execute
+		// opened as a page, an app's own host (same site as the admin host)
+		// and the listen address. First each tries to read and act with the
+		// admin's session; then each tries to toss a session cookie of its
+		// own. Every breach is collected, so a failure lists them all.
+		const hello = await api('POST', '/apps/hello/scripts', { name: 'pwn', source: pwnScript }, 201);
+		await api('POST', `/scripts/${hello.id}/routes`, { method: 'GET', path: '/pwn' }, 201);
+		const shop = await api('POST', '/apps/shop/scripts', { name: 'pwn', source: pwnScript }, 201);
+		await api('POST', `/scripts/${shop.id}/routes`, { method: 'GET', path: '/pwn' }, 201);
+		const port = new URL(server.base).port;
+		const pages = [
+			`http://admin.localhost:${port}/pwn`,
+			`http://admin.localhost:${port}/api/v1/execute/${hello.id}`,
+			`http://shop.localhost:${port}/pwn`,
+			`http://127.0.0.1:${port}/pwn`
+		];
+		const attacker = await context.newPage();
+		const breaches = [];
+		const ran = new Set();
+		const visit = async (query) => {
+			for (const url of pages) {
+				const res = await attacker.goto(url + query);
+				if (!(res.headers()['content-type'] || '').startsWith('text/html')) continue;
+				await attacker.locator('body[data-done]').waitFor();
+				const results = JSON.parse(await attacker.locator('#out').textContent());
+				if (process.env.PICLOUD_UI_DEBUG) console.log(url + query, results);
+				ran.add(url);
+				for (const [what, got] of Object.entries(results)) {
+					if (/"username":"admin"|"user":/.test(got)) breaches.push(`${url}: ${what} read an admin answer: ${got.slice(0, 80)}`);
+					else if (/^20\d/.test(got)) breaches.push(`${url}: ${what} succeeded: ${got.slice(0, 80)}`);
+				}
+			}
+		};
+		await visit('');
+		const users = await api('GET', '/users', undefined, 200);
+		const names = (users.items ?? users).map((u) => u.username);
+		if (names.join() !== 'admin') breaches.push(`admin users were made: ${names}`);
+		await visit('?toss=1');
+		await attacker.close();
+		const me = await api('GET', '/auth/me');
+		if (me?.user?.username !== 'admin') breaches.push(`the dashboard lost its session: ${JSON.stringify(me)}`);
+		assert.deepEqual(breaches, []);
+		assert.ok(ran.has(pages[2]), `the script page on the app host ran: ${[...ran]}`);
+		assert.ok(!ran.has(pages[0]) && !ran.has(pages[1]), `no script page is served on the admin host: ${[...ran]}`);
+
+		// The dashboard still works on the admin's own, strongest-form cookie.
+		await page.reload();
+		await page.getByTestId('live-version').waitFor();
+		const sent = await context.cookies(server.admin);
+		assert.deepEqual(
+			sent.map((c) => [c.name, c.path, c.httpOnly, c.sameSite]),
+			[['picloud_session', '/', true, 'Strict']]
+		);
+		for (const id of [hello.id, shop.id]) await api('DELETE', `/scripts/${id}`, undefined, 204);
+	});
+
 	await t.test('errors of a failing script are counted on the app page', async () => {
 		// A second script that always fails, set up through the API with the
-		// browser's own session (the request context shares its cookies).
-		const api = `${server.base}/api/v1/admin`;
-		const headers = { Origin: server.base };
+		// browser's own session.
 		const boom = 'package main\n\nimport "picloud"\n\nfunc Handle(req *picloud.Request) *picloud.Response {\n\tpanic("boom")\n}\n';
-		let res = await context.request.post(`${api}/apps/shop/scripts`, { data: { name: 'boom', source: boom }, headers });
-		assert.equal(res.status(), 201, await res.text());
-		const { id } = await res.json();
-		res = await context.request.post(`${api}/scripts/${id}/routes`, { data: { method: 'GET', path: '/boom' }, headers });
-		assert.equal(res.status(), 201, await res.text());
+		const { id } = await api('POST', '/apps/shop/scripts', { name: 'boom', source: boom }, 201);
+		await api('POST', `/scripts/${id}/routes`, { method: 'GET', path: '/boom' }, 201);
 		for (let i = 0; i < 3; i++) assert.equal((await get('/boom', 'shop.localhost')).status, 500);
-		await page.goto(`${server.base}/admin/apps/shop`);
+		await page.goto(`${server.admin}/admin/apps/shop`);
 		const row = page.locator('tr', { hasText: 'boom' });
 		await row.waitFor();
 		// Invocation logs are written in batches: reload until they are in.
@@ -315,11 +466,7 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 	await t.test('a script that keeps crashing is parked, and a change unparks it', async () => {
 		// boom already crashed 3 times; a few more within the server's crash
 		// window (more than executor.crash_limit, 5 by default) park it.
-		const api = `${server.base}/api/v1/admin`;
-		const headers = { Origin: server.base };
-		let res = await context.request.get(`${api}/apps/shop/scripts`);
-		assert.equal(res.status(), 200, await res.text());
-		const listed = await res.json();
+		const listed = await api('GET', '/apps/shop/scripts', undefined, 200);
 		const boom = (listed.items ?? listed).find((s) => s.name === 'boom');
 		assert.ok(boom, 'boom is listed');
 		let last;
@@ -330,15 +477,14 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		}
 		assert.equal(last.status, 503, last.body);
 		assert.match(last.body, /"code":"script_parked"/);
-		await page.goto(`${server.base}/admin/apps/shop`);
+		await page.goto(`${server.admin}/admin/apps/shop`);
 		await page.locator('tr', { hasText: 'boom' }).locator('.badge', { hasText: /^parked until/ }).waitFor();
 		assert.equal(await page.locator('tr', { hasText: 'greet' }).locator('.badge', { hasText: 'parked' }).count(), 0);
-		await page.goto(`${server.base}/admin/apps/shop/scripts/${boom.id}`);
+		await page.goto(`${server.admin}/admin/apps/shop/scripts/${boom.id}`);
 		await page.getByText('This script kept crashing and is parked').waitFor();
 		// A new version is a fresh start.
 		const fixed = 'package main\n\nimport "picloud"\n\nfunc Handle(req *picloud.Request) *picloud.Response {\n\treturn picloud.Text(200, "fixed")\n}\n';
-		res = await context.request.put(`${api}/scripts/${boom.id}`, { data: { source: fixed }, headers });
-		assert.equal(res.status(), 200, await res.text());
+		await api('PUT', `/scripts/${boom.id}`, { source: fixed }, 200);
 		assert.equal((await get('/boom', 'shop.localhost')).body, 'fixed');
 		await page.reload();
 		await page.getByTestId('live-version').waitFor();
@@ -348,7 +494,7 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 
 	await t.test('opening a page without a session goes to the login and back', async () => {
 		await context.clearCookies();
-		await page.goto(`${server.base}/admin/invocations?status=200`);
+		await page.goto(`${server.admin}/admin/invocations?status=200`);
 		await page.getByRole('heading', { name: 'Log in to PiCloud' }).waitFor();
 		assert.match(page.url(), /\/admin\/login\?next=/);
 		await page.getByLabel('Username', { exact: true }).fill('admin');
@@ -381,6 +527,16 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await page.setViewportSize({ width: 1280, height: 860 });
 	});
 
+	await t.test('the dashboard ran under its Content-Security-Policy without a violation', async () => {
+		const res = await page.goto(`${server.admin}/admin/`);
+		const csp = res.headers()['content-security-policy'] || '';
+		assert.match(csp, /script-src 'self' 'sha256-[^']+'/);
+		assert.match(csp, /frame-ancestors 'none'/);
+		assert.doesNotMatch(csp.match(/script-src[^;]*/)[0], /unsafe/);
+		await page.getByRole('heading', { name: 'Apps', exact: true }).waitFor();
+		assert.deepEqual(cspViolations, []);
+	});
+
 	await t.test('dark mode follows the system', async () => {
 		await page.emulateMedia({ colorScheme: 'dark' });
 		const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
@@ -390,7 +546,7 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 	});
 
 	await t.test('rename, change the slug, then delete with a confirmation naming what goes', async () => {
-		await page.goto(`${server.base}/admin/apps/shop`);
+		await page.goto(`${server.admin}/admin/apps/shop`);
 		await page.getByLabel('Name', { exact: true }).fill('Shop renamed');
 		await page.getByRole('button', { name: 'Rename' }).click();
 		await page.getByRole('heading', { name: /^Shop renamed/ }).waitFor();

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/picloud/picloud/config"
+	"github.com/picloud/picloud/worker"
+)
+
+// newChecker is where uploads are checked: a checker process per check,
+// whatever executor.isolation says, under the limits of the executor
+// block.
+func newChecker(cfg *config.Config, logger *slog.Logger) (*worker.Checker, error) {
+	return worker.NewChecker(worker.CheckerOptions{
+		MemoryLimit: cfg.Executor.MemoryLimit,
+		Timeout:     cfg.Executor.CheckTimeout,
+		MaxSource:   int(cfg.Executor.MaxSource),
+		Concurrency: cfg.Executor.MaxChecks,
+		Logger:      logger,
+	})
+}
+
+// runCheck is `picloud check`: the upload check `picloud serve` runs in
+// a short-lived process of its own. It reads a script on stdin and
+// writes its verdict as JSON on stdout ({} when the script would load).
+func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts, err := worker.CheckOptionsFromEnv(os.Getenv, logger)
+	if err != nil {
+		return err
+	}
+	if code := worker.RunCheck(ctx, stdin, stdout, opts); code != 0 {
+		os.Exit(code)
+	}
+	return nil
+}

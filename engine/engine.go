@@ -1,0 +1,79 @@
+// Package engine owns the seam between the executors that schedule script
+// calls and the engines that run them: an Engine loads a Script into an
+// Instance, which is called one request at a time. It also holds the
+// in-process engine, InProcess.
+//
+// The package sits below both `actors` (whose executors hold Instances)
+// and `worker` (whose Engine runs them in a child process), so neither
+// imports the other, and the `picloud worker` child links no actor
+// runtime. An engine that runs scripts on another node plugs in here
+// beside the two.
+//
+// It never touches the database or the network.
+package engine
+
+import (
+	"context"
+	"errors"
+
+	"github.com/picloud/picloud/sandbox"
+	"github.com/picloud/picloud/sandbox/sdk"
+)
+
+// ErrWorkerCrashed is wrapped by the errors of an Engine whose instances
+// live in another process that died or is restarting: the executor
+// answers 502 (actors.CodeCrashed) and loads the script again on its
+// next call.
+var ErrWorkerCrashed = errors.New("worker process crashed")
+
+// ErrCausedCrash is wrapped, with ErrWorkerCrashed, by the error of the
+// load or call that an Engine holds responsible for its process's death:
+// the one the process's last words name, or else every one that was
+// running in it. The executor counts it as a crash of its script (see
+// actors/parking.go); any other call that was in flight in the dying
+// process fails with ErrWorkerCrashed alone and counts for nothing.
+var ErrCausedCrash = errors.New("it killed its worker process")
+
+// ErrInstanceLost is wrapped, with ErrWorkerCrashed, by the error of a
+// call on an Instance whose process had died before the call was sent:
+// nothing ran. The executor loads the script again and runs the call in
+// the restarted process.
+var ErrInstanceLost = errors.New("the instance was lost with its worker process")
+
+// AppRef names the app a script belongs to. An Engine keys what it keeps
+// per app (a worker process) by ID, which never changes; Slug, which a
+// rename changes and another app may take over, only labels logs.
+type AppRef struct {
+	ID   int64
+	Slug string
+}
+
+// Script is one immutable version of a script, as an Engine loads it.
+type Script struct {
+	ScriptID int64
+	Name     string
+	Version  int64
+	Source   string
+	Hash     string
+}
+
+// Engine loads script versions into Instances. The caller owns the
+// Instance it gets; where the script runs (this process or a worker
+// process) is the Engine's business.
+type Engine interface {
+	// Load compiles script for app. A problem in the source is a
+	// *sandbox.CompileError, a panic while initialising a
+	// *sandbox.PanicError; ctx bounds the load.
+	Load(ctx context.Context, app AppRef, script Script, opts sandbox.Options) (Instance, error)
+}
+
+// Instance is one loaded script version, called one request at a time.
+type Instance interface {
+	// Call runs the script's Handle. Result.Err wraps ErrWorkerCrashed
+	// when the process running it died (and ErrCausedCrash when this call
+	// killed it), ErrInstanceLost when the process was gone before the
+	// call was sent.
+	Call(ctx context.Context, req *sdk.Request) sandbox.Result
+	// Close releases the instance.
+	Close()
+}
