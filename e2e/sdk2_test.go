@@ -18,19 +18,15 @@ import (
 	"github.com/picloud/picloud/internal/testdb"
 )
 
-// SDK v2 against the real binary. The worker path of SDK v2 (a worker
-// asking the server) is not there yet, so these servers run scripts in
-// process (executor.isolation = "none"); with "process" the calls answer
-// sdk.ErrNoHost.
+// SDK v2 against the real binary, with scripts in worker processes
+// (executor.isolation = "process", the default): a script's KV, secret,
+// fetch and invoke calls go from its worker to the server.
 
 // startSDK2 starts picloud on tg with the admin user logged in, the
-// config hcl (executor.isolation = "none" added) and env.
+// config hcl and env.
 func startSDK2(t *testing.T, tg testdb.Target, hcl string, env ...string) *server {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.hcl")
-	if !strings.Contains(hcl, "executor {") {
-		hcl += "\nexecutor {\n  isolation = \"none\"\n}\n"
-	}
 	if err := os.WriteFile(path, []byte(hcl), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/picloud/picloud/engine"
+	"github.com/picloud/picloud/sandbox/sdk"
 )
 
 // process is one running worker and the connection to it.
@@ -35,6 +36,8 @@ type process struct {
 	nextInst atomic.Uint64
 
 	gone chan struct{} // closed once the worker is reaped
+	// hostSlots bounds the worker's host calls being served.
+	hostSlots slots
 
 	mu      sync.Mutex
 	pending map[uint64]*pendingCall // by frame id
@@ -56,6 +59,10 @@ type pendingCall struct {
 	ch   chan *Frame // nil: the caller gave up
 	inst uint64
 	load bool
+	// host serves the SDK v2 calls the script makes during a Call (nil:
+	// none), within ctx, the caller's.
+	host sdk.Host
+	ctx  context.Context
 }
 
 // start spawns a worker with one end of a socketpair as its fd 3. The
@@ -85,7 +92,8 @@ func (s *supervisor) start() (*process, error) {
 		return nil, fmt.Errorf("worker for app %q: socket: %w", s.app, err)
 	}
 	p := &process{sup: s, app: s.app, cmd: cmd, conn: conn, w: newFrameWriter(conn), started: time.Now(),
-		stderr: note, gone: make(chan struct{}), pending: map[uint64]*pendingCall{}, goroutines: map[uint64]uint64{}}
+		stderr: note, gone: make(chan struct{}), pending: map[uint64]*pendingCall{}, goroutines: map[uint64]uint64{},
+		hostSlots: make(slots, maxHostCalls)}
 	s.engine.running.Add(1)
 	go p.readLoop()
 	s.engine.opts.Logger.Debug("worker started", slog.String("app", s.app), slog.Int("pid", cmd.Process.Pid))
@@ -148,7 +156,7 @@ func (p *process) roundTrip(ctx context.Context, f *Frame, inst uint64) (*Frame,
 		p.mu.Unlock()
 		return nil, p.lostError()
 	}
-	p.pending[id] = &pendingCall{ch: ch, inst: inst, load: f.GetLoad() != nil}
+	p.pending[id] = &pendingCall{ch: ch, inst: inst, load: f.GetLoad() != nil, host: sdk.HostFrom(ctx), ctx: ctx}
 	p.mu.Unlock()
 	if err := p.w.write(f); err != nil {
 		p.mu.Lock()
@@ -235,6 +243,10 @@ func (p *process) readLoop() {
 		if err != nil {
 			readErr = err
 			break
+		}
+		if hc := f.GetHostCall(); hc != nil {
+			p.hostCall(f.Id, hc)
+			continue
 		}
 		p.mu.Lock()
 		p.answered = true
