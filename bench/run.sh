@@ -4,7 +4,10 @@
 # generator in the same run, reported as req/s, latency and the ratio
 # picloud/bare. PiCloud runs twice: with scripts in a worker process
 # (executor.isolation = "process", the default) and in the server
-# process ("none"), which gives the cost of process isolation.
+# process ("none"), which gives the cost of process isolation. Each run
+# also measures GET /kv, a script that reads a key of its app's storage
+# and increments it (SDK v2: two database round trips, one a write),
+# reported as its ratio to the hello route. Needs curl and jq.
 #
 # Usage (from anywhere):  bench/run.sh
 # Knobs (environment):
@@ -114,12 +117,40 @@ bench_bare() {
 	stop "$pid"
 }
 
+# The KV route's script: a read and an atomic increment of one key.
+kv_script='package main
+
+import "picloud"
+
+func Handle(req *picloud.Request) *picloud.Response {
+	before, _, _ := picloud.KV.Get("hits")
+	n, err := picloud.KV.Increment("hits", 1)
+	if err != nil {
+		return picloud.Text(500, err.Error())
+	}
+	return picloud.JSON(200, map[string]any{"before": string(before), "hits": n})
+}
+'
+
+# deploy_kv PORT: bind the KV script to GET /kv in the Hello World app,
+# through the admin API (the bench admin is bootstrapped at start).
+deploy_kv() {
+	local api="http://127.0.0.1:$1/api/v1/admin" token id
+	local hdr=(-H 'Host: admin.localhost' -H 'Content-Type: application/json')
+	token=$(curl -fsS "${hdr[@]}" -d '{"username":"bench","password":"bench password 1234"}' "$api/auth/login" | jq -r .token)
+	hdr+=(-H "Authorization: Bearer $token")
+	id=$(jq -n --arg src "$kv_script" '{name: "kv", source: $src}' |
+		curl -fsS "${hdr[@]}" -d @- "$api/apps/hello/scripts" | jq -r .id)
+	curl -fsS "${hdr[@]}" -d '{"method":"GET","path":"/kv"}' "$api/scripts/$id/routes" >/dev/null
+}
+
 # bench_picloud NAME ISOLATION: PiCloud with executor.isolation = ISOLATION.
 bench_picloud() {
 	local name=$1 port pid got
 	port=$("$tmp/loadgen" -freeport)
 	printf 'executor {\n  isolation = "%s"\n}\n' "$2" >"$tmp/$name.hcl"
 	PICLOUD_DATA_DIR="$tmp/data-$name" PICLOUD_LISTEN="127.0.0.1:$port" \
+		PICLOUD_ADMIN_USERNAME=bench PICLOUD_ADMIN_PASSWORD="bench password 1234" \
 		"$picloud" serve --config "$tmp/$name.hcl" >"$tmp/picloud.log" 2>&1 &
 	pid=$!
 	pids+=("$pid")
@@ -138,17 +169,21 @@ bench_picloud() {
 	[[ $got == "$body" ]] ||
 		log "warning: picloud answers $got, bare answers $body: the ratio compares different work"
 	measure "$name" "http://127.0.0.1:$port$path"
+	deploy_kv "$port" || die "picloud: could not deploy the KV route"
+	run_child "$tmp/loadgen" -url "http://127.0.0.1:$port/kv" -wait 5s >/dev/null ||
+		die "picloud: GET /kv does not answer 200"
+	measure "$name-kv" "http://127.0.0.1:$port/kv"
 	stop "$pid"
 }
 
 report() {
 	local name status=0
-	printf '\n%-8s %12s %10s %10s %8s %7s\n' target req/s p50 p99 non-2xx errors
-	for name in bare process none; do
+	printf '\n%-10s %12s %10s %10s %8s %7s\n' target req/s p50 p99 non-2xx errors
+	for name in bare process none process-kv none-kv; do
 		awk -v name="$name" -v rps="$(json_field "$tmp/$name.json" rps)" \
 			-v p50="$(json_field "$tmp/$name.json" p50_us)" -v p99="$(json_field "$tmp/$name.json" p99_us)" \
 			-v non2xx="$(json_field "$tmp/$name.json" non_2xx)" -v errs="$(json_field "$tmp/$name.json" errors)" \
-			'BEGIN { printf "%-8s %12.0f %8.2fms %8.2fms %8d %7d\n", name, rps, p50 / 1000, p99 / 1000, non2xx, errs }'
+			'BEGIN { printf "%-10s %12.0f %8.2fms %8.2fms %8d %7d\n", name, rps, p50 / 1000, p99 / 1000, non2xx, errs }'
 		if [[ $(json_field "$tmp/$name.json" non_2xx) != 0 || $(json_field "$tmp/$name.json" errors) != 0 ]]; then
 			status=1
 		fi
@@ -158,6 +193,11 @@ report() {
 			printf "\nratio process/bare: %.2fx\n", (b > 0 ? p / b : 0)
 			printf "ratio none/bare:    %.2fx\n", (b > 0 ? n / b : 0)
 			printf "ratio process/none: %.2fx (the throughput cost of process isolation)\n", (n > 0 ? p / n : 0)
+		}'
+	awk -v p="$(json_field "$tmp/process.json" rps)" -v n="$(json_field "$tmp/none.json" rps)" \
+		-v pk="$(json_field "$tmp/process-kv.json" rps)" -v nk="$(json_field "$tmp/none-kv.json" rps)" 'BEGIN {
+			printf "ratio kv/hello (process): %.2fx (KV read and increment, SDK v2)\n", (p > 0 ? pk / p : 0)
+			printf "ratio kv/hello (none):    %.2fx\n", (n > 0 ? nk / n : 0)
 		}'
 	printf '(%s cores, %s connections, %s measured per target, %s)\n' \
 		"$(getconf _NPROCESSORS_ONLN)" "$conns" "$duration" "$(go version | cut -d' ' -f3-)"
