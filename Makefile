@@ -4,7 +4,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 # Packages whose tests run without -race (protoactor's cluster code races
 # under it; DESIGN §7): whole cluster nodes side by side. Everything else
 # runs with -race.
-NORACE_PKGS := ./cluster/multinode
+NORACE_PKGS := ./cluster/multinode ./server/multinode
 
 # How long CI runs each fuzz target.
 FUZZTIME    ?= 10s
@@ -50,7 +50,7 @@ fmt:
 
 bench: ## load generator against the real binary and a bare fasthttp handler, plus Go benchmarks
 	bash bench/run.sh
-	$(GO) test -run '^$$' -bench . -benchmem ./route/ ./sandbox/ ./actors/ ./ingress/
+	$(GO) test -run '^$$' -bench . -benchmem ./route/ ./sandbox/ ./actors/ ./ingress/ ./worker/
 
 proto: ## regenerate the committed Go code of the .proto files (pure Go: no protoc needed)
 	$(GO) run ./internal/tools/protogen -vt $(VTPROTO_FILES) $(PROTO_FILES)

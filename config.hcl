@@ -14,6 +14,7 @@
 #   PICLOUD_BASE_DOMAIN      server.base_domain
 #   PICLOUD_ADMIN_HOST       server.admin_host
 #   PICLOUD_METRICS_LISTEN   server.metrics_listen
+#   PICLOUD_PUBLIC_ERRORS    server.public_errors
 #   PICLOUD_DATA_DIR         data_dir
 #   PICLOUD_DATABASE_URL     database.url
 #   PICLOUD_LOG_LEVEL        log.level
@@ -59,6 +60,13 @@ server {
   # "127.0.0.1:9464". "" serves no metrics; the main listener never does.
   metrics_listen = ""
 
+  # A script call that fails (a panic, a crash, a timeout) answers public
+  # callers with its status, error code and request id only; the details
+  # (panic text and line, crash reason, script id and version) go to the
+  # invocation log, and admin calls (execute by id, the console) see them.
+  # true shows them to everyone: for development only.
+  public_errors = false
+
   # Largest request body accepted; bigger requests get 413.
   max_request_body = "1MiB"
 
@@ -74,6 +82,11 @@ server {
   # On SIGTERM/SIGINT, how long to wait for in-flight requests before
   # closing their connections.
   shutdown_timeout = "10s"
+
+  # Time one admin API request may take, its database calls included;
+  # past it the request is answered 503 "timeout" (a stuck database never
+  # holds a request for good).
+  admin_request_timeout = "30s"
 
   # HTTP connections open at once (idle keep-alive ones included); past it
   # a new connection is answered 503 "connection_limit" and closed, and

@@ -51,6 +51,8 @@ func TestRouteParamsReachTheScript(t *testing.T) {
 	}
 }
 
+// TestNoRouteIs404 also checks that a path with routes of other methods
+// only is 405, with those methods in Allow.
 func TestNoRouteIs404(t *testing.T) {
 	rt := newRuntime(t)
 	pid := startApp(t, rt, snapshot(actors.Limits{},
@@ -63,8 +65,10 @@ func TestNoRouteIs404(t *testing.T) {
 	}
 	post := get("/hello")
 	post.Method = "POST"
-	if res := call(t, rt, pid, post, 0); res.Status != 404 {
-		t.Fatalf("POST /hello: %d", res.Status)
+	res = call(t, rt, pid, post, 0)
+	if res.Status != 405 || res.ErrCode != actors.CodeMethodNotAllowed ||
+		len(res.Headers) != 1 || res.Headers[0] != (actors.Header{Name: "Allow", Value: "GET, HEAD"}) {
+		t.Fatalf("POST /hello: %d %q %v", res.Status, res.ErrCode, res.Headers)
 	}
 	head := get("/hello")
 	head.Method = "HEAD"

@@ -251,7 +251,7 @@ func (e *executor) call(job *execute) (res Result, discard *discardInstance) {
 		return res, &discardInstance{script: e.cfg.script, cause: out.Err}
 	}
 	res.Status = out.Response.Status
-	res.Headers = resultHeaders(out.Response.Headers)
+	res.Headers = append(resultHeaders(out.Response.Headers), addedHeaders(out.Response.Added)...)
 	res.Body = out.Response.Body
 	return res, nil
 }
@@ -346,12 +346,14 @@ func (b *requestBuffer) fill(r *Request, params route.Params, app string) *sdk.R
 		req.Query, _ = url.ParseQuery(r.RawQuery)
 	}
 	req.Headers = nil
+	sdk.SetHeaderValues(req, nil)
 	if len(r.Headers) > 0 {
 		b.headers = emptied(b.headers)
 		for _, h := range r.Headers {
 			name := textproto.CanonicalMIMEHeaderKey(h.Name)
 			if prev, ok := b.headers[name]; ok {
 				b.headers[name] = prev + ", " + h.Value
+				repeatedHeader(req, r.Headers, name)
 			} else {
 				b.headers[name] = h.Value
 			}
@@ -372,6 +374,36 @@ func emptied(m map[string]string) map[string]string {
 	}
 	clear(m)
 	return m
+}
+
+// repeatedHeader gives req every value of name, a header the client sent
+// more than once, for HeaderValues. Rare, so not pooled.
+func repeatedHeader(req *sdk.Request, hs []Header, name string) {
+	m := sdk.HeaderValuesOf(req)
+	if _, done := m[name]; done {
+		return
+	}
+	if m == nil {
+		m = make(map[string][]string)
+		sdk.SetHeaderValues(req, m)
+	}
+	var vs []string
+	for _, h := range hs {
+		if textproto.CanonicalMIMEHeaderKey(h.Name) == name {
+			vs = append(vs, h.Value)
+		}
+	}
+	m[name] = vs
+}
+
+// addedHeaders are the headers a script added (AddHeader, SetCookie), in
+// its order, sent after its Headers.
+func addedHeaders(hs []sdk.Header) []Header {
+	out := make([]Header, len(hs))
+	for i, h := range hs {
+		out[i] = Header{Name: h.Name, Value: h.Value}
+	}
+	return out
 }
 
 // resultHeaders turns a script's header map into a list sorted by name.

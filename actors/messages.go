@@ -41,16 +41,17 @@ type Invoke struct {
 
 // Error codes of a Result that did not come from the script.
 const (
-	CodeNotFound    = "not_found"          // no route, or no such script in the app
-	CodePanic       = "script_panic"       // the script panicked (500)
-	CodeTimeout     = "script_timeout"     // the time budget ran out (504)
-	CodeSaturated   = "saturated"          // the script's pool and queue are full (503)
-	CodeParked      = "script_parked"      // the script crashed too often and rests (503)
-	CodeTooLarge    = "response_too_large" // the script's response is over its limit (500)
-	CodeLoadFailed  = "script_load"        // the script did not compile in the executor (500)
-	CodeCrashed     = "worker_crashed"     // the executor's process died (502)
-	CodeUnavailable = "unavailable"        // the app's router is stopping or gone (503)
-	CodeInternal    = "internal"           // anything else (500)
+	CodeNotFound         = "not_found"          // no route, or no such script in the app
+	CodeMethodNotAllowed = "method_not_allowed" // routes match the path, none the method (405, Allow in Headers)
+	CodePanic            = "script_panic"       // the script panicked (500)
+	CodeTimeout          = "script_timeout"     // the time budget ran out (504)
+	CodeSaturated        = "saturated"          // the script's pool and queue are full (503)
+	CodeParked           = "script_parked"      // the script crashed too often and rests (503)
+	CodeTooLarge         = "response_too_large" // the script's response is over its limit (500)
+	CodeLoadFailed       = "script_load"        // the script did not compile in the executor (500)
+	CodeCrashed          = "worker_crashed"     // the executor's process died (502)
+	CodeUnavailable      = "unavailable"        // the app's router is stopping or gone (503)
+	CodeInternal         = "internal"           // anything else (500)
 )
 
 // Result is the outcome of an Invoke.
@@ -83,6 +84,11 @@ type Reply struct {
 
 // NewReply returns an empty slot.
 func NewReply() *Reply { return &Reply{ch: make(chan Result, 1)} }
+
+// MakeReply returns an empty slot as a value, for a caller that embeds
+// it in a struct of its own (one allocation per request instead of
+// several). Take its address once and do not copy it after that.
+func MakeReply() Reply { return Reply{ch: make(chan Result, 1)} }
 
 // Send writes the result. Only the first Send of a slot is kept.
 func (r *Reply) Send(res Result) {

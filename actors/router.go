@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -124,16 +125,42 @@ func (r *appRouter) resolve(inv *Invoke) (*executorPool, *execute, Result) {
 			return nil, nil, Result{Status: 404, ErrCode: CodeNotFound, ScriptID: inv.ScriptID,
 				ErrMessage: fmt.Sprintf("app %q has no script %d", r.slug, inv.ScriptID)}
 		}
-		return pool, &execute{inv: inv}, Result{}
+		return pool, &execute{inv: inv, params: r.scriptParams(inv)}, Result{}
 	}
 	req := inv.Request
 	rt, params, ok := r.trie.Match(req.Method, req.Path)
 	if !ok {
+		if allow := r.trie.Allowed(req.Path); len(allow) > 0 {
+			return nil, nil, Result{Status: 405, ErrCode: CodeMethodNotAllowed,
+				Headers:    []Header{{Name: "Allow", Value: strings.Join(allow, ", ")}},
+				ErrMessage: "no route for " + req.Method + " " + req.Path + "; allowed: " + strings.Join(allow, ", ")}
+		}
 		return nil, nil, Result{Status: 404, ErrCode: CodeNotFound,
 			ErrMessage: "no route for " + req.Method + " " + req.Path}
 	}
 	// applySnapshot keeps only routes whose script is live.
 	return r.live[rt.ScriptID], &execute{inv: inv, routeID: rt.ID, params: params}, Result{}
+}
+
+// scriptParams are the route parameters of a call by script id whose
+// path matches one of that script's own routes (of its method), so a
+// script reading req.Params can be tried by id; nil otherwise.
+func (r *appRouter) scriptParams(inv *Invoke) route.Params {
+	var own *route.Trie
+	for _, rt := range r.trie.Routes() {
+		if rt.ScriptID != inv.ScriptID {
+			continue
+		}
+		if own == nil {
+			own = route.NewTrie()
+		}
+		_ = own.Add(rt) // the app's trie holds it already: it is valid
+	}
+	if own == nil {
+		return nil
+	}
+	_, params, _ := own.Match(inv.Request.Method, inv.Request.Path)
+	return params
 }
 
 // dispatch runs job on an idle executor of pool, on a new one if the

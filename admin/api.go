@@ -55,6 +55,9 @@ type Options struct {
 	// MaxRequestBody is server.max_request_body, the most an app's own
 	// limit may be.
 	MaxRequestBody int64
+	// RequestTimeout bounds the work of one request (its database calls
+	// included); zero means DefaultRequestTimeout.
+	RequestTimeout time.Duration
 	// Checker checks every source before it is stored; without one every
 	// upload fails.
 	Checker SourceChecker
@@ -62,6 +65,9 @@ type Options struct {
 	// no port): no domain claim may cover it, and when it is
 	// {label}.{BaseDomain} no app may take the slug label.
 	AdminHost string
+	// Cluster is the member table of GET /cluster; nil when cluster mode
+	// is off.
+	Cluster ClusterInfo
 	// KVQuota is the default quota of an app's key-value storage.
 	KVQuota models.KVQuota
 	// Secrets stores apps' secrets; nil answers the secrets endpoints 503.
@@ -76,6 +82,7 @@ type API struct {
 	deployer Deployer
 	logger   *slog.Logger
 	config   any
+	cluster  ClusterInfo
 	router   *router.Router
 	now      func() time.Time
 	hasher   *hasher
@@ -85,7 +92,10 @@ type API struct {
 	// baseDomain and maxRequestBody: see Options.
 	baseDomain     string
 	maxRequestBody int64
-	checker        SourceChecker
+	requestTimeout time.Duration
+	// streams ends the invocation streams when the server stops.
+	streams *streamHub
+	checker SourceChecker
 	// adminHost: see Options; reservedSlug is the slug whose
 	// {slug}.{base_domain} is the admin host, or "".
 	adminHost    string
@@ -104,11 +114,15 @@ func New(opts Options) *API {
 	if opts.Argon2 == (Argon2Params{}) {
 		opts.Argon2 = DefaultArgon2Params()
 	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
 	a := &API{
 		db:             opts.DB,
 		deployer:       opts.Deployer,
 		logger:         opts.Logger,
 		config:         opts.Config,
+		cluster:        opts.Cluster,
 		router:         router.New(),
 		now:            opts.Now,
 		hasher:         newHasher(opts.Argon2, concurrentHashes),
@@ -116,6 +130,8 @@ func New(opts Options) *API {
 		secureCookie:   opts.SecureCookie,
 		baseDomain:     opts.BaseDomain,
 		maxRequestBody: opts.MaxRequestBody,
+		requestTimeout: opts.RequestTimeout,
+		streams:        newStreamHub(),
 		checker:        opts.Checker,
 		adminHost:      opts.AdminHost,
 		reservedSlug:   reservedSlug(opts.AdminHost, opts.BaseDomain),
@@ -163,6 +179,7 @@ func (a *API) routes(g *router.Group) {
 	g.GET("/apps/{app}/scripts", a.listScripts)
 	g.POST("/apps/{app}/scripts", a.createScript)
 	g.GET("/apps/{app}/scripts/{id}/status", a.getScriptStatus)
+	g.PUT("/apps/{app}/scripts/by-name/{name}", a.handle(a.putScriptByName))
 	g.GET("/scripts/{id}", a.getScript)
 	g.PUT("/scripts/{id}", a.updateScript)
 	g.PATCH("/scripts/{id}", a.patchScript)
@@ -179,16 +196,25 @@ func (a *API) routes(g *router.Group) {
 
 	// What scripts reach through SDK v2: key-value storage, secrets and
 	// schedules (kv.go, secrets.go, schedules.go).
-	g.GET("/apps/{app}/kv", a.capability(a.listKV))
-	g.GET("/apps/{app}/kv/{key:*}", a.capability(a.getKV))
-	g.PUT("/apps/{app}/kv/{key:*}", a.capability(a.putKV))
-	g.DELETE("/apps/{app}/kv/{key:*}", a.capability(a.deleteKV))
-	g.GET("/apps/{app}/secrets", a.capability(a.listSecrets))
-	g.PUT("/apps/{app}/secrets/{name}", a.capability(a.putSecret))
-	g.DELETE("/apps/{app}/secrets/{name}", a.capability(a.deleteSecret))
-	g.GET("/scripts/{id}/schedules", a.capability(a.listSchedules))
-	g.POST("/scripts/{id}/schedules", a.capability(a.createSchedule))
-	g.DELETE("/scripts/{id}/schedules/{schedule}", a.capability(a.deleteSchedule))
+	g.GET("/apps/{app}/kv", a.handle(a.listKV))
+	g.GET("/apps/{app}/kv/{key:*}", a.handle(a.getKV))
+	g.PUT("/apps/{app}/kv/{key:*}", a.handle(a.putKV))
+	g.DELETE("/apps/{app}/kv/{key:*}", a.handle(a.deleteKV))
+	g.GET("/apps/{app}/secrets", a.handle(a.listSecrets))
+	g.PUT("/apps/{app}/secrets/{name}", a.handle(a.putSecret))
+	g.DELETE("/apps/{app}/secrets/{name}", a.handle(a.deleteSecret))
+	g.GET("/scripts/{id}/schedules", a.handle(a.listSchedules))
+	g.POST("/scripts/{id}/schedules", a.handle(a.createSchedule))
+	g.DELETE("/scripts/{id}/schedules/{schedule}", a.handle(a.deleteSchedule))
+
+	// API tokens and the live invocation log (the CLI's endpoints).
+	g.GET("/tokens", a.handle(a.listTokens))
+	g.POST("/tokens", a.handle(a.createToken))
+	g.DELETE("/tokens/{id}", a.handle(a.revokeToken))
+	g.GET("/invocations/stream", a.streamInvocations)
+
+	// Cluster mode.
+	g.GET("/cluster", a.handle(a.getCluster))
 }
 
 // Handler serves requests under Prefix. Every endpoint needs a valid
@@ -252,8 +278,19 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 		apierror.Writef(ctx, fasthttp.StatusForbidden, fb.code, fb.msg)
 	case errors.Is(err, models.ErrConflict):
 		apierror.Writef(ctx, fasthttp.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, models.ErrKVInvalid), errors.Is(err, secrets.ErrInvalidValue):
+		apierror.Write(ctx, fasthttp.StatusBadRequest, apierror.Error{Code: "invalid_input", Message: err.Error()})
+	case errors.Is(err, models.ErrKVQuota):
+		apierror.Writef(ctx, fasthttp.StatusUnprocessableEntity, "kv_quota_exceeded", err.Error())
+	case errors.Is(err, errNoSecretStore):
+		apierror.Writef(ctx, fasthttp.StatusServiceUnavailable, "unavailable", err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		a.logger.Error("admin request timed out", "request_id", apierror.RequestID(ctx), "user", userOf(ctx),
+			"method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
+		apierror.Writef(ctx, fasthttp.StatusServiceUnavailable, "timeout", "the request took longer than "+a.requestTimeout.String()+"; try again")
 	default:
-		a.logger.Error("admin request failed", "request_id", apierror.RequestID(ctx),
+		a.logger.Error("admin request failed", "request_id", apierror.RequestID(ctx), "user", userOf(ctx),
 			"method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 		apierror.Writef(ctx, fasthttp.StatusInternalServerError, "internal", "internal error; see the server log for request "+apierror.RequestID(ctx))
 	}

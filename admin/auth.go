@@ -36,8 +36,10 @@ type setupInput struct {
 // sessionView is the answer to a login: the token, once, and whose it is.
 type sessionView struct {
 	Token     string            `json:"token,omitempty"`
-	ExpiresAt time.Time         `json:"expires_at"`
+	ExpiresAt time.Time         `json:"expires_at,omitzero"`
 	User      *models.AdminUser `json:"user"`
+	// APIToken is the token a request came with, when not a session.
+	APIToken *models.APIToken `json:"api_token,omitempty"`
 }
 
 // tooMany answers 429 with Retry-After in whole seconds.
@@ -196,6 +198,10 @@ func cleanText(s string, n int) string {
 }
 
 func (a *API) logout(ctx *fasthttp.RequestCtx) {
+	if apiTokenOf(ctx) != nil {
+		a.fail(ctx, invalid("Authorization", "an API token is no session to log out of; revoke it with DELETE %s/tokens/{id}", Prefix))
+		return
+	}
 	s := sessionOf(ctx)
 	if err := a.db.DeleteSession(detach(ctx), s.ID); err != nil {
 		a.fail(ctx, err)
@@ -207,7 +213,7 @@ func (a *API) logout(ctx *fasthttp.RequestCtx) {
 
 func (a *API) me(ctx *fasthttp.RequestCtx) {
 	s := sessionOf(ctx)
-	a.reply(ctx, fasthttp.StatusOK, sessionView{ExpiresAt: s.ExpiresAt, User: s.User})
+	a.reply(ctx, fasthttp.StatusOK, sessionView{ExpiresAt: s.ExpiresAt, User: s.User, APIToken: apiTokenOf(ctx)})
 }
 
 // setup creates the first admin user with a setup token and logs it in.

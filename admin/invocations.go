@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"math"
 	"strconv"
 	"time"
 
@@ -13,25 +14,15 @@ import (
 const maxInvocationLimit = 500
 
 func (a *API) listInvocations(ctx *fasthttp.RequestCtx) {
-	args := ctx.QueryArgs()
-	var f models.InvocationFilter
-	var err error
-	if f.AppID, f.ScriptID, err = a.appScriptFilter(ctx); err != nil {
-		a.fail(ctx, err)
-		return
+	f, err := a.invocationFilter(ctx)
+	if err == nil {
+		// The stream reads `after` as where it starts; the list as a cursor.
+		f.After, err = queryInt(ctx.QueryArgs(), "after", 1, math.MaxInt64)
 	}
-	status, err := queryInt(args, "status", 100, 999)
 	if err != nil {
 		a.fail(ctx, err)
 		return
 	}
-	f.Status = int(status)
-	limit, err := queryInt(args, "limit", 1, maxInvocationLimit)
-	if err != nil {
-		a.fail(ctx, err)
-		return
-	}
-	f.Limit = int(limit)
 	invs, err := a.db.ListInvocations(detach(ctx), f)
 	if err != nil {
 		a.fail(ctx, err)

@@ -32,6 +32,11 @@ func (a *API) purge(ctx context.Context) {
 	if n > 0 {
 		a.logger.Info("purged expired sessions", "count", n)
 	}
+	if n, err := a.db.PurgeExpiredAPITokens(ctx, now); err != nil && ctx.Err() == nil {
+		a.logger.Warn("purge expired api tokens", "err", err)
+	} else if n > 0 {
+		a.logger.Info("purged expired api tokens", "count", n)
+	}
 	if err := a.logins.sweep(ctx, now); err != nil && ctx.Err() == nil {
 		a.logger.Warn("sweep login limits", "err", err)
 	}

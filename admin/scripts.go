@@ -154,6 +154,11 @@ func (a *API) updateScript(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err)
 		return
 	}
+	if version.Version == script.LiveVersion {
+		// The live source again: no new version, nothing to deploy.
+		a.reply(ctx, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash})
+		return
+	}
 	if err := a.deployed(ctx, updated.AppID); err != nil {
 		a.fail(ctx, err)
 		return

@@ -108,6 +108,13 @@ func (a *API) require(ctx *fasthttp.RequestCtx, fetchOnly bool) bool {
 		unauthorized(ctx, err.Error())
 		return false
 	}
+	if slices.ContainsFunc(cred.tokens, isAPIToken) {
+		if cred.byCookie {
+			unauthorized(ctx, "an API token is sent as \"Authorization: Bearer TOKEN\", never as a cookie")
+			return false
+		}
+		return a.requireAPIToken(ctx, cred.tokens[0])
+	}
 	if cred.byCookie && fetchedFromElsewhere(ctx) {
 		apierror.Writef(ctx, fasthttp.StatusForbidden, "cross_origin",
 			"a request authenticated by cookie must come from the admin UI's own origin (Sec-Fetch-Site: "+
@@ -129,10 +136,7 @@ func (a *API) require(ctx *fasthttp.RequestCtx, fetchOnly bool) bool {
 		unauthorized(ctx, why)
 		return false
 	}
-	if s.User.Role != models.RoleAdmin {
-		// Roles other than admin are for later; until then they grant
-		// nothing.
-		apierror.Writef(ctx, fasthttp.StatusForbidden, "forbidden", "role "+strconv.Quote(s.User.Role)+" has no access to the admin API")
+	if !a.userMayUseAPI(ctx, s.User) {
 		return false
 	}
 	if cred.byCookie && changesState(ctx) && !sameOrigin(ctx) {
@@ -218,6 +222,25 @@ func (a *API) lookupSession(ctx *fasthttp.RequestCtx, token string) (*models.Ses
 	}
 	return s, "", nil
 }
+
+// userMayUseAPI reports whether the user of a valid credential may use
+// the admin API; if not, it has answered ctx.
+func (a *API) userMayUseAPI(ctx *fasthttp.RequestCtx, u *models.AdminUser) bool {
+	if u.Disabled {
+		unauthorized(ctx, "the user "+strconv.Quote(u.Username)+" is disabled")
+		return false
+	}
+	if u.Role != models.RoleAdmin {
+		// Roles other than admin are for later; until then they grant
+		// nothing.
+		apierror.Writef(ctx, fasthttp.StatusForbidden, "forbidden", "role "+strconv.Quote(u.Role)+" has no access to the admin API")
+		return false
+	}
+	return true
+}
+
+// isNotFound reports whether err says a looked-up row does not exist.
+func isNotFound(err error) bool { return errors.Is(err, models.ErrNotFound) }
 
 // sessionOf returns the session RequireSession stored on ctx.
 func sessionOf(ctx *fasthttp.RequestCtx) *models.Session {

@@ -14,6 +14,8 @@
 #   BENCH_DURATION      measured time per target           (default 10s)
 #   BENCH_WARMUP        unmeasured warm-up per target      (default 2s)
 #   BENCH_CONNS         concurrent keep-alive connections  (default 64)
+#   BENCH_C1_DURATION   measured time of the 1-connection (latency-bound)
+#                       run of each target; 0 skips it     (default 5s)
 #   BENCH_PATH          path requested on both targets     (default /)
 #   BENCH_BODY          body the bare server answers       (default {"hello":"world"})
 #   BENCH_CONTENT_TYPE  Content-Type it answers            (default application/json)
@@ -29,6 +31,7 @@ set -euo pipefail
 duration=${BENCH_DURATION:-10s}
 warmup=${BENCH_WARMUP:-2s}
 conns=${BENCH_CONNS:-64}
+c1_duration=${BENCH_C1_DURATION:-5s}
 path=${BENCH_PATH:-/}
 body=${BENCH_BODY:-'{"hello":"world"}'}
 content_type=${BENCH_CONTENT_TYPE:-application/json}
@@ -80,11 +83,17 @@ run_child() {
 	return "$status"
 }
 
-# measure NAME URL: run the load generator, leave its JSON in $tmp/NAME.json.
+# measure NAME URL: run the load generator with $conns connections, then
+# (unless BENCH_C1_DURATION is 0) with one, leaving the JSON in
+# $tmp/NAME.json and $tmp/NAME-c1.json.
 measure() {
 	log "$1: $2 ($conns connections, $warmup warm-up, $duration measured)"
 	run_child "$tmp/loadgen" -url "$2" -c "$conns" -d "$duration" -warmup "$warmup" -json >"$tmp/$1.json" ||
 		die "$1: load generator failed"
+	[[ $c1_duration == 0 ]] && return
+	log "$1: $2 (1 connection, $warmup warm-up, $c1_duration measured)"
+	run_child "$tmp/loadgen" -url "$2" -c 1 -d "$c1_duration" -warmup "$warmup" -json >"$tmp/$1-c1.json" ||
+		die "$1: load generator failed (1 connection)"
 }
 
 build() {
@@ -172,14 +181,16 @@ bench_picloud() {
 	deploy_kv "$port" || die "picloud: could not deploy the KV route"
 	run_child "$tmp/loadgen" -url "http://127.0.0.1:$port/kv" -wait 5s >/dev/null ||
 		die "picloud: GET /kv does not answer 200"
-	measure "$name-kv" "http://127.0.0.1:$port/kv"
+	# The KV route is reported only as its ratio to hello: no c1 run.
+	c1_duration=0 measure "$name-kv" "http://127.0.0.1:$port/kv"
 	stop "$pid"
 }
 
 report() {
-	local name status=0
+	local name status=0 names=(bare process none process-kv none-kv)
+	[[ $c1_duration == 0 ]] || names+=(bare-c1 process-c1 none-c1)
 	printf '\n%-10s %12s %10s %10s %8s %7s\n' target req/s p50 p99 non-2xx errors
-	for name in bare process none process-kv none-kv; do
+	for name in "${names[@]}"; do
 		awk -v name="$name" -v rps="$(json_field "$tmp/$name.json" rps)" \
 			-v p50="$(json_field "$tmp/$name.json" p50_us)" -v p99="$(json_field "$tmp/$name.json" p99_us)" \
 			-v non2xx="$(json_field "$tmp/$name.json" non_2xx)" -v errs="$(json_field "$tmp/$name.json" errors)" \
@@ -189,16 +200,26 @@ report() {
 		fi
 	done
 	awk -v p="$(json_field "$tmp/process.json" rps)" -v n="$(json_field "$tmp/none.json" rps)" \
-		-v b="$(json_field "$tmp/bare.json" rps)" 'BEGIN {
+		-v b="$(json_field "$tmp/bare.json" rps)" -v pp99="$(json_field "$tmp/process.json" p99_us)" \
+		-v np99="$(json_field "$tmp/none.json" p99_us)" -v bp99="$(json_field "$tmp/bare.json" p99_us)" 'BEGIN {
 			printf "\nratio process/bare: %.2fx\n", (b > 0 ? p / b : 0)
 			printf "ratio none/bare:    %.2fx\n", (b > 0 ? n / b : 0)
 			printf "ratio process/none: %.2fx (the throughput cost of process isolation)\n", (n > 0 ? p / n : 0)
+			printf "p99 process/bare:   %.2fx (%.2f ms / %.2f ms)\n", (bp99 > 0 ? pp99 / bp99 : 0), pp99 / 1000, bp99 / 1000
+			printf "p99 none/bare:      %.2fx (%.2f ms / %.2f ms)\n", (bp99 > 0 ? np99 / bp99 : 0), np99 / 1000, bp99 / 1000
 		}'
 	awk -v p="$(json_field "$tmp/process.json" rps)" -v n="$(json_field "$tmp/none.json" rps)" \
 		-v pk="$(json_field "$tmp/process-kv.json" rps)" -v nk="$(json_field "$tmp/none-kv.json" rps)" 'BEGIN {
 			printf "ratio kv/hello (process): %.2fx (KV read and increment, SDK v2)\n", (p > 0 ? pk / p : 0)
 			printf "ratio kv/hello (none):    %.2fx\n", (n > 0 ? nk / n : 0)
 		}'
+	if [[ $c1_duration != 0 ]]; then
+		awk -v p="$(json_field "$tmp/process-c1.json" rps)" -v n="$(json_field "$tmp/none-c1.json" rps)" \
+			-v b="$(json_field "$tmp/bare-c1.json" rps)" 'BEGIN {
+				printf "ratio process c1/bare c1: %.2fx (latency-bound: one connection)\n", (b > 0 ? p / b : 0)
+				printf "ratio none c1/bare c1:    %.2fx\n", (b > 0 ? n / b : 0)
+			}'
+	fi
 	printf '(%s cores, %s connections, %s measured per target, %s)\n' \
 		"$(getconf _NPROCESSORS_ONLN)" "$conns" "$duration" "$(go version | cut -d' ' -f3-)"
 	((status == 0)) || die "some requests failed or were not 2xx; the numbers above are not comparable"

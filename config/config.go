@@ -66,6 +66,11 @@ type Server struct {
 	// MetricsListen is the host:port of a separate listener that serves
 	// /metrics; "" serves no metrics.
 	MetricsListen string
+	// PublicErrors shows public callers the details of a failed script
+	// call (panic text and line, crash reasons, script ids and versions),
+	// which otherwise only the invocation log and admin calls get. For
+	// development.
+	PublicErrors bool
 	// MaxRequestBody is the largest request body accepted, in bytes.
 	MaxRequestBody int64
 	// ReadTimeout bounds reading one request, WriteTimeout writing one
@@ -76,6 +81,9 @@ type Server struct {
 	// ShutdownTimeout is how long a graceful shutdown waits for in-flight
 	// requests before closing their connections.
 	ShutdownTimeout time.Duration
+	// AdminRequestTimeout bounds the work of one admin API request, its
+	// database calls included; past it the request is answered 503.
+	AdminRequestTimeout time.Duration
 	// MaxConnections caps the HTTP connections open at once, below the
 	// open-file limit; past it a new connection is answered 503. 0
 	// ("auto") derives it from the open-file limit at start.
@@ -207,6 +215,7 @@ func Default() *Config {
 			IdleTimeout:     2 * time.Minute,
 			ShutdownTimeout: 10 * time.Second,
 
+			AdminRequestTimeout:  30 * time.Second,
 			MaxConnections:       0,
 			MaxConnectionsPerIP:  256,
 			MaxResponseMemory:    256 << 20,

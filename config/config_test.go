@@ -128,6 +128,7 @@ server {
   write_timeout    = "2s"
   idle_timeout     = "3s"
   shutdown_timeout = "4s"
+  admin_request_timeout  = "5s"
   max_connections        = 5000
   max_connections_per_ip = 50
   max_response_memory    = "64MiB"
@@ -195,6 +196,7 @@ cluster {
 			IdleTimeout:     3 * time.Second,
 			ShutdownTimeout: 4 * time.Second,
 
+			AdminRequestTimeout:  5 * time.Second,
 			MaxConnections:       5000,
 			MaxConnectionsPerIP:  50,
 			MaxResponseMemory:    64 << 20,

@@ -22,6 +22,7 @@ const (
 	EnvLogLevel      = "PICLOUD_LOG_LEVEL"
 	EnvAdminHost     = "PICLOUD_ADMIN_HOST"
 	EnvMetricsListen = "PICLOUD_METRICS_LISTEN"
+	EnvPublicErrors  = "PICLOUD_PUBLIC_ERRORS"
 )
 
 // maxBodySize bounds every size setting: bodies and output are held in
@@ -70,11 +71,13 @@ func (c *Config) settings() []setting {
 		{"server", "default_app", "", text(&srv.DefaultApp, checkSlug)},
 		{"server", "admin_host", EnvAdminHost, text(&srv.AdminHost, checkAdminHost)},
 		{"server", "metrics_listen", EnvMetricsListen, text(&srv.MetricsListen, optional(checkHostPort))},
+		{"server", "public_errors", EnvPublicErrors, boolean(&srv.PublicErrors)},
 		{"server", "max_request_body", "", size(&srv.MaxRequestBody)},
 		{"server", "read_timeout", "", duration(&srv.ReadTimeout)},
 		{"server", "write_timeout", "", duration(&srv.WriteTimeout)},
 		{"server", "idle_timeout", "", duration(&srv.IdleTimeout)},
 		{"server", "shutdown_timeout", "", duration(&srv.ShutdownTimeout)},
+		{"server", "admin_request_timeout", "", duration(&srv.AdminRequestTimeout)},
 		{"server", "max_connections", "", autoInteger(&srv.MaxConnections, 1, maxConnections)},
 		{"server", "max_connections_per_ip", "", integerIn(&srv.MaxConnectionsPerIP, 1, maxConnections)},
 		{"server", "max_response_memory", "", sizeIn(&srv.MaxResponseMemory, MiB, 1024*GiB)},
@@ -428,4 +431,17 @@ func checkDatabaseURL(s string) error {
 		return nil
 	}
 	return fmt.Errorf("scheme %q is not supported (use postgres://, postgresql://, sqlite:// or \"\" for the embedded database)", u.Scheme)
+}
+
+// Environment lists the variables that override config keys, each with
+// the key it sets ("server.listen"), in the order of config.hcl: what
+// `picloud --help` shows.
+func Environment() [][2]string {
+	var out [][2]string
+	for _, s := range Default().settings() {
+		if s.env != "" {
+			out = append(out, [2]string{s.env, s.name()})
+		}
+	}
+	return out
 }

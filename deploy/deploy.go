@@ -7,6 +7,8 @@
 // becomes live at once. Run re-reads the database now and then, so that
 // a change whose notification was lost (or that another process wrote)
 // becomes live anyway: the database is the truth, live state follows it.
+// Follow makes another process's changes live as their PostgreSQL
+// notifications arrive, well before the next resync.
 package deploy
 
 import (

@@ -42,8 +42,12 @@ func TestCommands(t *testing.T) {
 		code int
 		want []string
 	}{
-		{"version", nil, []string{"version"}, 0, []string{"picloud ", "api v1", "sdk v1"}},
-		{"unknown command", nil, []string{"frobnicate"}, 1, []string{`unknown command "frobnicate"`, "usage:"}},
+		{"version", nil, []string{"version"}, 0, []string{"picloud ", "api v1", "sdk v2"}},
+		{"unknown command", nil, []string{"frobnicate"}, 1, []string{`unknown command "frobnicate"`, "picloud --help"}},
+		{"legacy -config flag", nil, []string{"serve", "-config", badKey}, 1, []string{"bad.hcl:2,3", `unknown key "lisen"`}},
+		{"config on the bare command", nil, []string{"--config", badKey}, 1, []string{"bad.hcl:2,3"}},
+		{"help lists both halves", nil, []string{"--help"}, 0, []string{"Server commands:", "serve", "worker", "Client commands:", "deploy", "dev", "completion"}},
+		{"completion", nil, []string{"completion", "bash"}, 0, []string{"__start_picloud"}},
 		{"unknown key", nil, []string{"serve", "--config", badKey}, 1, []string{"bad.hcl:2,3", `unknown key "lisen"`, `did you mean "listen"`}},
 		{"bad value", nil, []string{"serve", "--config", badValue}, 1, []string{"value.hcl:2,", "timeout", `"fast"`}},
 		{"missing file", nil, []string{"serve", "--config", filepath.Join(dir, "none.hcl")}, 1, []string{"none.hcl"}},

@@ -261,7 +261,8 @@ const adminAPI = "/api/v1/admin"
 
 // adminPath reports whether path answers only on the admin host.
 func adminPath(path string) bool {
-	return strings.HasPrefix(path, adminAPI) || strings.HasPrefix(path, "/admin") || strings.HasPrefix(path, "/api/v1/execute/")
+	return strings.HasPrefix(path, adminAPI) || strings.HasPrefix(path, "/admin") || strings.HasPrefix(path, "/api/v1/execute/") ||
+		path == "/api/v1/openapi.json"
 }
 
 // adminOrigin is the origin of the admin UI and API: the default admin

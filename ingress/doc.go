@@ -1,6 +1,7 @@
 // Package ingress owns the public HTTP front door: the fasthttp handler
-// that serves the reserved paths (/healthz, /version; on the admin host
-// alone the admin API, the UI and /api/v1/execute/{id}), resolves
+// that serves the reserved paths (/healthz, /readyz, /version; on the
+// admin host alone the admin API, its OpenAPI description at
+// /api/v1/openapi.json, the UI and /api/v1/execute/{id}), resolves
 // Host -> app from an immutable Table (domain claims, then
 // {slug}.{base_domain}, then the default app; a former slug answers 308
 // to the current one), enforces the app's body limits, and hands every

@@ -10,11 +10,31 @@ import (
 )
 
 // requestHeaders copies the request's headers out of fasthttp's reused
-// buffers.
+// buffers. Every name and value is a slice of one string: two
+// allocations per request instead of two per header.
 func requestHeaders(h *fasthttp.RequestHeader) []actors.Header {
-	out := make([]actors.Header, 0, h.Len())
+	size, n := 0, 0
 	for k, v := range h.All() {
-		out = append(out, actors.Header{Name: string(k), Value: string(v)})
+		size += len(k) + len(v)
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for k, v := range h.All() {
+		b.Write(k)
+		b.Write(v)
+	}
+	all := b.String()
+	out := make([]actors.Header, 0, n)
+	at := 0
+	for k, v := range h.All() {
+		name := all[at : at+len(k)]
+		at += len(k)
+		out = append(out, actors.Header{Name: name, Value: all[at : at+len(v)]})
+		at += len(v)
 	}
 	return out
 }
@@ -25,10 +45,14 @@ func requestHeaders(h *fasthttp.RequestHeader) []actors.Header {
 // worker), so this is the only check.
 func setResponseHeaders(h *fasthttp.ResponseHeader, headers []actors.Header) (dropped []string) {
 	more := 0
-	for _, hd := range headers {
+	for i, hd := range headers {
 		why := refuseResponseHeader(hd.Name, hd.Value)
 		switch {
+		case why == "" && setBefore(headers[:i], hd.Name):
+			// A second value of a header (AddHeader): both go out.
+			h.Add(hd.Name, hd.Value)
 		case why == "":
+			// The first replaces fasthttp's default (Content-Type).
 			h.Set(hd.Name, hd.Value)
 		case len(dropped) < maxDropNotes:
 			dropped = append(dropped, "response header "+quoteName(hd.Name)+" dropped: "+why)
@@ -40,6 +64,17 @@ func setResponseHeaders(h *fasthttp.ResponseHeader, headers []actors.Header) (dr
 		dropped = append(dropped, strconv.Itoa(more)+" more response headers dropped")
 	}
 	return dropped
+}
+
+// setBefore reports whether a header named name (any case) comes in
+// headers. A script's headers are few, so the scan is cheaper than a set.
+func setBefore(headers []actors.Header, name string) bool {
+	for _, hd := range headers {
+		if strings.EqualFold(hd.Name, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxDropNotes bounds the notes of one response: a script that sets a
@@ -71,7 +106,18 @@ func refuseResponseHeader(name, value string) string {
 	case !isFieldValue(value):
 		return "value holds a control character"
 	}
-	switch strings.ToLower(name) {
+	var lower [24]byte // longer than every name below
+	if len(name) > len(lower) {
+		return ""
+	}
+	for i := range len(name) {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	switch string(lower[:len(name)]) {
 	case "connection", "proxy-connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
 		"proxy-authenticate", "proxy-authorization":
 		return "hop-by-hop header, the server's to set"
@@ -114,4 +160,18 @@ func isFieldValue(s string) bool {
 		}
 	}
 	return true
+}
+
+// setErrorHeaders sets the headers the router gives an error result: the
+// Allow of a 405, and nothing else (a script's headers never reach an
+// error answer).
+func setErrorHeaders(h *fasthttp.ResponseHeader, res *actors.Result) {
+	if res.ErrCode != actors.CodeMethodNotAllowed {
+		return
+	}
+	for _, hd := range res.Headers {
+		if hd.Name == "Allow" {
+			h.Set(hd.Name, hd.Value)
+		}
+	}
 }

@@ -56,8 +56,8 @@ func hostname(host []byte) []byte {
 	return bytes.TrimSuffix(host, []byte("."))
 }
 
-// serveAdminHost answers a request to the admin host: the admin API, the
-// UI and execute; "/" goes to the UI; anything else is 404, because no
+// serveAdminHost answers a request to the admin host: the admin API, its
+// OpenAPI description, the UI and execute; "/" goes to the UI; anything else is 404, because no
 // app answers this host. The security headers are set after the handler,
 // which may have reset the response.
 func (s *Server) serveAdminHost(ctx *fasthttp.RequestCtx, id string) {
@@ -66,6 +66,9 @@ func (s *Server) serveAdminHost(ctx *fasthttp.RequestCtx, id string) {
 	switch {
 	case hasPathPrefix(path, prefixAdminAPI):
 		s.serveOr404(ctx, s.opts.Admin)
+	case string(path) == pathOpenAPI:
+		// Beside the API it describes: its server URL is relative.
+		s.serveOr404(ctx, s.opts.OpenAPI)
 	case bytes.HasPrefix(path, []byte(prefixExecute)):
 		s.execute(ctx, id)
 		// Whatever the script said, its answer is inert on this origin.
@@ -95,7 +98,8 @@ func notOnThisHost(ctx *fasthttp.RequestCtx, path []byte) {
 	switch {
 	case string(path) == "/metrics":
 		msg = "metrics are served only on the listener of server.metrics_listen"
-	case hasPathPrefix(path, prefixUI), hasPathPrefix(path, prefixAdminAPI), bytes.HasPrefix(path, []byte(prefixExecute)):
+	case hasPathPrefix(path, prefixUI), hasPathPrefix(path, prefixAdminAPI), bytes.HasPrefix(path, []byte(prefixExecute)),
+		string(path) == pathOpenAPI:
 		msg = "the admin UI and API answer only on the admin host (server.admin_host)"
 	}
 	apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", msg)

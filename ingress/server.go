@@ -16,6 +16,7 @@ import (
 
 	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/apierror"
+	"github.com/picloud/picloud/sandbox/sdk"
 )
 
 // Sender delivers a message to an actor without waiting for an answer.
@@ -43,12 +44,21 @@ type Options struct {
 	Admin   fasthttp.RequestHandler
 	UI      fasthttp.RequestHandler
 	Execute func(ctx *fasthttp.RequestCtx) bool
-	// AdminHost is the only host Admin, UI and Execute answer on, and
-	// one no app answers (see origin.go); "" serves them nowhere.
+	// Ready answers /readyz (see ready.go) on every host; OpenAPI serves
+	// the admin API's description at /api/v1/openapi.json on the admin
+	// host. Either may be nil.
+	Ready   ReadyFunc
+	OpenAPI fasthttp.RequestHandler
+	// AdminHost is the only host Admin, UI, Execute and OpenAPI answer on,
+	// and one no app answers (see origin.go); "" serves them nowhere.
 	AdminHost string
 	// SessionCookie is the name of the admin session cookie, which no
 	// script may set.
 	SessionCookie string
+	// PublicErrors shows every caller the details of a failed call; by
+	// default only calls through Execute (admin calls) get them, and
+	// public callers a generic message (see errors.go).
+	PublicErrors bool
 }
 
 // Server is the ingress handler. Its Table is swapped by the control plane.
@@ -62,6 +72,7 @@ type Server struct {
 	version  []byte
 	metrics  *metrics
 	bodies   *bodyBudget
+	timers   timerPool
 }
 
 // New returns a Server with an empty Table.
@@ -81,7 +92,7 @@ func New(opts Options, sender Sender, recorder Recorder, logger *slog.Logger) *S
 	s.version, _ = json.Marshal(map[string]string{
 		"version":         opts.Version,
 		"api":             "v1",
-		"sdk":             "v1",
+		"sdk":             sdk.Version,
 		"public_base_url": opts.PublicBaseURL,
 	})
 	s.table.Store(NewTable(nil, nil, ""))
@@ -113,6 +124,8 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	case string(path) == "/healthz":
 		ctx.SetContentType("text/plain; charset=utf-8")
 		ctx.SetBodyString("ok")
+	case string(path) == "/readyz":
+		s.serveReady(ctx)
 	case string(path) == "/version":
 		ctx.SetContentType("application/json")
 		ctx.SetBody(s.version)
@@ -182,6 +195,7 @@ func (s *Server) execute(ctx *fasthttp.RequestCtx, id string) {
 	}
 	ctx.Request.Header.Del(fasthttp.HeaderAuthorization)
 	ctx.Request.Header.DelAllCookies()
+	ctx.SetUserValue(errorDetailsKey{}, true)
 	rest := ctx.Path()[len(prefixExecute):]
 	idPart, path := rest, []byte("/")
 	if i := bytes.IndexByte(rest, '/'); i >= 0 {
@@ -211,8 +225,12 @@ func (s *Server) invoke(ctx *fasthttp.RequestCtx, app *App, scriptID int64, path
 				" takes at most "+strconv.FormatInt(app.MaxRequestBody, 10))
 		return
 	}
-	req := &actors.Request{
-		Method:       string(ctx.Method()),
+	// One allocation for the request, its Invoke and its reply slot: none
+	// is reused, for a late answer (after the wait below gave up) must
+	// never reach another request.
+	c := &call{reply: actors.MakeReply()}
+	c.req = actors.Request{
+		Method:       methodString(ctx.Method()),
 		Path:         path,
 		Host:         string(ctx.Host()),
 		RawQuery:     string(ctx.URI().QueryString()),
@@ -220,24 +238,25 @@ func (s *Server) invoke(ctx *fasthttp.RequestCtx, app *App, scriptID int64, path
 		Headers:      requestHeaders(&ctx.Request.Header),
 		DomainParams: params,
 	}
+	req := &c.req
 	if body := ctx.PostBody(); len(body) > 0 {
 		req.Body = append([]byte(nil), body...)
 	}
-	reply := actors.NewReply()
-	s.sender.Send(app.Router, &actors.Invoke{Request: req, ScriptID: scriptID, Reply: reply})
+	c.inv = actors.Invoke{Request: req, ScriptID: scriptID, Reply: &c.reply}
+	s.sender.Send(app.Router, &c.inv)
 
 	wait := s.opts.Timeout
 	if app.Wait > 0 {
 		wait = app.Wait
 	}
-	timer := time.NewTimer(wait)
+	timer := s.timers.acquire(wait)
 	var res actors.Result
 	select {
-	case res = <-reply.C():
-		timer.Stop()
+	case res = <-c.reply.C():
 	case <-timer.C:
 		res = actors.Result{ErrCode: actors.CodeTimeout, ErrMessage: "no answer from the script within " + wait.String()}
 	}
+	s.timers.release(timer)
 	notes := s.respond(ctx, &res)
 	// scriptID is set only for execute, which is served on the admin host.
 	if note := s.filterScriptCookies(ctx, scriptID != 0); note != "" {
@@ -262,6 +281,8 @@ func statusOf(code string) int {
 	switch code {
 	case actors.CodeNotFound:
 		return fasthttp.StatusNotFound
+	case actors.CodeMethodNotAllowed:
+		return fasthttp.StatusMethodNotAllowed
 	case actors.CodeTimeout:
 		return fasthttp.StatusGatewayTimeout
 	case actors.CodeSaturated, actors.CodeParked, actors.CodeUnavailable:
@@ -291,7 +312,8 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) (notes []
 		if status == fasthttp.StatusServiceUnavailable {
 			ctx.Response.Header.Set("Retry-After", retryAfter(res.RetryAfter))
 		}
-		apierror.Writef(ctx, status, res.ErrCode, res.ErrMessage)
+		setErrorHeaders(&ctx.Response.Header, res)
+		apierror.Writef(ctx, status, res.ErrCode, s.errorMessage(ctx, res))
 		return nil
 	}
 	if !validStatus(res.Status) {
@@ -300,7 +322,7 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) (notes []
 		// it a tunnel past the proxy's rules.
 		res.ErrCode = codeInvalidStatus
 		res.ErrMessage = "script answered status " + strconv.Itoa(res.Status) + "; scripts may answer 200 to 599"
-		apierror.Writef(ctx, fasthttp.StatusInternalServerError, res.ErrCode, res.ErrMessage)
+		apierror.Writef(ctx, fasthttp.StatusInternalServerError, res.ErrCode, s.errorMessage(ctx, res))
 		return nil
 	}
 	if !s.holdBody(ctx, res.Body) {

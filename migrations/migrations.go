@@ -28,7 +28,9 @@ func all() *migrate.Migrations {
 	ms.Add(domainsSchema())
 	ms.Add(scriptSettings())
 	ms.Add(invariants())
+	ms.Add(apiTokens())
 	ms.Add(capabilities())
+	ms.Add(changeNotify())
 	return ms
 }
 

@@ -47,6 +47,9 @@ const (
 type DB struct {
 	bun     *bun.DB
 	dialect string
+	// dsn is the PostgreSQL URL, for the connection ListenChanges holds
+	// outside the pool.
+	dsn string
 }
 
 // Open connects to the database named by url without migrating it:
@@ -113,7 +116,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", redact(dsn), err)
 	}
-	return &DB{bun: bun.NewDB(sqldb, pgdialect.New()), dialect: DialectPostgres}, nil
+	return &DB{bun: bun.NewDB(sqldb, pgdialect.New()), dialect: DialectPostgres, dsn: dsn}, nil
 }
 
 // redact hides the password of a URL so it can go into an error.

@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -89,11 +90,30 @@ func (f Fetches) MarshalJSON() ([]byte, error) {
 	return []byte(f), nil
 }
 
+// UnmarshalJSON implements json.Unmarshaler, the inverse of MarshalJSON,
+// so that an Invocation read back from the API decodes.
+func (f *Fetches) UnmarshalJSON(b []byte) error {
+	var fs []InvocationFetch
+	if err := json.Unmarshal(b, &fs); err != nil {
+		return fmt.Errorf("fetches: %w", err)
+	}
+	*f = NewFetches(fs)
+	return nil
+}
+
 // InvocationFilter selects invocations; zero fields match everything.
 type InvocationFilter struct {
 	AppID    int64
 	ScriptID int64
 	Status   int
+	// StatusClass 1-5 matches the statuses 100*StatusClass to
+	// 100*StatusClass+99 ("5xx").
+	StatusClass int
+	// Before and After, when non-zero, keep the invocations whose id is
+	// below Before and above After: cursor paging by id.
+	Before, After int64
+	// Since, when not zero, keeps the invocations stored at or after it.
+	Since time.Time
 	// Limit caps the rows returned: DefaultInvocationLimit when 0,
 	// at most MaxInvocationLimit.
 	Limit int

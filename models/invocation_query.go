@@ -17,16 +17,7 @@ func (db *DB) ListInvocations(ctx context.Context, f InvocationFilter) ([]Invoca
 		limit = MaxInvocationLimit
 	}
 	invs := []Invocation{}
-	q := db.bun.NewSelect().Model(&invs)
-	if f.AppID != 0 {
-		q = q.Where("app_id = ?", f.AppID)
-	}
-	if f.ScriptID != 0 {
-		q = q.Where("script_id = ?", f.ScriptID)
-	}
-	if f.Status != 0 {
-		q = q.Where("status = ?", f.Status)
-	}
+	q := f.where(db.bun.NewSelect().Model(&invs))
 	if err := q.Order("created_at DESC", "id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list invocations: %w", err)
 	}

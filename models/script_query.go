@@ -64,7 +64,9 @@ func insertVersion(ctx context.Context, idb bun.IDB, scriptID, number int64, sou
 
 // UpdateScript stores source as the script's next version and makes it
 // live. Concurrent updates of one script get distinct, consecutive
-// version numbers.
+// version numbers. A source identical to the live version's changes
+// nothing: the live version comes back, so deploying the same file
+// twice makes no new version.
 func (db *DB) UpdateScript(ctx context.Context, id int64, source string) (*Script, *ScriptVersion, error) {
 	for attempt := 1; ; attempt++ {
 		script, version, err := db.updateScriptOnce(ctx, id, source)
@@ -82,6 +84,16 @@ func (db *DB) updateScriptOnce(ctx context.Context, id int64, source string) (*S
 		var err error
 		if script, err = db.lockScript(ctx, tx, id); err != nil {
 			return err
+		}
+		live := new(ScriptVersion)
+		err = tx.NewSelect().Model(live).
+			Where("script_id = ? AND version = ?", id, script.LiveVersion).Scan(ctx)
+		if err != nil {
+			return notFound(err, "live version %d of script %d", script.LiveVersion, id)
+		}
+		if live.Hash == SourceHash(source) && live.Source == source {
+			version = live
+			return nil
 		}
 		var latest int64
 		if err := tx.NewSelect().Model((*ScriptVersion)(nil)).

@@ -312,3 +312,44 @@ func (m *matcher) pick(entries []entry) *entry {
 	}
 	return anyMethod
 }
+
+// Allowed returns the methods of the routes whose path matches path,
+// whatever their method, sorted, with HEAD when GET is there (HEAD falls
+// back to GET): the Allow header of a 405 when Match found nothing for
+// the request's method. It is empty when no route's path matches.
+func (t *Trie) Allowed(path string) []string {
+	if path == "" || path[0] != '/' {
+		return nil
+	}
+	var methods []string
+	collect := func(entries []entry) {
+		for _, e := range entries {
+			methods = append(methods, e.route.Method)
+		}
+	}
+	var walk func(n *node, i int)
+	walk = func(n *node, i int) {
+		collect(n.wildcard)
+		if i > len(path) {
+			collect(n.leaf)
+			return
+		}
+		end := i
+		for end < len(path) && path[end] != '/' {
+			end++
+		}
+		seg := path[i:end]
+		if child := n.staticChild(seg); child != nil {
+			walk(child, end+1)
+		}
+		if n.param != nil && seg != "" {
+			walk(n.param, end+1)
+		}
+	}
+	walk(&t.root, 1)
+	if slices.Contains(methods, "GET") {
+		methods = append(methods, "HEAD")
+	}
+	slices.Sort(methods)
+	return slices.Compact(methods)
+}

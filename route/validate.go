@@ -178,8 +178,8 @@ func checkName(name string) error {
 // checkReserved refuses paths under the prefixes ingress serves itself.
 func checkReserved(p, first string) error {
 	switch first {
-	case "api", "admin", "healthz", "version", "metrics":
-		return pathError(p, "/%s is reserved by PiCloud (reserved: /api, /admin, /healthz, /version, /metrics)", first)
+	case "api", "admin", "healthz", "readyz", "version", "metrics":
+		return pathError(p, "/%s is reserved by PiCloud (reserved: /api, /admin, /healthz, /readyz, /version, /metrics)", first)
 	}
 	return nil
 }

@@ -95,6 +95,7 @@ func TestValidatePath(t *testing.T) {
 		{"/admin", "/admin is reserved"},
 		{"/admin/x", "/admin is reserved"},
 		{"/healthz", "/healthz is reserved"},
+		{"/readyz", "/readyz is reserved"},
 		{"/version", "/version is reserved"},
 		{"/metrics", "/metrics is reserved"},
 		{"/metrics/:x", "/metrics is reserved"},

@@ -25,6 +25,7 @@ import (
 	"maps"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/traefik/yaegi/interp"
@@ -399,6 +400,9 @@ func responseSize(r *sdk.Response) int {
 	for k, v := range r.Headers {
 		n += len(k) + len(v)
 	}
+	for _, h := range r.Added {
+		n += len(h.Name) + len(h.Value)
+	}
 	return n
 }
 
@@ -441,7 +445,7 @@ func copyResponse(r *sdk.Response) sdk.Response {
 	if r == nil {
 		return sdk.Response{Status: 204}
 	}
-	c := sdk.Response{Status: r.Status, Headers: maps.Clone(r.Headers), Body: bytes.Clone(r.Body)}
+	c := sdk.Response{Status: r.Status, Headers: maps.Clone(r.Headers), Body: bytes.Clone(r.Body), Added: slices.Clone(r.Added)}
 	if c.Status == 0 {
 		c.Status = 200
 	}

@@ -210,6 +210,8 @@ func sdkSymbols(out io.Writer, call *sdk.Call) map[string]reflect.Value {
 	maps.Copy(m, map[string]reflect.Value{
 		"Request":  reflect.ValueOf((*sdk.Request)(nil)),
 		"Response": reflect.ValueOf((*sdk.Response)(nil)),
+		"Header":   reflect.ValueOf((*sdk.Header)(nil)),
+		"Cookie":   reflect.ValueOf((*sdk.Cookie)(nil)),
 		"JSON":     reflect.ValueOf(sdk.JSON),
 		"Text":     reflect.ValueOf(sdk.Text),
 		"HTML":     reflect.ValueOf(sdk.HTML),

@@ -245,6 +245,12 @@ func (h *host) Invoke(ctx context.Context, script string, req *sdk.Request) (*sd
 	if len(res.Headers) > 0 {
 		out.Headers = make(map[string]string, len(res.Headers))
 		for _, hd := range res.Headers {
+			// A name's first value goes in Headers, its repeats (cookies,
+			// AddHeader) in Added, as the called script sent them.
+			if _, seen := out.Headers[hd.Name]; seen {
+				out.Added = append(out.Added, sdk.Header{Name: hd.Name, Value: hd.Value})
+				continue
+			}
 			out.Headers[hd.Name] = hd.Value
 		}
 	}

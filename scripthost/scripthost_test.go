@@ -70,7 +70,8 @@ func newHarness(t *testing.T, tg testdb.Target) *harness {
 		Fetch: fetch.New(fetch.Options{Resolver: h.net, Dial: h.net.dial}),
 		Invoke: func(_ context.Context, call deploy.Call) actors.Result {
 			h.invoked = append(h.invoked, call)
-			return actors.Result{Status: 202, Body: []byte("ok"), Headers: []actors.Header{{Name: "X-A", Value: "1"}}}
+			return actors.Result{Status: 202, Body: []byte("ok"), Headers: []actors.Header{
+				{Name: "Set-Cookie", Value: "a=1"}, {Name: "Set-Cookie", Value: "b=2"}, {Name: "X-A", Value: "1"}}}
 		},
 	})
 	return h
@@ -156,6 +157,10 @@ func TestInvoke(t *testing.T) {
 	resp, err := h.open(h.shop, 0).Invoke(ctx, "other", &sdk.Request{Method: "post", Path: "x", Headers: map[string]string{"x-b": "2"}})
 	if err != nil || resp.Status != 202 || resp.Headers["X-A"] != "1" {
 		t.Fatalf("Invoke = %+v, %v", resp, err)
+	}
+	// Every value of a repeated header reaches the caller.
+	if resp.Headers["Set-Cookie"] != "a=1" || len(resp.Added) != 1 || resp.Added[0] != (sdk.Header{Name: "Set-Cookie", Value: "b=2"}) {
+		t.Errorf("Invoke's headers %v, added %v, want cookies a=1 then b=2", resp.Headers, resp.Added)
 	}
 	call := h.invoked[0]
 	r := call.Request

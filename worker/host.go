@@ -88,6 +88,7 @@ type Engine struct {
 	apps    map[int64]*supervisor // by app id: a slug can change hands
 	closed  bool
 	running sync.WaitGroup // one per live process
+	ready   startCheck
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -198,7 +199,7 @@ func (s *supervisor) load(ctx context.Context, slug string, script engine.Script
 		}
 		id := p.nextInstance()
 		f, err := p.roundTrip(ctx, &Frame{Body: &Frame_Load{Load: &Load{Instance: id, Source: script.Source, MaxOutput: int64(opts.MaxOutput), MaxResponseBody: int64(opts.MaxResponseBody),
-			App: slug, ScriptId: script.ScriptID, Version: script.Version}}}, id)
+			App: slug, ScriptId: script.ScriptID, Version: script.Version}}}, id, nil)
 		if errors.Is(err, engine.ErrInstanceLost) {
 			s.release(p)
 			continue // that worker died before it got the load: the next one
@@ -378,13 +379,18 @@ type instance struct {
 	p    *process
 	id   uint64
 	once sync.Once
-	call callFrame // reused: one call at a time
+	call callFrame   // reused: one call at a time
+	slot *reusedCall // reused while calls succeed; nil after a failed one
 }
 
 // Call implements engine.Instance.
 func (in *instance) Call(ctx context.Context, req *sdk.Request) sandbox.Result {
-	f, err := in.p.roundTrip(ctx, in.call.set(in.id, req), in.id)
+	if in.slot == nil {
+		in.slot = newReusedCall()
+	}
+	f, err := in.p.roundTrip(ctx, in.call.set(in.id, req), in.id, in.slot)
 	if err != nil {
+		in.slot = nil // it may still be pending, or answered late
 		return sandbox.Result{Err: err}
 	}
 	if f.GetResult() == nil {

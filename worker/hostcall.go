@@ -127,7 +127,8 @@ func (h remoteHost) Invoke(ctx context.Context, script string, req *sdk.Request)
 		return nil, err
 	}
 	r := a.GetResponse()
-	return &sdk.Response{Status: int(r.GetStatus()), Headers: r.GetHeaders(), Body: r.GetBody()}, nil
+	return &sdk.Response{Status: int(r.GetStatus()), Headers: r.GetHeaders(), Body: r.GetBody(),
+		Added: headerLinesFromWire(r.GetAddedHeaders())}, nil
 }
 
 // hostCall serves the HostCall id the worker sent, with the Host of the
@@ -198,7 +199,8 @@ func serveHostCall(ctx context.Context, host sdk.Host, hc *HostCall) *HostAnswer
 		var r *sdk.Response
 		r, err = host.Invoke(ctx, hc.GetKey(), &req)
 		if r != nil {
-			a.Response = &Response{Status: int32(r.Status), Headers: r.Headers, Body: r.Body}
+			a.Response = &Response{Status: int32(r.Status), Headers: r.Headers, Body: r.Body,
+				AddedHeaders: headerLinesToWire(r.Added)}
 		}
 	default:
 		return failure(fmt.Sprintf("picloud: unknown host call %d", hc.GetOp()))

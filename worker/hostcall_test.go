@@ -92,7 +92,7 @@ func (h *recordingHost) Fetch(_ context.Context, req *sdk.FetchRequest) (*sdk.Fe
 
 func (h *recordingHost) Invoke(_ context.Context, script string, req *sdk.Request) (*sdk.Response, error) {
 	h.op("invoke " + script + " " + req.Method + " " + req.Path + " " + req.QueryParam("q"))
-	return &sdk.Response{Status: 201, Body: []byte("invoked")}, nil
+	return &sdk.Response{Status: 201, Body: []byte("invoked"), Added: []sdk.Header{{Name: "Set-Cookie", Value: "c=1"}}}, nil
 }
 
 const sdkScript = `package main
@@ -128,6 +128,9 @@ func Handle(req *picloud.Request) *picloud.Response {
 	add("fetch " + strconv.Itoa(r.Status) + " " + r.Header("x-b") + " " + string(r.Body) + " " + errString(err))
 	ir, err := picloud.Invoke("other", &picloud.Request{Method: "GET", Path: "/p", Query: url.Values{"q": {"1"}}})
 	add("invoke " + strconv.Itoa(ir.Status) + " " + string(ir.Body) + " " + errString(err))
+	for _, h := range ir.Added {
+		add("invoke added " + h.Name + ": " + h.Value)
+	}
 	add("trigger " + req.Trigger)
 	return picloud.Text(200, strings.Join(out, "\n"))
 }
@@ -159,7 +162,7 @@ func TestSDKv2InAWorker(t *testing.T) {
 	want := strings.Join([]string{
 		"get 1 true nil", "missing false", "list a next", "incr 42",
 		"quota picloud.KV.Set: kv quota exceeded: the app stores 3 keys, its limit is 3",
-		"secret s3cr3t true", "fetch 203 b fetched nil", "invoke 201 invoked nil", "trigger schedule",
+		"secret s3cr3t true", "fetch 203 b fetched nil", "invoke 201 invoked nil", "invoke added Set-Cookie: c=1", "trigger schedule",
 	}, "\n")
 	if string(res.Response.Body) != want {
 		t.Errorf("the script answered\n%s\nwant\n%s", res.Response.Body, want)

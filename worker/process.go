@@ -54,6 +54,17 @@ type process struct {
 	stuck     uint64
 }
 
+// reusedCall is an instance's pendingCall and answer channel, reused
+// from one call to the next: an instance makes one call at a time, and
+// one whose call failed (abandoned, worker gone) drops it, so that no
+// late answer or stale pending entry can reach its next call.
+type reusedCall struct {
+	pending pendingCall
+	ch      chan *Frame
+}
+
+func newReusedCall() *reusedCall { return &reusedCall{ch: make(chan *Frame, 1)} }
+
 // pendingCall is a Load or Call waiting for its answer.
 type pendingCall struct {
 	ch   chan *Frame // nil: the caller gave up
@@ -147,16 +158,27 @@ func (p *process) nextInstance() uint64 { return p.nextInst.Add(1) }
 // when f is what killed it (see blame); when the worker was gone before
 // f was sent, with engine.ErrInstanceLost; when ctx ends first, with
 // ctx's error.
-func (p *process) roundTrip(ctx context.Context, f *Frame, inst uint64) (*Frame, error) {
+//
+// slot, when not nil, is the caller's pendingCall to reuse (its channel
+// empty, its previous call answered); nil allocates one.
+func (p *process) roundTrip(ctx context.Context, f *Frame, inst uint64, slot *reusedCall) (*Frame, error) {
 	id := p.nextID.Add(1)
 	f.Id = id
-	ch := make(chan *Frame, 1)
+	host := sdk.HostFrom(ctx)
+	var c *pendingCall
+	if slot != nil {
+		slot.pending = pendingCall{ch: slot.ch, inst: inst, host: host, ctx: ctx}
+		c = &slot.pending
+	} else {
+		c = &pendingCall{ch: make(chan *Frame, 1), inst: inst, load: f.GetLoad() != nil, host: host, ctx: ctx}
+	}
+	ch := c.ch
 	p.mu.Lock()
 	if p.dying {
 		p.mu.Unlock()
 		return nil, p.lostError()
 	}
-	p.pending[id] = &pendingCall{ch: ch, inst: inst, load: f.GetLoad() != nil, host: sdk.HostFrom(ctx), ctx: ctx}
+	p.pending[id] = c
 	p.mu.Unlock()
 	if err := p.w.write(f); err != nil {
 		p.mu.Lock()

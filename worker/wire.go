@@ -111,8 +111,44 @@ func (c *callFrame) set(instance uint64, r *sdk.Request) *Frame {
 		Method: r.Method, Path: r.Path, Host: r.Host,
 		Params: r.Params, DomainParams: r.DomainParams, Query: c.query, Headers: r.Headers,
 		Body: r.Body, RequestId: r.RequestID, App: r.App, Trigger: r.Trigger,
+		HeaderValues: headerValuesToWire(sdk.HeaderValuesOf(r)),
 	}
 	return &c.frame
+}
+
+// headerValuesToWire is the rare repeated request headers as the
+// protocol sends them; nil (no allocation) when there are none.
+func headerValuesToWire(m map[string][]string) []*HeaderValues {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]*HeaderValues, 0, len(m))
+	for name, vs := range m {
+		out = append(out, &HeaderValues{Name: name, Values: vs})
+	}
+	return out
+}
+
+func headerLinesToWire(hs []sdk.Header) []*HeaderLine {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]*HeaderLine, len(hs))
+	for i, h := range hs {
+		out[i] = &HeaderLine{Name: h.Name, Value: h.Value}
+	}
+	return out
+}
+
+func headerLinesFromWire(hs []*HeaderLine) []sdk.Header {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]sdk.Header, len(hs))
+	for i, h := range hs {
+		out[i] = sdk.Header{Name: h.GetName(), Value: h.GetValue()}
+	}
+	return out
 }
 
 // fill makes dst the SDK's form of r, taking over r's maps and body. It
@@ -124,6 +160,13 @@ func (r *Request) fill(dst *sdk.Request) {
 		Method: r.GetMethod(), Path: r.GetPath(), Host: r.GetHost(),
 		Params: r.GetParams(), DomainParams: r.GetDomainParams(), Headers: r.GetHeaders(),
 		Body: r.GetBody(), RequestID: r.GetRequestId(), App: r.GetApp(), Trigger: r.GetTrigger(),
+	}
+	if hv := r.GetHeaderValues(); len(hv) > 0 {
+		m := make(map[string][]string, len(hv))
+		for _, h := range hv {
+			m[h.GetName()] = h.GetValues()
+		}
+		sdk.SetHeaderValues(dst, m)
 	}
 	if len(r.GetQuery()) == 0 {
 		return
@@ -155,6 +198,7 @@ func (rf *resultFrame) set(id uint64, out sandbox.Result) *Frame {
 	rf.result = Result{
 		Status: int32(out.Response.Status), Headers: out.Response.Headers, Body: out.Response.Body,
 		Output: out.Output, DurationNs: int64(out.Duration), Error: wireError(out.Panic),
+		AddedHeaders: headerLinesToWire(out.Response.Added),
 	}
 	if rf.result.Error == nil && out.Err != nil {
 		rf.result.Error = wireError(out.Err)
@@ -168,7 +212,7 @@ func (rf *resultFrame) set(id uint64, out sandbox.Result) *Frame {
 // returned.
 func (r *Result) sandboxResult() sandbox.Result {
 	res := sandbox.Result{
-		Response: sdk.Response{Status: int(r.GetStatus()), Headers: r.GetHeaders(), Body: r.GetBody()},
+		Response: sdk.Response{Status: int(r.GetStatus()), Headers: r.GetHeaders(), Body: r.GetBody(), Added: headerLinesFromWire(r.GetAddedHeaders())},
 		Output:   r.GetOutput(), Duration: time.Duration(r.GetDurationNs()),
 	}
 	if e := r.GetError(); e != nil {

@@ -582,13 +582,15 @@ func (x *Loaded) GetGoroutine() uint64 {
 
 // Result answers a Call.
 type Result struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Status        int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
-	Headers       map[string]string      `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Body          []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
-	Output        string                 `protobuf:"bytes,4,opt,name=output,proto3" json:"output,omitempty"`
-	DurationNs    int64                  `protobuf:"varint,5,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
-	Error         *Error                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"` // set when the script panicked or was not called
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Status     int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
+	Headers    map[string]string      `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Body       []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Output     string                 `protobuf:"bytes,4,opt,name=output,proto3" json:"output,omitempty"`
+	DurationNs int64                  `protobuf:"varint,5,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	Error      *Error                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"` // set when the script panicked or was not called
+	// Headers added with AddHeader and SetCookie, in order, after headers.
+	AddedHeaders  []*HeaderLine `protobuf:"bytes,7,rep,name=added_headers,json=addedHeaders,proto3" json:"added_headers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -661,6 +663,13 @@ func (x *Result) GetDurationNs() int64 {
 func (x *Result) GetError() *Error {
 	if x != nil {
 		return x.Error
+	}
+	return nil
+}
+
+func (x *Result) GetAddedHeaders() []*HeaderLine {
+	if x != nil {
+		return x.AddedHeaders
 	}
 	return nil
 }
@@ -744,18 +753,21 @@ func (x *Error) GetFunc() string {
 // Request is the SDK's picloud.Request. Its maps are the SDK's maps, so
 // the host encodes them without copying.
 type Request struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Method        string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
-	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
-	Host          string                 `protobuf:"bytes,3,opt,name=host,proto3" json:"host,omitempty"`
-	Params        map[string]string      `protobuf:"bytes,4,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	DomainParams  map[string]string      `protobuf:"bytes,5,rep,name=domain_params,json=domainParams,proto3" json:"domain_params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Query         []*QueryParam          `protobuf:"bytes,6,rep,name=query,proto3" json:"query,omitempty"`
-	Headers       map[string]string      `protobuf:"bytes,7,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Body          []byte                 `protobuf:"bytes,8,opt,name=body,proto3" json:"body,omitempty"`
-	RequestId     string                 `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	App           string                 `protobuf:"bytes,10,opt,name=app,proto3" json:"app,omitempty"`
-	Trigger       string                 `protobuf:"bytes,11,opt,name=trigger,proto3" json:"trigger,omitempty"` // what started the call: "http", "schedule", "invoke"
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Method       string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	Path         string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	Host         string                 `protobuf:"bytes,3,opt,name=host,proto3" json:"host,omitempty"`
+	Params       map[string]string      `protobuf:"bytes,4,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	DomainParams map[string]string      `protobuf:"bytes,5,rep,name=domain_params,json=domainParams,proto3" json:"domain_params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Query        []*QueryParam          `protobuf:"bytes,6,rep,name=query,proto3" json:"query,omitempty"`
+	Headers      map[string]string      `protobuf:"bytes,7,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Body         []byte                 `protobuf:"bytes,8,opt,name=body,proto3" json:"body,omitempty"`
+	RequestId    string                 `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	App          string                 `protobuf:"bytes,10,opt,name=app,proto3" json:"app,omitempty"`
+	// Every value of the headers the client sent more than once (headers
+	// holds them joined with ", ").
+	HeaderValues  []*HeaderValues `protobuf:"bytes,11,rep,name=header_values,json=headerValues,proto3" json:"header_values,omitempty"`
+	Trigger       string          `protobuf:"bytes,12,opt,name=trigger,proto3" json:"trigger,omitempty"` // what started the call: "http", "schedule", "invoke"
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -858,6 +870,13 @@ func (x *Request) GetApp() string {
 		return x.App
 	}
 	return ""
+}
+
+func (x *Request) GetHeaderValues() []*HeaderValues {
+	if x != nil {
+		return x.HeaderValues
+	}
+	return nil
 }
 
 func (x *Request) GetTrigger() string {
@@ -1164,10 +1183,12 @@ func (x *FetchRequest) GetTimeoutNs() int64 {
 
 // Response is an HTTP answer: picloud.FetchResponse, picloud.Response.
 type Response struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Status        int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
-	Headers       map[string]string      `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Body          []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Status  int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
+	Headers map[string]string      `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Body    []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	// INVOKE: headers added with AddHeader and SetCookie, as in Result.
+	AddedHeaders  []*HeaderLine `protobuf:"bytes,4,rep,name=added_headers,json=addedHeaders,proto3" json:"added_headers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1219,6 +1240,13 @@ func (x *Response) GetHeaders() map[string]string {
 func (x *Response) GetBody() []byte {
 	if x != nil {
 		return x.Body
+	}
+	return nil
+}
+
+func (x *Response) GetAddedHeaders() []*HeaderLine {
+	if x != nil {
+		return x.AddedHeaders
 	}
 	return nil
 }
@@ -1275,6 +1303,110 @@ func (x *QueryParam) GetValues() []string {
 	return nil
 }
 
+type HeaderLine struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HeaderLine) Reset() {
+	*x = HeaderLine{}
+	mi := &file_worker_worker_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeaderLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeaderLine) ProtoMessage() {}
+
+func (x *HeaderLine) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_worker_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeaderLine.ProtoReflect.Descriptor instead.
+func (*HeaderLine) Descriptor() ([]byte, []int) {
+	return file_worker_worker_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *HeaderLine) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *HeaderLine) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+type HeaderValues struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Values        []string               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HeaderValues) Reset() {
+	*x = HeaderValues{}
+	mi := &file_worker_worker_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeaderValues) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeaderValues) ProtoMessage() {}
+
+func (x *HeaderValues) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_worker_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeaderValues.ProtoReflect.Descriptor instead.
+func (*HeaderValues) Descriptor() ([]byte, []int) {
+	return file_worker_worker_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *HeaderValues) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *HeaderValues) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 var File_worker_worker_proto protoreflect.FileDescriptor
 
 const file_worker_worker_proto_rawDesc = "" +
@@ -1307,7 +1439,7 @@ const file_worker_worker_proto_rawDesc = "" +
 	"\binstance\x18\x01 \x01(\x04R\binstance\"V\n" +
 	"\x06Loaded\x12.\n" +
 	"\x05error\x18\x01 \x01(\v2\x18.picloud.worker.v1.ErrorR\x05error\x12\x1c\n" +
-	"\tgoroutine\x18\x02 \x01(\x04R\tgoroutine\"\x9b\x02\n" +
+	"\tgoroutine\x18\x02 \x01(\x04R\tgoroutine\"\xdf\x02\n" +
 	"\x06Result\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x12@\n" +
 	"\aheaders\x18\x02 \x03(\v2&.picloud.worker.v1.Result.HeadersEntryR\aheaders\x12\x12\n" +
@@ -1315,7 +1447,8 @@ const file_worker_worker_proto_rawDesc = "" +
 	"\x06output\x18\x04 \x01(\tR\x06output\x12\x1f\n" +
 	"\vduration_ns\x18\x05 \x01(\x03R\n" +
 	"durationNs\x12.\n" +
-	"\x05error\x18\x06 \x01(\v2\x18.picloud.worker.v1.ErrorR\x05error\x1a:\n" +
+	"\x05error\x18\x06 \x01(\v2\x18.picloud.worker.v1.ErrorR\x05error\x12B\n" +
+	"\radded_headers\x18\a \x03(\v2\x1d.picloud.worker.v1.HeaderLineR\faddedHeaders\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x84\x02\n" +
@@ -1331,7 +1464,7 @@ const file_worker_worker_proto_rawDesc = "" +
 	"\n" +
 	"KIND_PANIC\x10\x02\x12\x11\n" +
 	"\rKIND_INTERNAL\x10\x03\x12\x1b\n" +
-	"\x17KIND_RESPONSE_TOO_LARGE\x10\x04\"\xeb\x04\n" +
+	"\x17KIND_RESPONSE_TOO_LARGE\x10\x04\"\xb1\x05\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x12\n" +
@@ -1344,8 +1477,9 @@ const file_worker_worker_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\t \x01(\tR\trequestId\x12\x10\n" +
 	"\x03app\x18\n" +
-	" \x01(\tR\x03app\x12\x18\n" +
-	"\atrigger\x18\v \x01(\tR\atrigger\x1a9\n" +
+	" \x01(\tR\x03app\x12D\n" +
+	"\rheader_values\x18\v \x03(\v2\x1f.picloud.worker.v1.HeaderValuesR\fheaderValues\x12\x18\n" +
+	"\atrigger\x18\f \x01(\tR\atrigger\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +
@@ -1397,17 +1531,25 @@ const file_worker_worker_proto_rawDesc = "" +
 	"timeout_ns\x18\x05 \x01(\x03R\ttimeoutNs\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb6\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfa\x01\n" +
 	"\bResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x12B\n" +
 	"\aheaders\x18\x02 \x03(\v2(.picloud.worker.v1.Response.HeadersEntryR\aheaders\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body\x1a:\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12B\n" +
+	"\radded_headers\x18\x04 \x03(\v2\x1d.picloud.worker.v1.HeaderLineR\faddedHeaders\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"6\n" +
 	"\n" +
 	"QueryParam\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\"6\n" +
+	"\n" +
+	"HeaderLine\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\":\n" +
+	"\fHeaderValues\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06values\x18\x02 \x03(\tR\x06valuesB#Z!github.com/picloud/picloud/workerb\x06proto3"
 
 var (
@@ -1423,7 +1565,7 @@ func file_worker_worker_proto_rawDescGZIP() []byte {
 }
 
 var file_worker_worker_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_worker_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_worker_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_worker_worker_proto_goTypes = []any{
 	(Error_Kind)(0),      // 0: picloud.worker.v1.Error.Kind
 	(HostCall_Op)(0),     // 1: picloud.worker.v1.HostCall.Op
@@ -1440,12 +1582,14 @@ var file_worker_worker_proto_goTypes = []any{
 	(*FetchRequest)(nil), // 12: picloud.worker.v1.FetchRequest
 	(*Response)(nil),     // 13: picloud.worker.v1.Response
 	(*QueryParam)(nil),   // 14: picloud.worker.v1.QueryParam
-	nil,                  // 15: picloud.worker.v1.Result.HeadersEntry
-	nil,                  // 16: picloud.worker.v1.Request.ParamsEntry
-	nil,                  // 17: picloud.worker.v1.Request.DomainParamsEntry
-	nil,                  // 18: picloud.worker.v1.Request.HeadersEntry
-	nil,                  // 19: picloud.worker.v1.FetchRequest.HeadersEntry
-	nil,                  // 20: picloud.worker.v1.Response.HeadersEntry
+	(*HeaderLine)(nil),   // 15: picloud.worker.v1.HeaderLine
+	(*HeaderValues)(nil), // 16: picloud.worker.v1.HeaderValues
+	nil,                  // 17: picloud.worker.v1.Result.HeadersEntry
+	nil,                  // 18: picloud.worker.v1.Request.ParamsEntry
+	nil,                  // 19: picloud.worker.v1.Request.DomainParamsEntry
+	nil,                  // 20: picloud.worker.v1.Request.HeadersEntry
+	nil,                  // 21: picloud.worker.v1.FetchRequest.HeadersEntry
+	nil,                  // 22: picloud.worker.v1.Response.HeadersEntry
 }
 var file_worker_worker_proto_depIdxs = []int32{
 	3,  // 0: picloud.worker.v1.Frame.load:type_name -> picloud.worker.v1.Load
@@ -1457,24 +1601,27 @@ var file_worker_worker_proto_depIdxs = []int32{
 	11, // 6: picloud.worker.v1.Frame.host_answer:type_name -> picloud.worker.v1.HostAnswer
 	9,  // 7: picloud.worker.v1.Call.request:type_name -> picloud.worker.v1.Request
 	8,  // 8: picloud.worker.v1.Loaded.error:type_name -> picloud.worker.v1.Error
-	15, // 9: picloud.worker.v1.Result.headers:type_name -> picloud.worker.v1.Result.HeadersEntry
+	17, // 9: picloud.worker.v1.Result.headers:type_name -> picloud.worker.v1.Result.HeadersEntry
 	8,  // 10: picloud.worker.v1.Result.error:type_name -> picloud.worker.v1.Error
-	0,  // 11: picloud.worker.v1.Error.kind:type_name -> picloud.worker.v1.Error.Kind
-	16, // 12: picloud.worker.v1.Request.params:type_name -> picloud.worker.v1.Request.ParamsEntry
-	17, // 13: picloud.worker.v1.Request.domain_params:type_name -> picloud.worker.v1.Request.DomainParamsEntry
-	14, // 14: picloud.worker.v1.Request.query:type_name -> picloud.worker.v1.QueryParam
-	18, // 15: picloud.worker.v1.Request.headers:type_name -> picloud.worker.v1.Request.HeadersEntry
-	1,  // 16: picloud.worker.v1.HostCall.op:type_name -> picloud.worker.v1.HostCall.Op
-	12, // 17: picloud.worker.v1.HostCall.fetch:type_name -> picloud.worker.v1.FetchRequest
-	9,  // 18: picloud.worker.v1.HostCall.request:type_name -> picloud.worker.v1.Request
-	13, // 19: picloud.worker.v1.HostAnswer.response:type_name -> picloud.worker.v1.Response
-	19, // 20: picloud.worker.v1.FetchRequest.headers:type_name -> picloud.worker.v1.FetchRequest.HeadersEntry
-	20, // 21: picloud.worker.v1.Response.headers:type_name -> picloud.worker.v1.Response.HeadersEntry
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	15, // 11: picloud.worker.v1.Result.added_headers:type_name -> picloud.worker.v1.HeaderLine
+	0,  // 12: picloud.worker.v1.Error.kind:type_name -> picloud.worker.v1.Error.Kind
+	18, // 13: picloud.worker.v1.Request.params:type_name -> picloud.worker.v1.Request.ParamsEntry
+	19, // 14: picloud.worker.v1.Request.domain_params:type_name -> picloud.worker.v1.Request.DomainParamsEntry
+	14, // 15: picloud.worker.v1.Request.query:type_name -> picloud.worker.v1.QueryParam
+	20, // 16: picloud.worker.v1.Request.headers:type_name -> picloud.worker.v1.Request.HeadersEntry
+	16, // 17: picloud.worker.v1.Request.header_values:type_name -> picloud.worker.v1.HeaderValues
+	1,  // 18: picloud.worker.v1.HostCall.op:type_name -> picloud.worker.v1.HostCall.Op
+	12, // 19: picloud.worker.v1.HostCall.fetch:type_name -> picloud.worker.v1.FetchRequest
+	9,  // 20: picloud.worker.v1.HostCall.request:type_name -> picloud.worker.v1.Request
+	13, // 21: picloud.worker.v1.HostAnswer.response:type_name -> picloud.worker.v1.Response
+	21, // 22: picloud.worker.v1.FetchRequest.headers:type_name -> picloud.worker.v1.FetchRequest.HeadersEntry
+	22, // 23: picloud.worker.v1.Response.headers:type_name -> picloud.worker.v1.Response.HeadersEntry
+	15, // 24: picloud.worker.v1.Response.added_headers:type_name -> picloud.worker.v1.HeaderLine
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_worker_worker_proto_init() }
@@ -1497,7 +1644,7 @@ func file_worker_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_worker_worker_proto_rawDesc), len(file_worker_worker_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -6,22 +6,8 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/picloud/picloud/config"
 	"github.com/picloud/picloud/worker"
 )
-
-// newChecker is where uploads are checked: a checker process per check,
-// whatever executor.isolation says, under the limits of the executor
-// block.
-func newChecker(cfg *config.Config, logger *slog.Logger) (*worker.Checker, error) {
-	return worker.NewChecker(worker.CheckerOptions{
-		MemoryLimit: cfg.Executor.MemoryLimit,
-		Timeout:     cfg.Executor.CheckTimeout,
-		MaxSource:   int(cfg.Executor.MaxSource),
-		Concurrency: cfg.Executor.MaxChecks,
-		Logger:      logger,
-	})
-}
 
 // runCheck is `picloud check`: the upload check `picloud serve` runs in
 // a short-lived process of its own. It reads a script on stdin and

@@ -18,7 +18,7 @@ import (
 )
 
 // Version is the SDK version reported by /version.
-const Version = "v1"
+const Version = "v2"
 
 // Request is the HTTP request a script handles.
 type Request struct {
@@ -40,6 +40,10 @@ type Request struct {
 	// HTTP request, "schedule" for a schedule's firing, "invoke" for
 	// picloud.Invoke from another script.
 	Trigger string
+
+	// headerValues holds the values of headers sent more than once
+	// (HeaderValues), by canonical name.
+	headerValues map[string][]string
 }
 
 // QueryParam returns the first value of the query parameter name, or "".
@@ -71,6 +75,9 @@ type Response struct {
 	Status  int
 	Headers map[string]string
 	Body    []byte
+	// Added holds the headers of AddHeader and SetCookie, sent after
+	// Headers in the order they were added.
+	Added []Header
 }
 
 // JSON encodes v as the JSON body of a response with the given status.

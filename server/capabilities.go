@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/picloud/picloud/actors"
@@ -44,7 +43,10 @@ type capabilities struct {
 	deployer *deploy.Deployer
 }
 
-func newCapabilities(ctx context.Context, cfg *config.Config, db *models.DB, logger *slog.Logger) (*capabilities, error) {
+// newCapabilities builds them; resolver and dial are picloud.Fetch's
+// network (nil: the real one).
+func newCapabilities(ctx context.Context, cfg *config.Config, db *models.DB, logger *slog.Logger,
+	resolver fetch.Resolver, dial fetch.DialFunc) (*capabilities, error) {
 	ring, created, err := secrets.Load(cfg.DataDir, os.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
@@ -62,7 +64,6 @@ func newCapabilities(ctx context.Context, cfg *config.Config, db *models.DB, log
 	if n, err := c.secrets.Reseal(ctx); n > 0 || err != nil {
 		logger.Info("resealed secrets under the current key", "secrets", n, "key", ring.CurrentID(), "err", err)
 	}
-	resolver, dial := fetchNetwork(os.Getenv)
 	c.fetch = fetch.New(fetch.Options{
 		AllowPrivate:    cfg.Server.FetchAllowPrivate,
 		Timeout:         cfg.Server.FetchTimeout,
@@ -97,20 +98,6 @@ func (c *capabilities) fire(ctx context.Context, s models.Schedule, at time.Time
 	if res.ErrCode != "" {
 		c.logger.Warn("schedule firing failed", "schedule", s.ID, "script", s.ScriptID, "app", s.AppID,
 			"code", res.ErrCode, "err", res.ErrMessage)
-	}
-}
-
-// start runs the scheduler and the KV janitor until the returned func is
-// called.
-func (c *capabilities) start(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() { c.scheduler.Run(ctx) })
-	wg.Go(func() { c.purgeKV(ctx) })
-	return func() {
-		cancel()
-		wg.Wait()
-		c.fetch.Close()
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -8,6 +8,10 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/picloud/picloud/models"
 )
 
 // serveMetrics serves handler at /metrics on a listener of its own
@@ -38,4 +42,18 @@ func serveMetrics(addr string, handler http.Handler, logger *slog.Logger) (func(
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil
+}
+
+// registerWriterMetrics exports what the invocation log left out.
+func registerWriterMetrics(reg *prometheus.Registry, w *models.InvocationWriter) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "picloud_invocations_unrecorded_total",
+			Help: "Invocations not stored because invocations.max_per_second was reached.",
+		}, func() float64 { return float64(w.Unrecorded()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "picloud_invocations_dropped_total",
+			Help: "Invocations lost to a full write buffer or a failed batch write.",
+		}, func() float64 { return float64(w.Dropped()) }),
+	)
 }

@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/picloud/picloud/internal/apiclient"
+)
+
+// scriptRow is a script in `picloud scripts -o json`.
+type scriptRow struct {
+	App string `json:"app"`
+	apiclient.Script
+}
+
+func scriptsCmd(g *globals) *cobra.Command {
+	var app string
+	cmd := &cobra.Command{
+		Use:   "scripts",
+		Short: "List scripts with their live version",
+		Example: `  picloud scripts
+  picloud scripts --app shop -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			asJSON, err := g.jsonOutput()
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			apps, err := appList(cmd.Context(), c, app)
+			if err != nil {
+				return err
+			}
+			rows := []scriptRow{}
+			for _, a := range apps {
+				scripts, err := c.Scripts(cmd.Context(), a.Slug)
+				if err != nil {
+					return err
+				}
+				for _, s := range scripts {
+					rows = append(rows, scriptRow{App: a.Slug, Script: s})
+				}
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), rows)
+			}
+			now := time.Now()
+			t := newTable(cmd.OutOrStdout(), "APP", "SCRIPT", "ID", "VERSION", "STATE", "UPDATED")
+			for _, r := range rows {
+				t.row(r.App, r.Name, strconv.FormatInt(r.ID, 10), "v"+strconv.FormatInt(r.LiveVersion, 10), r.State, ago(&r.UpdatedAt, now))
+			}
+			return t.flush()
+		},
+	}
+	g.clientFlags(cmd, true)
+	cmd.Flags().StringVarP(&app, "app", "a", "", "only this app's scripts (slug or id)")
+	_ = cmd.RegisterFlagCompletionFunc("app", g.completeApps)
+	return cmd
+}

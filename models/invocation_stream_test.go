@@ -1,0 +1,65 @@
+package models_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/picloud/picloud/internal/testdb"
+	"github.com/picloud/picloud/models"
+)
+
+func TestInvocationsAfter(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		ctx := context.Background()
+		db := testdb.Open(t, tg)
+		if id, err := db.LastInvocationID(ctx); err != nil || id != 0 {
+			t.Fatalf("LastInvocationID of none = %d, %v", id, err)
+		}
+		var invs []models.Invocation
+		for i, st := range []int{200, 404, 500, 503, 200} {
+			invs = append(invs, models.Invocation{RequestID: "r", AppID: int64(1 + i%2), Status: st, Path: "/" + string(rune('a'+i))})
+		}
+		if err := db.InsertInvocations(ctx, invs); err != nil {
+			t.Fatal(err)
+		}
+		last, err := db.LastInvocationID(ctx)
+		if err != nil || last == 0 {
+			t.Fatalf("LastInvocationID = %d, %v", last, err)
+		}
+		paths := func(invs []models.Invocation) []string {
+			var out []string
+			for _, inv := range invs {
+				out = append(out, inv.Path)
+			}
+			return out
+		}
+		all, err := db.InvocationsAfter(ctx, models.InvocationFilter{}, 0)
+		if err != nil || !slices.Equal(paths(all), []string{"/a", "/b", "/c", "/d", "/e"}) {
+			t.Fatalf("InvocationsAfter(0) = %v, %v; want oldest first", paths(all), err)
+		}
+		tests := []struct {
+			name  string
+			f     models.InvocationFilter
+			after int64
+			want  []string
+		}{
+			{"after the second", models.InvocationFilter{}, all[1].ID, []string{"/c", "/d", "/e"}},
+			{"after the last", models.InvocationFilter{}, last, nil},
+			{"5xx", models.InvocationFilter{StatusClass: 5}, 0, []string{"/c", "/d"}},
+			{"2xx of app 1", models.InvocationFilter{StatusClass: 2, AppID: 1}, 0, []string{"/a", "/e"}},
+			{"exact status", models.InvocationFilter{Status: 404}, 0, []string{"/b"}},
+			{"limit", models.InvocationFilter{Limit: 2}, 0, []string{"/a", "/b"}},
+		}
+		for _, tt := range tests {
+			got, err := db.InvocationsAfter(ctx, tt.f, tt.after)
+			if err != nil || !slices.Equal(paths(got), tt.want) {
+				t.Errorf("%s: %v, %v; want %v", tt.name, paths(got), err, tt.want)
+			}
+		}
+		listed, err := db.ListInvocations(ctx, models.InvocationFilter{StatusClass: 5})
+		if err != nil || !slices.Equal(paths(listed), []string{"/d", "/c"}) {
+			t.Errorf("ListInvocations(5xx) = %v, %v; want newest first [/d /c]", paths(listed), err)
+		}
+	})
+}

@@ -1,0 +1,68 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/picloud/picloud/admin"
+	"github.com/picloud/picloud/cluster"
+	"github.com/picloud/picloud/deploy"
+)
+
+// leaveTimeout bounds a node's graceful departure at shutdown.
+const leaveTimeout = 10 * time.Second
+
+// startCluster starts this server's cluster node when the cluster block
+// is on (config.Load already refused cluster mode on SQLite). At
+// Shutdown the node leaves gracefully, so the others drop it within a
+// second.
+func (s *Server) startCluster(ctx context.Context) error {
+	if !s.cfg.Cluster.Enabled {
+		return nil
+	}
+	node, err := cluster.Start(ctx, cluster.Options{Config: s.cfg.Cluster, Logger: s.logger})
+	if err != nil {
+		return err
+	}
+	s.node = node
+	s.onClose(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+		defer cancel()
+		if err := node.Stop(ctx); err != nil {
+			s.logger.Warn("cluster: leave", "err", err)
+		}
+	})
+	return nil
+}
+
+// Node is the server's cluster node; nil when cluster mode is off.
+func (s *Server) Node() *cluster.Node { return s.node }
+
+// clusterInfo is the member table as admin shows it.
+type clusterInfo struct {
+	node     *cluster.Node
+	deployer *deploy.Deployer
+}
+
+// ClusterView implements admin.ClusterInfo. This node's executors and
+// calls in flight come from its routers; the other members' are not
+// known here.
+func (c clusterInfo) ClusterView(ctx context.Context) (admin.ClusterView, error) {
+	executors, inflight := 0, 0
+	for _, st := range c.deployer.Status(ctx) {
+		for _, p := range st.Pools {
+			executors += p.Executors
+			inflight += p.Executors - p.Idle
+		}
+	}
+	members := c.node.Members()
+	v := admin.ClusterView{Self: c.node.Name(), Members: make([]admin.ClusterMember, 0, len(members))}
+	for _, m := range members {
+		cm := admin.ClusterMember{Name: m.Name, Gossip: m.Gossip, Remote: m.Remote, Roles: m.Roles, Status: m.Status, JoinedAt: m.JoinedAt}
+		if m.Self {
+			cm.Executors, cm.Inflight = &executors, &inflight
+		}
+		v.Members = append(v.Members, cm)
+	}
+	return v, nil
+}
