@@ -12,7 +12,7 @@ FUZZTIME    ?= 10s
 # The .proto files whose Go code is generated and committed (make proto),
 # and those of them that also get vtprotobuf's codec (the worker protocol,
 # whose hot path must not allocate more than a hand codec; comma-separated).
-PROTO_FILES   := worker/worker.proto actors/actorspb/actors.proto
+PROTO_FILES   := worker/worker.proto actors/actorspb/actors.proto cluster/executors/executors.proto
 VTPROTO_FILES := worker/worker.proto
 
 .PHONY: run build test fuzz lint fmt bench proto proto-check ui ui-check ui-test clean

@@ -15,6 +15,7 @@
 #   PICLOUD_ADMIN_HOST       server.admin_host
 #   PICLOUD_METRICS_LISTEN   server.metrics_listen
 #   PICLOUD_PUBLIC_ERRORS    server.public_errors
+#   PICLOUD_TRUSTED_PROXIES  server.trusted_proxies (comma-separated)
 #   PICLOUD_DATA_DIR         data_dir
 #   PICLOUD_DATABASE_URL     database.url
 #   PICLOUD_LOG_LEVEL        log.level
@@ -111,6 +112,15 @@ server {
   # still go out); a response bigger than this goes out when no other is
   # held. From 1MiB to 1TiB.
   max_response_memory = "256MiB"
+
+  # Reverse proxies (CIDR prefixes or addresses) whose X-Forwarded-For is
+  # believed: a request from one of them is from the rightmost address of
+  # that header that is not a trusted proxy. Login rate limits count that
+  # address, and the connection caps' logs say when a refused peer is a
+  # trusted proxy (the caps themselves count TCP peers). Empty (the
+  # default): every client is its TCP peer and the header is ignored.
+  # Example: ["127.0.0.1", "10.0.0.0/8"]. Env: comma-separated.
+  trusted_proxies = []
 
   # Outbound HTTP of scripts (picloud.Fetch). Fetches to loopback, private,
   # link-local, metadata (169.254.169.254, fd00:ec2::254, ...), multicast

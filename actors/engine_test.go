@@ -125,3 +125,42 @@ func TestEngineKeysAppsByID(t *testing.T) {
 		t.Errorf("loads for %v, want %v", eng.apps, want)
 	}
 }
+
+// slotsEngine records the slot of every load and runs scripts in
+// process.
+type slotsEngine struct {
+	mu    sync.Mutex
+	slots []int
+}
+
+func (e *slotsEngine) Load(ctx context.Context, app engine.AppRef, script engine.Script, opts sandbox.Options) (engine.Instance, error) {
+	e.mu.Lock()
+	e.slots = append(e.slots, script.Slot)
+	e.mu.Unlock()
+	return engine.InProcess{}.Load(ctx, app, script, opts)
+}
+
+// TestExecutorsLoadWithDistinctSlots keeps three calls of one script in
+// flight: its three executors load with slots 0, 1 and 2, which a remote
+// engine places by.
+func TestExecutorsLoadWithDistinctSlots(t *testing.T) {
+	eng := &slotsEngine{}
+	rt := actors.NewRuntime(slog.New(slog.NewTextHandler(io.Discard, nil)), actors.WithEngine(eng))
+	t.Cleanup(rt.Shutdown)
+	pid := startApp(t, rt, snapshot(actors.Limits{MaxConcurrency: 3}, []actors.ScriptVersion{script(1, 1, slowScript("x"))}))
+	var replies []*actors.Reply
+	for range 3 {
+		replies = append(replies, send(rt, pid, slow("/", 200), 1))
+	}
+	for _, r := range replies {
+		if res := await(t, r); res.Status != 200 {
+			t.Fatalf("%d %s", res.Status, res.ErrMessage)
+		}
+	}
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	got := slices.Sorted(slices.Values(eng.slots))
+	if !slices.Equal(got, []int{0, 1, 2}) {
+		t.Errorf("loads with slots %v, want 0, 1 and 2", got)
+	}
+}

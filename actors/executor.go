@@ -26,6 +26,7 @@ const loadTimeout = 10 * time.Second
 // executor's restarts.
 type executorConfig struct {
 	id     uint64
+	slot   int // engine.Script.Slot of the loads
 	script ScriptVersion
 	appID  int64
 	app    string // the slug: what the script sees as req.App, and logs
@@ -130,7 +131,9 @@ func (e *executor) Receive(ctx actor.Context) {
 func (e *executor) load(d time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	overrun := time.AfterFunc(d, cancel)
-	inst, err := e.cfg.engine.Load(ctx, engine.AppRef{ID: e.cfg.appID, Slug: e.cfg.app}, e.cfg.script.Script, sandbox.Options{
+	script := e.cfg.script.Script
+	script.Slot = e.cfg.slot
+	inst, err := e.cfg.engine.Load(ctx, engine.AppRef{ID: e.cfg.appID, Slug: e.cfg.app}, script, sandbox.Options{
 		MaxOutput: e.cfg.limits.MaxOutput, MaxResponseBody: e.cfg.limits.MaxResponseBody})
 	timedOut := !overrun.Stop()
 	if timedOut {

@@ -48,6 +48,7 @@ type drain struct{}
 // executorRef is the router's view of one executor actor.
 type executorRef struct {
 	id        uint64
+	slot      int // index among its pool's executors (engine.Script.Slot)
 	pid       *actor.PID
 	pool      *executorPool
 	job       *execute // in flight, or nil when idle
@@ -65,6 +66,7 @@ type executorPool struct {
 	live  bool
 	idle  []*executorRef // a stack: the last to go idle is used first
 	size  int            // executors, idle and busy
+	slots []bool         // slots[i]: an executor holds slot i
 	queue jobQueue
 	crash crashRecord
 }
@@ -77,6 +79,25 @@ func newExecutorPool(script ScriptVersion, app string, limits Limits) *executorP
 func (p *executorPool) serves(script ScriptVersion, app string, limits Limits) bool {
 	return p.script.Version == script.Version && p.script.Hash == script.Hash &&
 		p.script.Source == script.Source && p.app == app && p.limits == limits
+}
+
+// takeSlot is the lowest slot no executor of p holds, now held.
+func (p *executorPool) takeSlot() int {
+	for i, used := range p.slots {
+		if !used {
+			p.slots[i] = true
+			return i
+		}
+	}
+	p.slots = append(p.slots, true)
+	return len(p.slots) - 1
+}
+
+// freeSlot lets go of slot i.
+func (p *executorPool) freeSlot(i int) {
+	if i >= 0 && i < len(p.slots) {
+		p.slots[i] = false
+	}
 }
 
 // popIdle takes the most recently idle executor, or nil.

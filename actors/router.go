@@ -205,8 +205,10 @@ func (r *appRouter) run(ctx actor.Context, ex *executorRef, job *execute) {
 func (r *appRouter) spawnExecutor(ctx actor.Context, pool *executorPool) (*executorRef, error) {
 	r.nextID++
 	id := r.nextID
+	slot := pool.takeSlot()
 	props := executorProps(executorConfig{
 		id:     id,
+		slot:   slot,
 		script: pool.script,
 		appID:  r.seed.appID,
 		app:    pool.app,
@@ -222,10 +224,11 @@ func (r *appRouter) spawnExecutor(ctx actor.Context, pool *executorPool) (*execu
 		"-" + strconv.FormatUint(id, 10)
 	pid, err := ctx.SpawnNamed(props, name)
 	if err != nil {
+		pool.freeSlot(slot)
 		return nil, fmt.Errorf("app %q: start executor for script %d version %d: %w",
 			r.slug, pool.script.ScriptID, pool.script.Version, err)
 	}
-	ex := &executorRef{id: id, pid: pid, pool: pool}
+	ex := &executorRef{id: id, slot: slot, pid: pid, pool: pool}
 	r.executors[id] = ex
 	pool.size++
 	return ex, nil
@@ -263,6 +266,7 @@ func (r *appRouter) redundant(ex *executorRef) bool {
 func (r *appRouter) retire(ctx actor.Context, ex *executorRef) {
 	delete(r.executors, ex.id)
 	ex.pool.size--
+	ex.pool.freeSlot(ex.slot)
 	ctx.Stop(ex.pid)
 }
 
@@ -383,6 +387,7 @@ func (r *appRouter) executorTerminated(ctx actor.Context, pid *actor.PID) {
 		}
 		delete(r.executors, id)
 		ex.pool.size--
+		ex.pool.freeSlot(ex.slot)
 		for i, idle := range ex.pool.idle {
 			if idle == ex {
 				ex.pool.idle = append(ex.pool.idle[:i], ex.pool.idle[i+1:]...)

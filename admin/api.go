@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/picloud/picloud/apierror"
+	"github.com/picloud/picloud/internal/clientip"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/secrets"
@@ -68,6 +69,10 @@ type Options struct {
 	// Cluster is the member table of GET /cluster; nil when cluster mode
 	// is off.
 	Cluster ClusterInfo
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (server.trusted_proxies): login limits and logs count
+	// that address. The zero value trusts none.
+	TrustedProxies clientip.Trusted
 	// KVQuota is the default quota of an app's key-value storage.
 	KVQuota models.KVQuota
 	// Secrets stores apps' secrets; nil answers the secrets endpoints 503.
@@ -100,6 +105,7 @@ type API struct {
 	// {slug}.{base_domain} is the admin host, or "".
 	adminHost    string
 	reservedSlug string
+	proxies      clientip.Trusted
 	// The capabilities of scripts (SDK v2): see Options.
 	kvQuota   models.KVQuota
 	secrets   *secrets.Store
@@ -126,7 +132,7 @@ func New(opts Options) *API {
 		router:         router.New(),
 		now:            opts.Now,
 		hasher:         newHasher(opts.Argon2, concurrentHashes),
-		logins:         newLoginThrottle(newMemoryAttempts(maxLimitedKeys)),
+		logins:         newLoginThrottle(dbAttempts{db: opts.DB}),
 		secureCookie:   opts.SecureCookie,
 		baseDomain:     opts.BaseDomain,
 		maxRequestBody: opts.MaxRequestBody,
@@ -135,6 +141,7 @@ func New(opts Options) *API {
 		checker:        opts.Checker,
 		adminHost:      opts.AdminHost,
 		reservedSlug:   reservedSlug(opts.AdminHost, opts.BaseDomain),
+		proxies:        opts.TrustedProxies,
 		kvQuota:        opts.KVQuota,
 		secrets:        opts.Secrets,
 		scheduler:      opts.Scheduler,
@@ -147,7 +154,7 @@ func New(opts Options) *API {
 		apierror.Writef(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", string(ctx.Method())+" is not allowed on "+string(ctx.Path()))
 	}
 	a.router.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
-		a.logger.Error("admin handler panicked", "request_id", apierror.RequestID(ctx), "panic", v)
+		a.requestLog(ctx).Error("admin handler panicked", "panic", v)
 		apierror.Writef(ctx, fasthttp.StatusInternalServerError, "internal", "internal error")
 	}
 	a.routes(a.router.Group(Prefix))
@@ -155,44 +162,44 @@ func New(opts Options) *API {
 }
 
 func (a *API) routes(g *router.Group) {
-	g.POST("/auth/login", a.login)
-	g.POST("/auth/setup", a.setup)
-	g.POST("/auth/logout", a.logout)
-	g.GET("/auth/me", a.me)
-	g.GET("/users", a.listUsers)
-	g.POST("/users", a.createUser)
-	g.GET("/users/{id}", a.getUser)
-	g.PATCH("/users/{id}", a.patchUser)
-	g.DELETE("/users/{id}", a.deleteUser)
-	g.PUT("/users/{id}/password", a.setPassword)
-	g.GET("/apps", a.listApps)
-	g.POST("/apps", a.createApp)
-	g.GET("/apps/{app}", a.getApp)
-	g.PATCH("/apps/{app}", a.patchApp)
-	g.DELETE("/apps/{app}", a.deleteApp)
-	g.GET("/apps/{app}/domains", a.listDomains)
-	g.POST("/apps/{app}/domains", a.createDomain)
-	g.DELETE("/apps/{app}/domains/{id}", a.deleteDomain)
-	g.GET("/apps/{app}/routes", a.listAppRoutes)
-	g.POST("/apps/{app}/routes/check", a.checkRoute)
-	g.POST("/apps/{app}/routes/match", a.matchRoute)
-	g.GET("/apps/{app}/scripts", a.listScripts)
-	g.POST("/apps/{app}/scripts", a.createScript)
-	g.GET("/apps/{app}/scripts/{id}/status", a.getScriptStatus)
+	g.POST("/auth/login", a.handle(a.login))
+	g.POST("/auth/setup", a.handle(a.setup))
+	g.POST("/auth/logout", a.handle(a.logout))
+	g.GET("/auth/me", a.handle(a.me))
+	g.GET("/users", a.handle(a.listUsers))
+	g.POST("/users", a.handle(a.createUser))
+	g.GET("/users/{id}", a.handle(a.getUser))
+	g.PATCH("/users/{id}", a.handle(a.patchUser))
+	g.DELETE("/users/{id}", a.handle(a.deleteUser))
+	g.PUT("/users/{id}/password", a.handle(a.setPassword))
+	g.GET("/apps", a.handle(a.listApps))
+	g.POST("/apps", a.handle(a.createApp))
+	g.GET("/apps/{app}", a.handle(a.getApp))
+	g.PATCH("/apps/{app}", a.handle(a.patchApp))
+	g.DELETE("/apps/{app}", a.handle(a.deleteApp))
+	g.GET("/apps/{app}/domains", a.handle(a.listDomains))
+	g.POST("/apps/{app}/domains", a.handle(a.createDomain))
+	g.DELETE("/apps/{app}/domains/{id}", a.handle(a.deleteDomain))
+	g.GET("/apps/{app}/routes", a.handle(a.listAppRoutes))
+	g.POST("/apps/{app}/routes/check", a.handle(a.checkRoute))
+	g.POST("/apps/{app}/routes/match", a.handle(a.matchRoute))
+	g.GET("/apps/{app}/scripts", a.handle(a.listScripts))
+	g.POST("/apps/{app}/scripts", a.handle(a.createScript))
+	g.GET("/apps/{app}/scripts/{id}/status", a.handle(a.getScriptStatus))
 	g.PUT("/apps/{app}/scripts/by-name/{name}", a.handle(a.putScriptByName))
-	g.GET("/scripts/{id}", a.getScript)
-	g.PUT("/scripts/{id}", a.updateScript)
-	g.PATCH("/scripts/{id}", a.patchScript)
-	g.DELETE("/scripts/{id}", a.deleteScript)
-	g.GET("/scripts/{id}/versions", a.listVersions)
-	g.POST("/scripts/{id}/rollback", a.rollbackScript)
-	g.GET("/scripts/{id}/routes", a.listRoutes)
-	g.POST("/scripts/{id}/routes", a.createRoute)
-	g.DELETE("/routes/{id}", a.deleteRoute)
-	g.GET("/invocations", a.listInvocations)
-	g.GET("/invocations/per-minute", a.invocationsPerMinute)
-	g.GET("/invocations/{request_id}", a.getInvocation)
-	g.GET("/config", a.getConfig)
+	g.GET("/scripts/{id}", a.handle(a.getScript))
+	g.PUT("/scripts/{id}", a.handle(a.updateScript))
+	g.PATCH("/scripts/{id}", a.handle(a.patchScript))
+	g.DELETE("/scripts/{id}", a.handle(a.deleteScript))
+	g.GET("/scripts/{id}/versions", a.handle(a.listVersions))
+	g.POST("/scripts/{id}/rollback", a.handle(a.rollbackScript))
+	g.GET("/scripts/{id}/routes", a.handle(a.listRoutes))
+	g.POST("/scripts/{id}/routes", a.handle(a.createRoute))
+	g.DELETE("/routes/{id}", a.handle(a.deleteRoute))
+	g.GET("/invocations", a.handle(a.listInvocations))
+	g.GET("/invocations/per-minute", a.handle(a.invocationsPerMinute))
+	g.GET("/invocations/{request_id}", a.handle(a.getInvocation))
+	g.GET("/config", a.handle(a.getConfig))
 
 	// What scripts reach through SDK v2: key-value storage, secrets and
 	// schedules (kv.go, secrets.go, schedules.go).
@@ -211,7 +218,7 @@ func (a *API) routes(g *router.Group) {
 	g.GET("/tokens", a.handle(a.listTokens))
 	g.POST("/tokens", a.handle(a.createToken))
 	g.DELETE("/tokens/{id}", a.handle(a.revokeToken))
-	g.GET("/invocations/stream", a.streamInvocations)
+	g.GET("/invocations/stream", a.handle(a.streamInvocations))
 
 	// Cluster mode.
 	g.GET("/cluster", a.handle(a.getCluster))
@@ -256,6 +263,8 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 	var ce *sandbox.CompileError
 	var je *jsonError
 	var fb *forbidden
+	var ua *unauthenticated
+	var tm *tooManyAttempts
 	switch {
 	case errors.As(err, &je):
 		apierror.Write(ctx, fasthttp.StatusBadRequest, apierror.Error{Code: "invalid_json", Message: je.Error()})
@@ -276,6 +285,10 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 		apierror.Writef(ctx, fasthttp.StatusNotFound, "not_found", err.Error())
 	case errors.As(err, &fb):
 		apierror.Writef(ctx, fasthttp.StatusForbidden, fb.code, fb.msg)
+	case errors.As(err, &ua):
+		unauthorized(ctx, ua.msg)
+	case errors.As(err, &tm):
+		tooMany(ctx, tm.wait)
 	case errors.Is(err, models.ErrConflict):
 		apierror.Writef(ctx, fasthttp.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, models.ErrKVInvalid), errors.Is(err, secrets.ErrInvalidValue):
@@ -285,21 +298,19 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 	case errors.Is(err, errNoSecretStore):
 		apierror.Writef(ctx, fasthttp.StatusServiceUnavailable, "unavailable", err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
-		a.logger.Error("admin request timed out", "request_id", apierror.RequestID(ctx), "user", userOf(ctx),
-			"method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+		a.requestLog(ctx).Error("admin request timed out", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
 		apierror.Writef(ctx, fasthttp.StatusServiceUnavailable, "timeout", "the request took longer than "+a.requestTimeout.String()+"; try again")
 	default:
-		a.logger.Error("admin request failed", "request_id", apierror.RequestID(ctx), "user", userOf(ctx),
-			"method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+		a.requestLog(ctx).Error("admin request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 		apierror.Writef(ctx, fasthttp.StatusInternalServerError, "internal", "internal error; see the server log for request "+apierror.RequestID(ctx))
 	}
 }
 
 // deployed tells the control plane about a committed change. The change
 // is stored either way; a failure to make it live is logged and reported.
-func (a *API) deployed(ctx *fasthttp.RequestCtx, appID int64) error {
-	if err := a.deployer.AppChanged(detach(ctx), appID); err != nil {
+func (a *API) deployed(ctx context.Context, appID int64) error {
+	if err := a.deployer.AppChanged(ctx, appID); err != nil {
 		return fmt.Errorf("change saved but not yet live: %w", err)
 	}
 	return nil
@@ -309,6 +320,20 @@ func (a *API) deployed(ctx *fasthttp.RequestCtx, appID int64) error {
 type forbidden struct{ code, msg string }
 
 func (e *forbidden) Error() string { return e.msg }
+
+// unauthenticated is a request without a valid credential; it answers
+// 401.
+type unauthenticated struct{ msg string }
+
+func (e *unauthenticated) Error() string { return e.msg }
+
+// tooManyAttempts is a login attempt that must wait; it answers 429 with
+// Retry-After.
+type tooManyAttempts struct{ wait time.Duration }
+
+func (e *tooManyAttempts) Error() string {
+	return "too many failed attempts; retry in " + e.wait.String()
+}
 
 // jsonError is a request body that is not the JSON the endpoint takes.
 type jsonError struct{ err error }
@@ -355,15 +380,6 @@ func idParam(ctx *fasthttp.RequestCtx, name string) (int64, error) {
 	return id, nil
 }
 
-// detach returns the context for the database work of a request: its
-// values without its cancellation. A fasthttp.RequestCtx is recycled once
-// its handler returns, but the goroutine context.WithCancel starts for a
-// child of a foreign context (database/sql makes one per query) may read
-// the parent after that, when the server shuts down: a data race.
-func detach(ctx *fasthttp.RequestCtx) context.Context {
-	return context.WithoutCancel(ctx)
-}
-
 // list wraps a slice so that an empty result is [] rather than null.
 func list[T any](items []T) map[string]any {
 	if items == nil {
@@ -372,6 +388,7 @@ func list[T any](items []T) map[string]any {
 	return map[string]any{"items": items}
 }
 
-func (a *API) getConfig(ctx *fasthttp.RequestCtx) {
-	a.reply(ctx, fasthttp.StatusOK, a.config)
+func (a *API) getConfig(_ context.Context, rc *fasthttp.RequestCtx) error {
+	a.reply(rc, fasthttp.StatusOK, a.config)
+	return nil
 }

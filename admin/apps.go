@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
@@ -76,57 +77,53 @@ func validateName(field, s string, max int) error {
 	return nil
 }
 
-func (a *API) listApps(ctx *fasthttp.RequestCtx) {
-	apps, err := a.db.ListApps(detach(ctx))
+func (a *API) listApps(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	apps, err := a.db.ListApps(ctx)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, list(apps))
+	a.reply(rc, fasthttp.StatusOK, list(apps))
+	return nil
 }
 
-func (a *API) createApp(ctx *fasthttp.RequestCtx) {
+func (a *API) createApp(ctx context.Context, rc *fasthttp.RequestCtx) error {
 	var in createAppInput
-	if err := decode(ctx, &in); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := decode(rc, &in); err != nil {
+		return err
 	}
 	if err := a.checkSlug(in.Slug); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	if in.Name == "" {
 		in.Name = in.Slug
 	}
 	if err := validateName("name", in.Name, 100); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	app := &models.App{Slug: in.Slug, Name: in.Name}
-	if err := a.db.CreateApp(detach(ctx), app); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := a.db.CreateApp(ctx, app); err != nil {
+		return err
 	}
 	if err := a.deployed(ctx, app.ID); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusCreated, app)
+	a.reply(rc, fasthttp.StatusCreated, app)
+	return nil
 }
 
 // appParam loads the app named by the {app} path parameter (id or slug).
-func (a *API) appParam(ctx *fasthttp.RequestCtx) (*models.App, error) {
-	ref, _ := ctx.UserValue("app").(string)
-	return a.db.App(detach(ctx), ref)
+func (a *API) appParam(ctx context.Context, rc *fasthttp.RequestCtx) (*models.App, error) {
+	ref, _ := rc.UserValue("app").(string)
+	return a.db.App(ctx, ref)
 }
 
-func (a *API) getApp(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+func (a *API) getApp(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	app, err := a.appParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, app)
+	a.reply(rc, fasthttp.StatusOK, a.viewApp(app))
+	return nil
 }
 
 // patchAppInput is PATCH /apps/{app}: absent fields stay; in settings,
@@ -137,32 +134,28 @@ type patchAppInput struct {
 	Settings map[string]json.RawMessage `json:"settings"`
 }
 
-func (a *API) patchApp(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+func (a *API) patchApp(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	app, err := a.appParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	var in patchAppInput
-	if err := decode(ctx, &in); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := decode(rc, &in); err != nil {
+		return err
 	}
 	change, err := a.appChange(app, &in)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	updated, err := a.db.UpdateApp(detach(ctx), app.ID, change)
+	updated, err := a.db.UpdateApp(ctx, app.ID, change)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	if err := a.deployed(ctx, app.ID); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, updated)
+	a.reply(rc, fasthttp.StatusOK, updated)
+	return nil
 }
 
 // appChange validates a PATCH and turns it into a models.AppChange.
@@ -174,7 +167,7 @@ func (a *API) appChange(app *models.App, in *patchAppInput) (models.AppChange, e
 		}
 		change.Name = in.Name
 	}
-	if in.Slug != nil {
+	if in.Slug != nil && *in.Slug != app.Slug { // an app that holds a reserved slug may keep it
 		if err := a.checkSlug(*in.Slug); err != nil {
 			return change, err
 		}
@@ -193,19 +186,17 @@ func (a *API) appChange(app *models.App, in *patchAppInput) (models.AppChange, e
 	return change, nil
 }
 
-func (a *API) deleteApp(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+func (a *API) deleteApp(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	app, err := a.appParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	if _, err := a.db.DeleteApp(detach(ctx), app.ID); err != nil {
-		a.fail(ctx, err)
-		return
+	if _, err := a.db.DeleteApp(ctx, app.ID); err != nil {
+		return err
 	}
 	if err := a.deployed(ctx, app.ID); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	rc.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
 }

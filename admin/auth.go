@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strconv"
@@ -50,68 +51,61 @@ func tooMany(ctx *fasthttp.RequestCtx, wait time.Duration) {
 		"too many failed attempts; retry in "+strconv.Itoa(max(secs, 1))+"s")
 }
 
-// throttled answers a login attempt that must wait, or whose limits
-// could not be read (err).
-func (a *API) throttled(ctx *fasthttp.RequestCtx, wait time.Duration, err error) {
+// throttled is the error of a login attempt that must wait, or whose
+// limits could not be read (err).
+func throttled(wait time.Duration, err error) error {
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	tooMany(ctx, wait)
+	return &tooManyAttempts{wait}
 }
 
-// refuseCrossOrigin answers 403 for a browser request from another
-// origin to an endpoint that needs no session.
-func refuseCrossOrigin(ctx *fasthttp.RequestCtx) bool {
-	if !crossOrigin(ctx) {
-		return false
+// refuseCrossOrigin refuses (403) a browser request from another origin
+// to an endpoint that needs no session.
+func refuseCrossOrigin(rc *fasthttp.RequestCtx) error {
+	if crossOrigin(rc) {
+		return &forbidden{code: "cross_origin", msg: "request from another origin refused"}
 	}
-	apierror.Writef(ctx, fasthttp.StatusForbidden, "cross_origin", "request from another origin refused")
-	return true
+	return nil
 }
 
-func (a *API) login(ctx *fasthttp.RequestCtx) {
-	if refuseCrossOrigin(ctx) {
-		return
+func (a *API) login(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	if err := refuseCrossOrigin(rc); err != nil {
+		return err
 	}
 	var in loginInput
-	if err := decode(ctx, &in); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := decode(rc, &in); err != nil {
+		return err
 	}
-	now, ip := a.now(), ctx.RemoteIP()
-	if wait, err := a.logins.wait(detach(ctx), in.Username, ip, now); err != nil || wait > 0 {
-		a.throttled(ctx, wait, err)
-		return
+	now, ip := a.now(), a.clientIP(rc)
+	if wait, err := a.logins.wait(ctx, in.Username, ip, now); err != nil || wait > 0 {
+		return throttled(wait, err)
 	}
-	user, ok, err := a.checkPassword(ctx, in.Username, in.Password)
+	user, ok, err := a.checkPassword(ctx, rc, in.Username, in.Password)
 	if err == nil && !ok {
-		err = a.logins.failed(detach(ctx), in.Username, ip, now)
+		err = a.logins.failed(ctx, in.Username, ip, now)
 	}
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	if !ok {
-		unauthorized(ctx, "invalid username or password")
-		return
+		return &unauthenticated{"invalid username or password"}
 	}
-	if err := a.logins.succeeded(detach(ctx), in.Username, ip, now); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := a.logins.succeeded(ctx, in.Username, ip, now); err != nil {
+		return err
 	}
-	a.upgradeHash(ctx, user, in.Password)
-	a.startSession(ctx, fasthttp.StatusOK, user)
+	a.upgradeHash(ctx, rc, user, in.Password)
+	return a.startSession(ctx, rc, fasthttp.StatusOK, user)
 }
 
 // checkPassword reports whether password is that of the active user
 // called username. Unknown and disabled users fail like a wrong password,
 // and take about as long.
-func (a *API) checkPassword(ctx *fasthttp.RequestCtx, username, password string) (*models.AdminUser, bool, error) {
+func (a *API) checkPassword(ctx context.Context, rc *fasthttp.RequestCtx, username, password string) (*models.AdminUser, bool, error) {
 	var user *models.AdminUser
 	stored := ""
 	if validUsername(username) && len(password) <= maxPasswordBytes {
-		u, err := a.db.AdminUserByName(detach(ctx), username)
+		u, err := a.db.AdminUserByName(ctx, username)
 		switch {
 		case err == nil:
 			user, stored = u, u.PasswordHash
@@ -129,9 +123,9 @@ func (a *API) checkPassword(ctx *fasthttp.RequestCtx, username, password string)
 	if !ok || user == nil || user.Disabled {
 		if user != nil {
 			a.logger.Info("login failed", "username", user.Username, "disabled", user.Disabled,
-				"client", ctx.RemoteIP().String(), "request_id", apierror.RequestID(ctx))
+				"client", a.clientIP(rc).String(), "request_id", apierror.RequestID(rc))
 		} else {
-			a.logger.Info("login failed: unknown user", "client", ctx.RemoteIP().String(), "request_id", apierror.RequestID(ctx))
+			a.logger.Info("login failed: unknown user", "client", a.clientIP(rc).String(), "request_id", apierror.RequestID(rc))
 		}
 		return nil, false, nil
 	}
@@ -140,22 +134,22 @@ func (a *API) checkPassword(ctx *fasthttp.RequestCtx, username, password string)
 
 // upgradeHash stores a new hash of password when the user's was made with
 // weaker parameters than the API's. A failure only postpones it.
-func (a *API) upgradeHash(ctx *fasthttp.RequestCtx, user *models.AdminUser, password string) {
+func (a *API) upgradeHash(ctx context.Context, rc *fasthttp.RequestCtx, user *models.AdminUser, password string) {
 	if !weakerThan(user.PasswordHash, a.hasher.params) {
 		return
 	}
 	hash, err := a.hasher.hash(ctx, password)
 	if err == nil {
-		err = a.db.RehashAdminUserPassword(detach(ctx), user.ID, user.PasswordHash, hash)
+		err = a.db.RehashAdminUserPassword(ctx, user.ID, user.PasswordHash, hash)
 	}
 	if err != nil {
-		a.logger.Warn("upgrade password hash", "user", user.ID, "err", err)
+		a.requestLog(rc).Warn("upgrade password hash", "username", user.Username, "err", err)
 	}
 }
 
 // startSession creates a session for user and answers with its token,
 // also set as the session cookie.
-func (a *API) startSession(ctx *fasthttp.RequestCtx, status int, user *models.AdminUser) {
+func (a *API) startSession(ctx context.Context, rc *fasthttp.RequestCtx, status int, user *models.AdminUser) error {
 	token := newToken()
 	now := a.now()
 	s := &models.Session{
@@ -164,17 +158,17 @@ func (a *API) startSession(ctx *fasthttp.RequestCtx, status int, user *models.Ad
 		CreatedAt:  now,
 		LastUsedAt: now,
 		ExpiresAt:  now.Add(SessionTTL),
-		UserAgent:  cleanText(string(ctx.UserAgent()), maxUserAgent),
-		IP:         ctx.RemoteIP().String(),
+		UserAgent:  cleanText(string(rc.UserAgent()), maxUserAgent),
+		IP:         a.clientIP(rc).String(),
 	}
-	if err := a.db.CreateSession(detach(ctx), s); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := a.db.CreateSession(ctx, s); err != nil {
+		return err
 	}
 	a.logger.Info("logged in", "username", user.Username, "session", s.ID, "client", s.IP)
-	a.setCookie(ctx, token, s.ExpiresAt)
-	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")
-	a.reply(ctx, status, sessionView{Token: token, ExpiresAt: s.ExpiresAt, User: user})
+	a.setCookie(rc, token, s.ExpiresAt)
+	rc.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")
+	a.reply(rc, status, sessionView{Token: token, ExpiresAt: s.ExpiresAt, User: user})
+	return nil
 }
 
 // maxUserAgent bounds the user agent kept with a session, in characters.
@@ -197,76 +191,68 @@ func cleanText(s string, n int) string {
 	return string([]rune(s)[:n])
 }
 
-func (a *API) logout(ctx *fasthttp.RequestCtx) {
-	if apiTokenOf(ctx) != nil {
-		a.fail(ctx, invalid("Authorization", "an API token is no session to log out of; revoke it with DELETE %s/tokens/{id}", Prefix))
-		return
+func (a *API) logout(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	if apiTokenOf(rc) != nil {
+		return invalid("Authorization", "an API token is no session to log out of; revoke it with DELETE %s/tokens/{id}", Prefix)
 	}
-	s := sessionOf(ctx)
-	if err := a.db.DeleteSession(detach(ctx), s.ID); err != nil {
-		a.fail(ctx, err)
-		return
+	s := sessionOf(rc)
+	if err := a.db.DeleteSession(ctx, s.ID); err != nil {
+		return err
 	}
-	a.setCookie(ctx, "", time.Time{})
-	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	a.setCookie(rc, "", time.Time{})
+	rc.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
 }
 
-func (a *API) me(ctx *fasthttp.RequestCtx) {
-	s := sessionOf(ctx)
-	a.reply(ctx, fasthttp.StatusOK, sessionView{ExpiresAt: s.ExpiresAt, User: s.User, APIToken: apiTokenOf(ctx)})
+func (a *API) me(_ context.Context, rc *fasthttp.RequestCtx) error {
+	s := sessionOf(rc)
+	a.reply(rc, fasthttp.StatusOK, sessionView{ExpiresAt: s.ExpiresAt, User: s.User, APIToken: apiTokenOf(rc)})
+	return nil
 }
 
 // setup creates the first admin user with a setup token and logs it in.
-func (a *API) setup(ctx *fasthttp.RequestCtx) {
-	if refuseCrossOrigin(ctx) {
-		return
+func (a *API) setup(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	if err := refuseCrossOrigin(rc); err != nil {
+		return err
 	}
 	var in setupInput
-	if err := decode(ctx, &in); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := decode(rc, &in); err != nil {
+		return err
 	}
-	now, ip := a.now(), ctx.RemoteIP()
-	if wait, err := a.logins.clientWait(detach(ctx), ip, now); err != nil || wait > 0 {
-		a.throttled(ctx, wait, err)
-		return
+	now, ip := a.now(), a.clientIP(rc)
+	if wait, err := a.logins.clientWait(ctx, ip, now); err != nil || wait > 0 {
+		return throttled(wait, err)
 	}
 	if err := validateUser(in.Username, in.Password); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	hash := ""
 	if wellFormedToken(in.Token) {
 		hash = tokenHash(in.Token)
 	}
-	if ok, err := a.db.SetupTokenValid(detach(ctx), hash, now); err != nil || !ok {
+	if ok, err := a.db.SetupTokenValid(ctx, hash, now); err != nil || !ok {
 		if err == nil {
-			err = a.logins.clientFailed(detach(ctx), ip, now)
+			err = a.logins.clientFailed(ctx, ip, now)
 		}
 		if err == nil {
 			err = &forbidden{code: "invalid_setup_token", msg: "the setup token is unknown, expired or already used; restart the server while no admin exists for a new link"}
 		}
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	pw, err := a.hasher.hash(ctx, in.Password)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	user := &models.AdminUser{Username: in.Username, PasswordHash: pw, Role: models.RoleAdmin}
-	err = a.db.SetupFirstAdminUser(detach(ctx), hash, now, user)
+	err = a.db.SetupFirstAdminUser(ctx, hash, now, user)
 	switch {
 	case errors.Is(err, models.ErrNotFound):
-		a.fail(ctx, &forbidden{code: "invalid_setup_token", msg: "the setup token is unknown, expired or already used"})
-		return
+		return &forbidden{code: "invalid_setup_token", msg: "the setup token is unknown, expired or already used"}
 	case errors.Is(err, models.ErrConflict):
-		a.fail(ctx, &forbidden{code: "already_set_up", msg: "an admin user already exists; log in instead"})
-		return
+		return &forbidden{code: "already_set_up", msg: "an admin user already exists; log in instead"}
 	case err != nil:
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	a.logger.Info("first admin user created through the setup link", "username", user.Username)
-	a.startSession(ctx, fasthttp.StatusCreated, user)
+	return a.startSession(ctx, rc, fasthttp.StatusCreated, user)
 }

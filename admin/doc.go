@@ -16,5 +16,8 @@
 // setup link (Bootstrap).
 //
 // Handlers write through package models and then tell the control plane
-// (a Deployer) what changed; they never talk to actors directly.
+// (a Deployer) what changed; they never talk to actors directly. Every
+// handler has one shape (handlerFunc): it works under a ctx that handle
+// bounds by the request timeout and returns its error, which fail alone
+// maps to a status and logs with the request id and user.
 package admin

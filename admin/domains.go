@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -31,72 +32,64 @@ type claimAnswer struct {
 	Overlaps []domainOverlap `json:"overlaps"`
 }
 
-func (a *API) listDomains(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+func (a *API) listDomains(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	app, err := a.appParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	domains, err := a.db.AppDomains(detach(ctx), app.ID)
+	domains, err := a.db.AppDomains(ctx, app.ID)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, list(domains))
+	a.reply(rc, fasthttp.StatusOK, list(domains))
+	return nil
 }
 
-func (a *API) createDomain(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+func (a *API) createDomain(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	app, err := a.appParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	var in createDomainInput
-	if err := decode(ctx, &in); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := decode(rc, &in); err != nil {
+		return err
 	}
 	p, err := domain.Parse(in.Pattern)
 	if err != nil {
-		a.fail(ctx, invalid("pattern", "%v", err))
-		return
+		return invalid("pattern", "%v", err)
 	}
 	if err := a.checkBaseDomain(ctx, app, p); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	if a.adminHost != "" && p.Matches(a.adminHost) {
-		a.fail(ctx, invalid("pattern", "domain %s covers %s, the admin host (server.admin_host), where no app may answer", p, a.adminHost))
-		return
+		return invalid("pattern", "domain %s covers %s, the admin host (server.admin_host), where no app may answer", p, a.adminHost)
 	}
 	d := &models.Domain{AppID: app.ID, Pattern: p.String(), Key: p.Key(), Kind: p.Kind().String()}
-	if err := a.db.CreateDomain(detach(ctx), d); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := a.db.CreateDomain(ctx, d); err != nil {
+		return err
 	}
 	overlaps, err := a.overlaps(ctx, d, p)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	if err := a.deployed(ctx, app.ID); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusCreated, claimAnswer{Domain: *d, Overlaps: overlaps})
+	a.reply(rc, fasthttp.StatusCreated, claimAnswer{Domain: *d, Overlaps: overlaps})
+	return nil
 }
 
 // checkBaseDomain refuses claims on the hosts one label below the base
 // domain: those are every app's own {slug}.{base_domain}, and a claim,
 // tried first, would take them over.
-func (a *API) checkBaseDomain(ctx *fasthttp.RequestCtx, app *models.App, p domain.Pattern) error {
+func (a *API) checkBaseDomain(ctx context.Context, app *models.App, p domain.Pattern) error {
 	base := strings.ToLower(strings.TrimSuffix(a.baseDomain, "."))
 	if base == "" || !p.CoversChildOf(base) {
 		return nil
 	}
 	if p.Kind() == domain.Exact {
 		slug, _, _ := strings.Cut(p.String(), ".")
-		if owner, err := a.db.App(detach(ctx), slug); err == nil && owner.ID != app.ID {
+		if owner, err := a.db.App(ctx, slug); err == nil && owner.ID != app.ID {
 			return fmt.Errorf("%w: domain %s is the host of app %q", models.ErrConflict, p, owner.Slug)
 		}
 	}
@@ -105,8 +98,8 @@ func (a *API) checkBaseDomain(ctx *fasthttp.RequestCtx, app *models.App, p domai
 }
 
 // overlaps lists the other claims that share hosts with the new claim d.
-func (a *API) overlaps(ctx *fasthttp.RequestCtx, d *models.Domain, p domain.Pattern) ([]domainOverlap, error) {
-	all, err := a.db.AllDomains(detach(ctx))
+func (a *API) overlaps(ctx context.Context, d *models.Domain, p domain.Pattern) ([]domainOverlap, error) {
+	all, err := a.db.AllDomains(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -125,24 +118,21 @@ func (a *API) overlaps(ctx *fasthttp.RequestCtx, d *models.Domain, p domain.Patt
 	return out, nil
 }
 
-func (a *API) deleteDomain(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+func (a *API) deleteDomain(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	app, err := a.appParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	id, err := idParam(ctx, "id")
+	id, err := idParam(rc, "id")
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	if _, err := a.db.DeleteDomain(detach(ctx), app.ID, id); err != nil {
-		a.fail(ctx, err)
-		return
+	if _, err := a.db.DeleteDomain(ctx, app.ID, id); err != nil {
+		return err
 	}
 	if err := a.deployed(ctx, app.ID); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	rc.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
 }

@@ -87,11 +87,11 @@ func (a *API) CloseStreams() { a.streams.close() }
 // invocationFilter reads the filters the invocation list and stream
 // share: app (id or slug), script (id), status (a code such as 404 or a
 // class such as 5xx) and limit.
-func (a *API) invocationFilter(rc *fasthttp.RequestCtx) (models.InvocationFilter, error) {
+func (a *API) invocationFilter(ctx context.Context, rc *fasthttp.RequestCtx) (models.InvocationFilter, error) {
 	args := rc.QueryArgs()
 	var f models.InvocationFilter
 	var err error
-	if f.AppID, f.ScriptID, err = a.appScriptFilter(rc); err != nil {
+	if f.AppID, f.ScriptID, err = a.appScriptFilter(ctx, rc); err != nil {
 		return f, err
 	}
 	if f.Status, f.StatusClass, err = statusParam(args); err != nil {
@@ -156,35 +156,33 @@ func (a *API) streamStart(ctx context.Context, rc *fasthttp.RequestCtx) (int64, 
 }
 
 // streamInvocations serves GET /invocations/stream.
-func (a *API) streamInvocations(rc *fasthttp.RequestCtx) {
-	ctx, cancel := a.requestContext(rc)
-	f, err := a.invocationFilter(rc)
-	var after int64
-	if err == nil {
-		after, err = a.streamStart(ctx, rc)
-	}
-	cancel()
+func (a *API) streamInvocations(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	f, err := a.invocationFilter(ctx, rc)
 	if err != nil {
-		a.fail(rc, err)
-		return
+		return err
+	}
+	after, err := a.streamStart(ctx, rc)
+	if err != nil {
+		return err
 	}
 	stop, leave, ok := a.streams.join()
 	if !ok {
 		rc.Response.Header.Set(fasthttp.HeaderRetryAfter, "5")
 		apierror.Writef(rc, fasthttp.StatusServiceUnavailable, "too_many_streams",
 			"the server has "+strconv.Itoa(maxStreams)+" invocation streams open or is stopping; try again later")
-		return
+		return nil
 	}
 	f.Limit = streamBatch
 	rc.SetContentType("text/event-stream; charset=utf-8")
 	rc.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")
 	rc.Response.Header.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	s := &invocationStream{a: a, conn: rc.Conn(), filter: f, after: after, stop: stop,
-		requestID: apierror.RequestID(rc)}
+		requestID: apierror.RequestID(rc), user: userOf(rc)}
 	rc.SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer leave()
 		s.run(w)
 	})
+	return nil
 }
 
 // invocationStream is one client's live view.
@@ -195,6 +193,7 @@ type invocationStream struct {
 	after     int64
 	stop      <-chan struct{}
 	requestID string
+	user      string
 }
 
 // run writes events until the client goes, the stream's lifetime ends or
@@ -221,7 +220,7 @@ func (s *invocationStream) run(w *bufio.Writer) {
 		}
 		n, err := s.send(w)
 		if err != nil {
-			s.a.logger.Warn("invocation stream", "request_id", s.requestID, "err", err)
+			s.a.logger.Warn("invocation stream", "request_id", s.requestID, "user", s.user, "err", err)
 			return
 		}
 		if n == 0 && time.Since(lastWrite) < streamHeartbeat {

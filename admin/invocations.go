@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"math"
 	"strconv"
 	"time"
@@ -13,22 +14,21 @@ import (
 // maxInvocationLimit caps one page of invocations.
 const maxInvocationLimit = 500
 
-func (a *API) listInvocations(ctx *fasthttp.RequestCtx) {
-	f, err := a.invocationFilter(ctx)
+func (a *API) listInvocations(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	f, err := a.invocationFilter(ctx, rc)
 	if err == nil {
 		// The stream reads `after` as where it starts; the list as a cursor.
-		f.After, err = queryInt(ctx.QueryArgs(), "after", 1, math.MaxInt64)
+		f.After, err = queryInt(rc.QueryArgs(), "after", 1, math.MaxInt64)
 	}
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	invs, err := a.db.ListInvocations(detach(ctx), f)
+	invs, err := a.db.ListInvocations(ctx, f)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, list(invs))
+	a.reply(rc, fasthttp.StatusOK, list(invs))
+	return nil
 }
 
 // queryInt reads an optional integer query parameter in [min, max]; 0
@@ -45,14 +45,14 @@ func queryInt(args *fasthttp.Args, name string, min, max int64) (int64, error) {
 	return n, nil
 }
 
-func (a *API) getInvocation(ctx *fasthttp.RequestCtx) {
-	id, _ := ctx.UserValue("request_id").(string)
-	inv, err := a.db.Invocation(detach(ctx), id)
+func (a *API) getInvocation(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	id, _ := rc.UserValue("request_id").(string)
+	inv, err := a.db.Invocation(ctx, id)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, inv)
+	a.reply(rc, fasthttp.StatusOK, inv)
+	return nil
 }
 
 // Windows of GET /invocations/per-minute, in minutes.
@@ -72,37 +72,35 @@ type minuteCounts struct {
 // invocationsPerMinute counts requests and server errors per minute and
 // script over the last `minutes` minutes (the current one included),
 // optionally of one app or script: the dashboard's chart.
-func (a *API) invocationsPerMinute(ctx *fasthttp.RequestCtx) {
-	args := ctx.QueryArgs()
+func (a *API) invocationsPerMinute(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	args := rc.QueryArgs()
 	var f models.MinuteFilter
 	var err error
-	if f.AppID, f.ScriptID, err = a.appScriptFilter(ctx); err != nil {
-		a.fail(ctx, err)
-		return
+	if f.AppID, f.ScriptID, err = a.appScriptFilter(ctx, rc); err != nil {
+		return err
 	}
 	minutes, err := queryInt(args, "minutes", 1, maxMinuteWindow)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	if minutes == 0 {
 		minutes = defaultMinuteWindow
 	}
 	f.Since = a.now().UTC().Truncate(time.Minute).Add(-time.Duration(minutes-1) * time.Minute)
-	counts, err := a.db.InvocationsPerMinute(detach(ctx), f)
+	counts, err := a.db.InvocationsPerMinute(ctx, f)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, minuteCounts{Since: f.Since, Minutes: minutes, Items: counts})
+	a.reply(rc, fasthttp.StatusOK, minuteCounts{Since: f.Since, Minutes: minutes, Items: counts})
+	return nil
 }
 
 // appScriptFilter reads the optional `app` (id or slug) and `script`
 // query arguments the invocation endpoints filter by.
-func (a *API) appScriptFilter(ctx *fasthttp.RequestCtx) (appID, scriptID int64, err error) {
-	args := ctx.QueryArgs()
+func (a *API) appScriptFilter(ctx context.Context, rc *fasthttp.RequestCtx) (appID, scriptID int64, err error) {
+	args := rc.QueryArgs()
 	if ref := string(args.Peek("app")); ref != "" {
-		app, err := a.db.App(detach(ctx), ref)
+		app, err := a.db.App(ctx, ref)
 		if err != nil {
 			return 0, 0, err
 		}

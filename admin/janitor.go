@@ -6,8 +6,10 @@ import (
 )
 
 // RunJanitor purges expired sessions and setup tokens and forgets stale
-// rate-limit entries, now and then every interval, until ctx ends.
+// rate-limit entries, now and then every interval, until ctx ends. At
+// start it warns about an app that lost its host to the admin host.
 func (a *API) RunJanitor(ctx context.Context, every time.Duration) {
+	a.WarnShadowedApp(ctx)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

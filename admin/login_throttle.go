@@ -38,8 +38,6 @@ const (
 	// knownAddressTTL is how long a user's address counts as known after
 	// a successful login from it.
 	knownAddressTTL = 30 * 24 * time.Hour
-	// maxLimitedKeys bounds the buckets and the known addresses held.
-	maxLimitedKeys = 10000
 )
 
 // loginThrottle applies the login limits to an attemptStore.

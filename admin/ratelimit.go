@@ -5,8 +5,11 @@ import (
 	"math"
 	"net"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/picloud/picloud/models"
 )
 
 // limit is a token bucket of failures: burst failures at once, and one
@@ -23,11 +26,12 @@ func (l limit) refill() time.Duration {
 // attemptStore holds the state of login throttling: a bucket of failures
 // per key, and the keys remembered as known (a user's known addresses).
 //
-// The in-memory store (memoryAttempts) holds it per node. A cluster
-// (issue 11) needs a store all nodes share, a table in PostgreSQL, so that
-// 20 tries per address mean 20 in all; hence the context and the error on
-// every method, and keys and limits as plain values. A bucket needs only
-// (key, tokens, at); Wait reads, Fail is one atomic update.
+// It lives in the database (dbAttempts), on SQLite too: the nodes of a
+// cluster (issue 11) share it, so that 20 tries per address mean 20 in
+// all, and a restart forgets nothing. A bucket needs only (key, tokens,
+// at); Wait reads, Fail is one atomic update. What it costs a login,
+// against the Argon2id check every login pays, is in
+// BenchmarkLoginThrottle.
 type attemptStore interface {
 	// Wait returns how long key must wait, under l, before its next
 	// attempt: zero when it may try now.
@@ -44,30 +48,11 @@ type attemptStore interface {
 	Sweep(ctx context.Context, now time.Time) error
 }
 
-// memoryAttempts is an attemptStore in this process's memory. A full
-// bucket is the same as no bucket, so it holds only keys that failed
-// recently; at most maxKeys buckets and maxKeys marks are kept, the least
-// recently seen evicted first.
-type memoryAttempts struct {
-	maxKeys int
-
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	known   map[string]time.Time
-}
-
+// bucket is a token bucket brought up to date lazily.
 type bucket struct {
 	limit  limit
 	tokens float64
 	at     time.Time // when tokens was last brought up to date
-}
-
-func newMemoryAttempts(maxKeys int) *memoryAttempts {
-	return &memoryAttempts{
-		maxKeys: maxKeys,
-		buckets: make(map[string]*bucket),
-		known:   make(map[string]time.Time),
-	}
 }
 
 // level brings b up to date at now and returns its tokens.
@@ -79,14 +64,21 @@ func (b *bucket) level(now time.Time) float64 {
 	return b.tokens
 }
 
-func (m *memoryAttempts) Wait(_ context.Context, key string, l limit, now time.Time) (time.Duration, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	b, ok := m.buckets[key]
-	if !ok {
-		return 0, nil
+// dbAttempts is an attemptStore in the database (models' login_buckets
+// and login_known), shared by every node on it: a failure is one atomic
+// upsert, so failures counted at once on several nodes all count. The
+// janitor's Sweep bounds it: what it holds is what failed within the
+// limits' windows, and a known address per user and address for 30 days.
+type dbAttempts struct {
+	db *models.DB
+}
+
+func (d dbAttempts) Wait(ctx context.Context, key string, l limit, now time.Time) (time.Duration, error) {
+	row, err := d.db.LoginBucket(ctx, key)
+	if err != nil || row == nil {
+		return 0, err
 	}
-	b.limit = l
+	b := bucket{limit: l, tokens: row.Tokens, at: row.At()}
 	tokens := b.level(now)
 	if tokens >= 1 {
 		return 0, nil
@@ -94,101 +86,31 @@ func (m *memoryAttempts) Wait(_ context.Context, key string, l limit, now time.T
 	return time.Duration((1 - tokens) * float64(l.refill())), nil
 }
 
-func (m *memoryAttempts) Fail(_ context.Context, key string, l limit, now time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	b, ok := m.buckets[key]
-	if !ok {
-		if len(m.buckets) >= m.maxKeys {
-			m.evictBucket(now)
-		}
-		b = &bucket{limit: l, tokens: float64(l.burst), at: now}
-		m.buckets[key] = b
-	}
-	b.limit = l
-	b.level(now)
-	b.tokens = math.Max(0, b.tokens-1)
-	return nil
+func (d dbAttempts) Fail(ctx context.Context, key string, l limit, now time.Time) error {
+	return d.db.FailLogin(ctx, key, l.burst, l.refill(), now)
 }
 
-func (m *memoryAttempts) Forget(_ context.Context, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.buckets, key)
-	return nil
+func (d dbAttempts) Forget(ctx context.Context, key string) error {
+	return d.db.ForgetLogin(ctx, key)
 }
 
-func (m *memoryAttempts) Remember(_ context.Context, key string, until time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.known[key]; !ok && len(m.known) >= m.maxKeys {
-		m.evictMark()
-	}
-	m.known[key] = until
-	return nil
+func (d dbAttempts) Remember(ctx context.Context, key string, until time.Time) error {
+	return d.db.RememberLogin(ctx, key, until)
 }
 
-func (m *memoryAttempts) Known(_ context.Context, key string, now time.Time) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	until, ok := m.known[key]
-	return ok && now.Before(until), nil
+func (d dbAttempts) Known(ctx context.Context, key string, now time.Time) (bool, error) {
+	return d.db.KnownLogin(ctx, key, now)
 }
 
-func (m *memoryAttempts) Sweep(_ context.Context, now time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.sweepLocked(now)
-	return nil
+func (d dbAttempts) Sweep(ctx context.Context, now time.Time) error {
+	_, err := d.db.SweepLogins(ctx, now)
+	return err
 }
 
-func (m *memoryAttempts) sweepLocked(now time.Time) {
-	for k, b := range m.buckets {
-		if b.level(now) >= float64(b.limit.burst) {
-			delete(m.buckets, k)
-		}
-	}
-	for k, until := range m.known {
-		if !now.Before(until) {
-			delete(m.known, k)
-		}
-	}
-}
-
-// evictBucket makes room for one bucket: first by sweeping, then by
-// dropping the bucket seen least recently.
-func (m *memoryAttempts) evictBucket(now time.Time) {
-	m.sweepLocked(now)
-	if len(m.buckets) < m.maxKeys {
-		return
-	}
-	var oldest string
-	var at time.Time
-	for k, b := range m.buckets {
-		if oldest == "" || b.at.Before(at) {
-			oldest, at = k, b.at
-		}
-	}
-	delete(m.buckets, oldest)
-}
-
-// evictMark drops the mark that expires first.
-func (m *memoryAttempts) evictMark() {
-	var first string
-	var at time.Time
-	for k, until := range m.known {
-		if first == "" || until.Before(at) {
-			first, at = k, until
-		}
-	}
-	delete(m.known, first)
-}
-
-// size returns how many buckets and marks are held.
-func (m *memoryAttempts) size() (buckets, marks int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.buckets), len(m.known)
+// clientIP is the address of the client of ctx: its TCP peer, or behind
+// a trusted proxy the address the proxies forwarded (package clientip).
+func (a *API) clientIP(ctx *fasthttp.RequestCtx) net.IP {
+	return a.proxies.Of(ctx)
 }
 
 // clientKey is the rate-limit key of a client address: the address for

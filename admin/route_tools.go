@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -35,8 +36,8 @@ type scriptRef struct {
 }
 
 // appTrie loads an app's routes into a trie, with the stored routes by id.
-func (a *API) appTrie(ctx *fasthttp.RequestCtx, appID int64) (*route.Trie, map[int64]models.Route, error) {
-	routes, err := a.db.AppRoutes(detach(ctx), appID)
+func (a *API) appTrie(ctx context.Context, appID int64) (*route.Trie, map[int64]models.Route, error) {
+	routes, err := a.db.AppRoutes(ctx, appID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -59,75 +60,66 @@ func stored(rs []route.Route, byID map[int64]models.Route) []models.Route {
 	return out
 }
 
-func (a *API) checkRoute(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+func (a *API) checkRoute(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	app, err := a.appParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	in, err := decodeRoute(ctx)
+	in, err := decodeRoute(rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	method := in.Method
 	trie, byID, err := a.appTrie(ctx, app.ID)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	shadows, shadowedBy, err := trie.Overlaps(method, in.Path)
 	if err != nil {
-		a.fail(ctx, invalid("path", "%v", err))
-		return
+		return invalid("path", "%v", err)
 	}
 	conflicts := stored(trie.Conflicts(method, in.Path), byID)
-	a.reply(ctx, fasthttp.StatusOK, routeCheck{
+	a.reply(rc, fasthttp.StatusOK, routeCheck{
 		Method: method, Path: in.Path, OK: len(conflicts) == 0, Conflicts: conflicts,
 		Shadows: stored(shadows, byID), ShadowedBy: stored(shadowedBy, byID),
 	})
+	return nil
 }
 
-func (a *API) matchRoute(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+func (a *API) matchRoute(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	app, err := a.appParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	var in createRouteInput
-	if err := decode(ctx, &in); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := decode(rc, &in); err != nil {
+		return err
 	}
 	method, err := route.ValidateMethod(in.Method)
 	if err != nil || method == route.MethodAny {
-		a.fail(ctx, invalid("method", "must be the method of a request (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS), got %q", in.Method))
-		return
+		return invalid("method", "must be the method of a request (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS), got %q", in.Method)
 	}
 	path, _, _ := strings.Cut(in.Path, "?")
 	if !strings.HasPrefix(path, "/") {
-		a.fail(ctx, invalid("path", "must be a request path starting with \"/\", got %q", in.Path))
-		return
+		return invalid("path", "must be a request path starting with \"/\", got %q", in.Path)
 	}
 	trie, byID, err := a.appTrie(ctx, app.ID)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	rt, params, ok := trie.Match(method, path)
 	if !ok {
-		a.fail(ctx, fmt.Errorf("%w: no route of app %q matches %s %s", models.ErrNotFound, app.Slug, method, path))
-		return
+		return fmt.Errorf("%w: no route of app %q matches %s %s", models.ErrNotFound, app.Slug, method, path)
 	}
-	script, err := a.db.Script(detach(ctx), rt.ScriptID)
+	script, err := a.db.Script(ctx, rt.ScriptID)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	out := routeMatch{Route: byID[rt.ID], Params: map[string]string{},
 		Script: scriptRef{ID: script.ID, Name: script.Name, LiveVersion: script.LiveVersion}}
 	for _, p := range params {
 		out.Params[p.Key] = p.Value
 	}
-	a.reply(ctx, fasthttp.StatusOK, out)
+	a.reply(rc, fasthttp.StatusOK, out)
+	return nil
 }

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"context"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/picloud/picloud/models"
@@ -30,74 +32,67 @@ func decodeRoute(ctx *fasthttp.RequestCtx) (createRouteInput, error) {
 	return in, nil
 }
 
-func (a *API) listRoutes(ctx *fasthttp.RequestCtx) {
-	script, err := a.scriptParam(ctx)
+func (a *API) listRoutes(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	script, err := a.scriptParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	routes, err := a.db.ScriptRoutes(detach(ctx), script.ID)
+	routes, err := a.db.ScriptRoutes(ctx, script.ID)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, list(routes))
+	a.reply(rc, fasthttp.StatusOK, list(routes))
+	return nil
 }
 
 // listAppRoutes lists every route of an app, whichever script it binds.
-func (a *API) listAppRoutes(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+func (a *API) listAppRoutes(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	app, err := a.appParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	routes, err := a.db.AppRoutes(detach(ctx), app.ID)
+	routes, err := a.db.AppRoutes(ctx, app.ID)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, list(routes))
+	a.reply(rc, fasthttp.StatusOK, list(routes))
+	return nil
 }
 
-func (a *API) createRoute(ctx *fasthttp.RequestCtx) {
-	script, err := a.scriptParam(ctx)
+func (a *API) createRoute(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	script, err := a.scriptParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	in, err := decodeRoute(ctx)
+	in, err := decodeRoute(rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	// The database refuses a conflicting route (the same method and path
 	// shape), however many API processes write at once: ErrConflict, 409.
 	r := &models.Route{AppID: script.AppID, ScriptID: script.ID, Method: in.Method, Path: in.Path}
-	if err := a.db.CreateRoute(detach(ctx), r); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := a.db.CreateRoute(ctx, r); err != nil {
+		return err
 	}
 	if err := a.deployed(ctx, script.AppID); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusCreated, r)
+	a.reply(rc, fasthttp.StatusCreated, r)
+	return nil
 }
 
-func (a *API) deleteRoute(ctx *fasthttp.RequestCtx) {
-	id, err := idParam(ctx, "id")
+func (a *API) deleteRoute(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	id, err := idParam(rc, "id")
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	r, err := a.db.DeleteRoute(detach(ctx), id)
+	r, err := a.db.DeleteRoute(ctx, id)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	if err := a.deployed(ctx, r.AppID); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	rc.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
 }

@@ -14,7 +14,7 @@ import (
 // (the live source again makes no new version), so automation deploys by
 // name without looking ids up. 201 when it created the script, else 200.
 func (a *API) putScriptByName(ctx context.Context, rc *fasthttp.RequestCtx) error {
-	app, err := a.appParam(rc)
+	app, err := a.appParam(ctx, rc)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (a *API) putScriptByName(ctx context.Context, rc *fasthttp.RequestCtx) erro
 			if err != nil {
 				return err
 			}
-			if err := a.deployed(rc, app.ID); err != nil {
+			if err := a.deployed(ctx, app.ID); err != nil {
 				return err
 			}
 			a.reply(rc, fasthttp.StatusCreated, scriptView{Script: script, Version: version.Version, Hash: version.Hash})
@@ -55,7 +55,7 @@ func (a *API) putScriptByName(ctx context.Context, rc *fasthttp.RequestCtx) erro
 			return err
 		}
 		if version.Version != existing.LiveVersion {
-			if err := a.deployed(rc, app.ID); err != nil {
+			if err := a.deployed(ctx, app.ID); err != nil {
 				return err
 			}
 		}

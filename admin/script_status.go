@@ -68,27 +68,24 @@ func (a *API) appStatus(ctx context.Context, appID int64) ([]ScriptState, error)
 }
 
 // getScriptStatus serves GET /apps/{app}/scripts/{id}/status.
-func (a *API) getScriptStatus(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+func (a *API) getScriptStatus(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	app, err := a.appParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	script, err := a.scriptParam(ctx)
+	script, err := a.scriptParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	if script.AppID != app.ID {
-		a.fail(ctx, fmt.Errorf("%w: app %q has no script %d", models.ErrNotFound, app.Slug, script.ID))
-		return
+		return fmt.Errorf("%w: app %q has no script %d", models.ErrNotFound, app.Slug, script.ID)
 	}
-	st, err := a.appStatus(detach(ctx), app.ID)
+	st, err := a.appStatus(ctx, app.ID)
 	if err != nil {
-		a.fail(ctx, fmt.Errorf("status of script %d: %w", script.ID, err))
-		return
+		return fmt.Errorf("status of script %d: %w", script.ID, err)
 	}
-	a.reply(ctx, fasthttp.StatusOK, statusIn(st, script.ID))
+	a.reply(rc, fasthttp.StatusOK, statusIn(st, script.ID))
+	return nil
 }
 
 // scriptItem is a script in the list of an app's scripts, with its state.
@@ -99,7 +96,7 @@ type scriptItem struct {
 
 // scriptItems adds to scripts their state; without an answer from the
 // router (it is restarting) the list goes out without states.
-func (a *API) scriptItems(ctx context.Context, appID int64, scripts []models.Script) []scriptItem {
+func (a *API) scriptItems(ctx context.Context, rc *fasthttp.RequestCtx, appID int64, scripts []models.Script) []scriptItem {
 	items := make([]scriptItem, len(scripts))
 	st, err := a.appStatus(ctx, appID)
 	for i, s := range scripts {
@@ -109,7 +106,7 @@ func (a *API) scriptItems(ctx context.Context, appID int64, scripts []models.Scr
 		}
 	}
 	if err != nil {
-		a.logger.Warn("script list without states", "app_id", appID, "err", err)
+		a.requestLog(rc).Warn("script list without states", "app", appID, "err", err)
 	}
 	return items
 }
@@ -121,34 +118,29 @@ type patchScriptInput struct {
 // patchScript serves PATCH /scripts/{id}: it changes the script's limits
 // ({"settings": {"timeout_ms": 250, "max_output": null}}; null resets a
 // limit to the app's) without making a new version.
-func (a *API) patchScript(ctx *fasthttp.RequestCtx) {
-	script, err := a.scriptParam(ctx)
+func (a *API) patchScript(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	script, err := a.scriptParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	var in patchScriptInput
-	if err := decode(ctx, &in); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := decode(rc, &in); err != nil {
+		return err
 	}
 	if in.Settings == nil {
-		a.fail(ctx, invalid("settings", "is required: an object of limits (timeout_ms, max_concurrency, max_output, max_response_body)"))
-		return
+		return invalid("settings", "is required: an object of limits (timeout_ms, max_concurrency, max_output, max_response_body)")
 	}
 	settings := script.Settings
 	if err := applySettings(scriptSettings(&settings), in.Settings); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	updated, err := a.db.UpdateScriptSettings(detach(ctx), script.ID, settings)
+	updated, err := a.db.UpdateScriptSettings(ctx, script.ID, settings)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	if err := a.deployed(ctx, updated.AppID); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, scriptView{Script: updated, Version: updated.LiveVersion})
+	a.reply(rc, fasthttp.StatusOK, scriptView{Script: updated, Version: updated.LiveVersion})
+	return nil
 }

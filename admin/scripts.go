@@ -66,171 +66,151 @@ func (a *API) validateSource(ctx context.Context, source string) error {
 	return a.checker.Check(ctx, source)
 }
 
-func (a *API) listScripts(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+func (a *API) listScripts(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	app, err := a.appParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	scripts, err := a.db.ListScripts(detach(ctx), app.ID)
+	scripts, err := a.db.ListScripts(ctx, app.ID)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, list(a.scriptItems(detach(ctx), app.ID, scripts)))
+	a.reply(rc, fasthttp.StatusOK, list(a.scriptItems(ctx, rc, app.ID, scripts)))
+	return nil
 }
 
-func (a *API) createScript(ctx *fasthttp.RequestCtx) {
-	app, err := a.appParam(ctx)
+func (a *API) createScript(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	app, err := a.appParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	var in createScriptInput
-	if err := decode(ctx, &in); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := decode(rc, &in); err != nil {
+		return err
 	}
 	if !validScriptName(in.Name) {
-		a.fail(ctx, invalid("name", "must be 1-64 of letters, digits, '_', '.' and '-', starting with a letter or digit (got %q)", in.Name))
-		return
+		return invalid("name", "must be 1-64 of letters, digits, '_', '.' and '-', starting with a letter or digit (got %q)", in.Name)
 	}
-	if err := a.validateSource(detach(ctx), in.Source); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := a.validateSource(ctx, in.Source); err != nil {
+		return err
 	}
-	script, version, err := a.db.CreateScript(detach(ctx), app.ID, in.Name, in.Source)
+	script, version, err := a.db.CreateScript(ctx, app.ID, in.Name, in.Source)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	if err := a.deployed(ctx, app.ID); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusCreated, scriptView{Script: script, Version: version.Version, Hash: version.Hash})
+	a.reply(rc, fasthttp.StatusCreated, scriptView{Script: script, Version: version.Version, Hash: version.Hash})
+	return nil
 }
 
 // scriptParam loads the script named by the {id} path parameter.
-func (a *API) scriptParam(ctx *fasthttp.RequestCtx) (*models.Script, error) {
-	id, err := idParam(ctx, "id")
+func (a *API) scriptParam(ctx context.Context, rc *fasthttp.RequestCtx) (*models.Script, error) {
+	id, err := idParam(rc, "id")
 	if err != nil {
 		return nil, err
 	}
-	return a.db.Script(detach(ctx), id)
+	return a.db.Script(ctx, id)
 }
 
-func (a *API) getScript(ctx *fasthttp.RequestCtx) {
-	script, err := a.scriptParam(ctx)
+func (a *API) getScript(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	script, err := a.scriptParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	v, err := a.db.ScriptVersion(detach(ctx), script.ID, script.LiveVersion)
+	v, err := a.db.ScriptVersion(ctx, script.ID, script.LiveVersion)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, scriptView{Script: script, Version: v.Version, Hash: v.Hash, Source: v.Source})
+	a.reply(rc, fasthttp.StatusOK, scriptView{Script: script, Version: v.Version, Hash: v.Hash, Source: v.Source})
+	return nil
 }
 
-func (a *API) updateScript(ctx *fasthttp.RequestCtx) {
-	script, err := a.scriptParam(ctx)
+func (a *API) updateScript(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	script, err := a.scriptParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	var in updateScriptInput
-	if err := decode(ctx, &in); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := decode(rc, &in); err != nil {
+		return err
 	}
-	if err := a.validateSource(detach(ctx), in.Source); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := a.validateSource(ctx, in.Source); err != nil {
+		return err
 	}
-	updated, version, err := a.db.UpdateScript(detach(ctx), script.ID, in.Source)
+	updated, version, err := a.db.UpdateScript(ctx, script.ID, in.Source)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	if version.Version == script.LiveVersion {
 		// The live source again: no new version, nothing to deploy.
-		a.reply(ctx, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash})
-		return
+		a.reply(rc, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash})
+		return nil
 	}
 	if err := a.deployed(ctx, updated.AppID); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash})
+	a.reply(rc, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash})
+	return nil
 }
 
-func (a *API) deleteScript(ctx *fasthttp.RequestCtx) {
-	script, err := a.scriptParam(ctx)
+func (a *API) deleteScript(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	script, err := a.scriptParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	if err := a.db.DeleteScript(detach(ctx), script.ID); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := a.db.DeleteScript(ctx, script.ID); err != nil {
+		return err
 	}
 	if err := a.deployed(ctx, script.AppID); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	rc.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
 }
 
-func (a *API) listVersions(ctx *fasthttp.RequestCtx) {
-	script, err := a.scriptParam(ctx)
+func (a *API) listVersions(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	script, err := a.scriptParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	versions, err := a.db.ScriptVersions(detach(ctx), script.ID)
+	versions, err := a.db.ScriptVersions(ctx, script.ID)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, list(versions))
+	a.reply(rc, fasthttp.StatusOK, list(versions))
+	return nil
 }
 
-func (a *API) rollbackScript(ctx *fasthttp.RequestCtx) {
-	script, err := a.scriptParam(ctx)
+func (a *API) rollbackScript(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	script, err := a.scriptParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	var in rollbackInput
-	if err := decode(ctx, &in); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := decode(rc, &in); err != nil {
+		return err
 	}
 	if in.Version <= 0 {
-		a.fail(ctx, invalid("version", "must be a positive version number, got %d", in.Version))
-		return
+		return invalid("version", "must be a positive version number, got %d", in.Version)
 	}
 	// A version stored before the check learned what it refuses now is
 	// checked again before it goes live.
-	old, err := a.db.ScriptVersion(detach(ctx), script.ID, in.Version)
+	old, err := a.db.ScriptVersion(ctx, script.ID, in.Version)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	if err := a.validateSource(detach(ctx), old.Source); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := a.validateSource(ctx, old.Source); err != nil {
+		return err
 	}
-	updated, err := a.db.RollbackScript(detach(ctx), script.ID, in.Version)
+	updated, err := a.db.RollbackScript(ctx, script.ID, in.Version)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	if err := a.deployed(ctx, updated.AppID); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, scriptView{Script: updated, Version: updated.LiveVersion})
+	a.reply(rc, fasthttp.StatusOK, scriptView{Script: updated, Version: updated.LiveVersion})
+	return nil
 }

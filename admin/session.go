@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/url"
 	"slices"
@@ -127,7 +128,9 @@ func (a *API) require(ctx *fasthttp.RequestCtx, fetchOnly bool) bool {
 				"API clients send the token as \"Authorization: Bearer TOKEN\"")
 		return false
 	}
-	s, why, err := a.findSession(ctx, cred.tokens)
+	dbctx, cancel := a.requestContext(ctx)
+	defer cancel()
+	s, why, err := a.findSession(dbctx, cred.tokens)
 	switch {
 	case err != nil:
 		a.fail(ctx, err)
@@ -144,28 +147,28 @@ func (a *API) require(ctx *fasthttp.RequestCtx, fetchOnly bool) bool {
 			"a request authenticated by cookie that changes state must come from this origin (Origin or Referer)")
 		return false
 	}
-	a.touch(ctx, s, cred.byCookie)
+	a.touch(dbctx, ctx, s, cred.byCookie)
 	ctx.SetUserValue(sessionKey, s.Session)
 	return true
 }
 
 // touch moves the session's expiry out, at most once per
 // sessionTouchEvery, and renews the cookie that carried it.
-func (a *API) touch(ctx *fasthttp.RequestCtx, s *foundSession, byCookie bool) {
+func (a *API) touch(ctx context.Context, rc *fasthttp.RequestCtx, s *foundSession, byCookie bool) {
 	now := a.now()
 	if now.Sub(s.LastUsedAt) < sessionTouchEvery {
 		return
 	}
 	expires := now.Add(SessionTTL)
-	if err := a.db.TouchSession(detach(ctx), s.ID, now, expires); err != nil {
+	if err := a.db.TouchSession(ctx, s.ID, now, expires); err != nil {
 		// The session stays valid until its old expiry; not worth
 		// failing the request over.
-		a.logger.Warn("extend session", "session", s.ID, "err", err)
+		a.logger.Warn("extend session", "request_id", apierror.RequestID(rc), "user", s.User.Username, "session", s.ID, "err", err)
 		return
 	}
 	s.LastUsedAt, s.ExpiresAt = now, expires
 	if byCookie {
-		a.setCookie(ctx, s.token, expires)
+		a.setCookie(rc, s.token, expires)
 	}
 }
 
@@ -181,7 +184,7 @@ type foundSession struct {
 // different users are refused: one of the cookies was set by another
 // host of the site, and taking either could put the admin on an
 // attacker's session.
-func (a *API) findSession(ctx *fasthttp.RequestCtx, tokens []string) (*foundSession, string, error) {
+func (a *API) findSession(ctx context.Context, tokens []string) (*foundSession, string, error) {
 	var found *foundSession
 	why := "invalid session token"
 	for _, token := range tokens {
@@ -205,11 +208,11 @@ func (a *API) findSession(ctx *fasthttp.RequestCtx, tokens []string) (*foundSess
 
 // lookupSession returns the session token names if it is valid now, or
 // nil and why not.
-func (a *API) lookupSession(ctx *fasthttp.RequestCtx, token string) (*models.Session, string, error) {
+func (a *API) lookupSession(ctx context.Context, token string) (*models.Session, string, error) {
 	if !wellFormedToken(token) {
 		return nil, "invalid session token", nil
 	}
-	s, err := a.db.SessionByTokenHash(detach(ctx), tokenHash(token))
+	s, err := a.db.SessionByTokenHash(ctx, tokenHash(token))
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		return nil, "invalid session token (logged out, revoked or never issued)", nil

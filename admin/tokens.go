@@ -178,7 +178,7 @@ func (a *API) requireAPIToken(rc *fasthttp.RequestCtx, token string) bool {
 	}
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= sessionTouchEvery {
 		if err := a.db.TouchAPIToken(ctx, t.ID, now); err != nil {
-			a.logger.Warn("record api token use", "token", t.ID, "err", err)
+			a.logger.Warn("record api token use", "request_id", apierror.RequestID(rc), "user", t.User.Username, "token", t.ID, "err", err)
 		} else {
 			t.LastUsedAt = &now
 		}

@@ -3,17 +3,11 @@ package admin_test
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/picloud/picloud/admin"
-	"github.com/picloud/picloud/apierror"
 	"github.com/picloud/picloud/internal/testdb"
 )
 
@@ -92,40 +86,4 @@ func TestAPITokens(t *testing.T) {
 		s.run(t, scenario{name: "delete bob", method: "DELETE", url: fmt.Sprintf("/users/%d", bob.ID), status: 204})
 		s.run(t, scenario{name: "deleted user's token", method: "GET", url: "/apps", token: bobToken, status: 401})
 	})
-}
-
-// TestRequestDeadline: a handler in the new shape runs its database work
-// under the configured deadline; past it the request is answered 503 and
-// logged with its request id and user, instead of hanging.
-func TestRequestDeadline(t *testing.T) {
-	tg := testdb.SQLite(t)
-	db := testdb.Open(t, tg)
-	logs := &syncBuffer{}
-	dep := &recordingDeployer{}
-	api := admin.New(admin.Options{
-		DB: db, Deployer: dep, Logger: slog.New(slog.NewTextHandler(logs, nil)), Argon2: cheapArgon2(),
-		// The deadline passes before any query can finish.
-		RequestTimeout: time.Nanosecond,
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		ctx.SetUserValue(apierror.RequestIDKey, "req-deadline")
-		api.Handler(ctx)
-	}}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	s := &apiServer{base: "http://" + ln.Addr().String() + admin.Prefix, db: db, logs: logs}
-	s.root = s.addUser(t, rootName, rootPassword)
-	s.token = s.login(t, rootName, rootPassword)
-
-	s.run(t, scenario{name: "list tokens past the deadline", method: "GET", url: "/tokens", status: http.StatusServiceUnavailable,
-		want: []string{`"code":"timeout"`, `"request_id":"req-deadline"`}, wantHeaders: map[string]string{"Retry-After": "1"}})
-	for _, w := range []string{"admin request timed out", "request_id=req-deadline", "user=root", "context deadline exceeded"} {
-		if !strings.Contains(logs.String(), w) {
-			t.Fatalf("log lacks %q:\n%s", w, logs.String())
-		}
-	}
 }

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"context"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/picloud/picloud/models"
@@ -51,172 +53,155 @@ type passwordInput struct {
 	Password        string `json:"password"`
 }
 
-func (a *API) listUsers(ctx *fasthttp.RequestCtx) {
-	users, err := a.db.ListAdminUsers(detach(ctx))
+func (a *API) listUsers(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	users, err := a.db.ListAdminUsers(ctx)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, list(users))
+	a.reply(rc, fasthttp.StatusOK, list(users))
+	return nil
 }
 
-func (a *API) createUser(ctx *fasthttp.RequestCtx) {
+func (a *API) createUser(ctx context.Context, rc *fasthttp.RequestCtx) error {
 	var in createUserInput
-	if err := decode(ctx, &in); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := decode(rc, &in); err != nil {
+		return err
 	}
 	if err := validateUser(in.Username, in.Password); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	if in.Role == "" {
 		in.Role = models.RoleAdmin
 	}
 	if in.Role != models.RoleAdmin {
-		a.fail(ctx, invalid("role", "must be %q (the only role so far), got %q", models.RoleAdmin, in.Role))
-		return
+		return invalid("role", "must be %q (the only role so far), got %q", models.RoleAdmin, in.Role)
 	}
 	hash, err := a.hasher.hash(ctx, in.Password)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	user := &models.AdminUser{Username: in.Username, PasswordHash: hash, Role: in.Role}
-	if err := a.db.CreateAdminUser(detach(ctx), user); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := a.db.CreateAdminUser(ctx, user); err != nil {
+		return err
 	}
-	a.logger.Info("admin user created", "username", user.Username, "by", sessionOf(ctx).User.Username)
-	a.reply(ctx, fasthttp.StatusCreated, user)
+	a.logger.Info("admin user created", "username", user.Username, "by", sessionOf(rc).User.Username)
+	a.reply(rc, fasthttp.StatusCreated, user)
+	return nil
 }
 
 // userParam loads the user named by the {id} path parameter.
-func (a *API) userParam(ctx *fasthttp.RequestCtx) (*models.AdminUser, error) {
-	id, err := idParam(ctx, "id")
+func (a *API) userParam(ctx context.Context, rc *fasthttp.RequestCtx) (*models.AdminUser, error) {
+	id, err := idParam(rc, "id")
 	if err != nil {
 		return nil, err
 	}
-	return a.db.AdminUser(detach(ctx), id)
+	return a.db.AdminUser(ctx, id)
 }
 
-func (a *API) getUser(ctx *fasthttp.RequestCtx) {
-	user, err := a.userParam(ctx)
+func (a *API) getUser(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	user, err := a.userParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.reply(ctx, fasthttp.StatusOK, user)
+	a.reply(rc, fasthttp.StatusOK, user)
+	return nil
 }
 
 // patchUser disables or enables a user. Disabling ends every session of
 // the user; the last active admin cannot be disabled.
-func (a *API) patchUser(ctx *fasthttp.RequestCtx) {
-	id, err := idParam(ctx, "id")
+func (a *API) patchUser(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	id, err := idParam(rc, "id")
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	var in patchUserInput
-	if err := decode(ctx, &in); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := decode(rc, &in); err != nil {
+		return err
 	}
 	if in.Disabled == nil {
-		a.fail(ctx, invalid("disabled", "is required (true or false)"))
-		return
+		return invalid("disabled", "is required (true or false)")
 	}
-	user, err := a.db.SetAdminUserDisabled(detach(ctx), id, *in.Disabled)
+	user, err := a.db.SetAdminUserDisabled(ctx, id, *in.Disabled)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	a.logger.Info("admin user changed", "username", user.Username, "disabled", user.Disabled, "by", sessionOf(ctx).User.Username)
-	a.reply(ctx, fasthttp.StatusOK, user)
+	a.logger.Info("admin user changed", "username", user.Username, "disabled", user.Disabled, "by", sessionOf(rc).User.Username)
+	a.reply(rc, fasthttp.StatusOK, user)
+	return nil
 }
 
 // deleteUser deletes a user and its sessions; never the last active
 // admin.
-func (a *API) deleteUser(ctx *fasthttp.RequestCtx) {
-	id, err := idParam(ctx, "id")
+func (a *API) deleteUser(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	id, err := idParam(rc, "id")
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	if err := a.db.DeleteAdminUser(detach(ctx), id); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := a.db.DeleteAdminUser(ctx, id); err != nil {
+		return err
 	}
-	a.logger.Info("admin user deleted", "user", id, "by", sessionOf(ctx).User.Username)
-	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	a.logger.Info("admin user deleted", "user", id, "by", sessionOf(rc).User.Username)
+	rc.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
 }
 
 // setPassword changes a user's password and ends the user's other
 // sessions. One's own password needs the current one; a wrong current
 // password counts as a failed login.
-func (a *API) setPassword(ctx *fasthttp.RequestCtx) {
-	user, err := a.userParam(ctx)
+func (a *API) setPassword(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	user, err := a.userParam(ctx, rc)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
 	var in passwordInput
-	if err := decode(ctx, &in); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := decode(rc, &in); err != nil {
+		return err
 	}
 	if err := validatePassword("password", in.Password); err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	s := sessionOf(ctx)
+	s := sessionOf(rc)
 	keep := int64(0)
 	if user.ID == s.UserID {
 		keep = s.ID
-		if !a.checkCurrentPassword(ctx, user, in.CurrentPassword) {
-			return
+		if err := a.checkCurrentPassword(ctx, rc, user, in.CurrentPassword); err != nil {
+			return err
 		}
 	}
 	hash, err := a.hasher.hash(ctx, in.Password)
 	if err != nil {
-		a.fail(ctx, err)
-		return
+		return err
 	}
-	if err := a.db.SetAdminUserPassword(detach(ctx), user.ID, hash, keep); err != nil {
-		a.fail(ctx, err)
-		return
+	if err := a.db.SetAdminUserPassword(ctx, user.ID, hash, keep); err != nil {
+		return err
 	}
 	a.logger.Info("password changed", "username", user.Username, "by", s.User.Username)
-	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	rc.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
 }
 
 // checkCurrentPassword verifies the current password of the caller's own
-// account under the login rate limits; on failure it has answered ctx.
-func (a *API) checkCurrentPassword(ctx *fasthttp.RequestCtx, user *models.AdminUser, current string) bool {
+// account under the login rate limits.
+func (a *API) checkCurrentPassword(ctx context.Context, rc *fasthttp.RequestCtx, user *models.AdminUser, current string) error {
 	if current == "" {
-		a.fail(ctx, invalid("current_password", "is required to change your own password"))
-		return false
+		return invalid("current_password", "is required to change your own password")
 	}
-	now, ip := a.now(), ctx.RemoteIP()
-	if wait, err := a.logins.wait(detach(ctx), user.Username, ip, now); err != nil || wait > 0 {
-		a.throttled(ctx, wait, err)
-		return false
+	now, ip := a.now(), a.clientIP(rc)
+	if wait, err := a.logins.wait(ctx, user.Username, ip, now); err != nil || wait > 0 {
+		return throttled(wait, err)
 	}
 	if len(current) > maxPasswordBytes {
 		current = current[:maxPasswordBytes]
 	}
 	ok, err := a.hasher.verify(ctx, user.PasswordHash, current)
 	if err != nil {
-		a.fail(ctx, err)
-		return false
+		return err
 	}
 	if !ok {
-		if err := a.logins.failed(detach(ctx), user.Username, ip, now); err != nil {
-			a.fail(ctx, err)
-			return false
+		if err := a.logins.failed(ctx, user.Username, ip, now); err != nil {
+			return err
 		}
-		a.fail(ctx, &forbidden{code: "wrong_password", msg: "current_password is wrong"})
-		return false
+		return &forbidden{code: "wrong_password", msg: "current_password is wrong"}
 	}
-	return true
+	return nil
 }

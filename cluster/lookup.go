@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,16 +45,27 @@ type lookup struct {
 	view      atomic.Pointer[placement]
 	live      atomic.Int64    // activations held by this node
 	warned    map[string]bool // blocked member ids already logged; setPeers only
+
+	watchMu sync.Mutex
+	watches map[*watch]struct{} // calls waiting on a member, by its remote address
+}
+
+// watch is a call in flight to the member at addr: gone runs once when
+// that member is no longer live (declared dead, blocked, or left).
+type watch struct {
+	addr string
+	gone func()
 }
 
 // placement is the candidates of each kind at one moment.
 type placement struct {
 	byKind map[string][]candidate
 	names  map[string]string // member id -> node name
+	live   map[string]bool   // remote addresses of live members, leaving ones included
 }
 
 func newLookup(roles map[string]string, logger *slog.Logger) *lookup {
-	l := &lookup{roles: roles, logger: logger, warned: map[string]bool{}}
+	l := &lookup{roles: roles, logger: logger, warned: map[string]bool{}, watches: map[*watch]struct{}{}}
 	l.view.Store(&placement{})
 	return l
 }
@@ -88,7 +100,7 @@ func (l *lookup) Shutdown() {
 // setPeers takes the live members after a change and has the activator
 // let go of what it no longer owns.
 func (l *lookup) setPeers(peers []peer) {
-	p := &placement{byKind: map[string][]candidate{}, names: map[string]string{}}
+	p := &placement{byKind: map[string][]candidate{}, names: map[string]string{}, live: map[string]bool{}}
 	blocked := l.c.Remote.BlockList()
 	for _, pr := range peers {
 		p.names[pr.meta.ID] = pr.name
@@ -97,7 +109,12 @@ func (l *lookup) setPeers(peers []peer) {
 			l.logger.Warn("cluster: member is back after it was declared dead; it takes no work until it restarts",
 				slog.String("member", pr.name), slog.String("gossip", pr.gossip))
 		}
-		if pr.meta.Leaving || blocked.IsBlocked(pr.meta.ID) {
+		if blocked.IsBlocked(pr.meta.ID) {
+			continue
+		}
+		// A leaving member still answers what it holds.
+		p.live[pr.meta.remote()] = true
+		if pr.meta.Leaving {
 			continue
 		}
 		c := candidate{id: pr.meta.ID, addr: pr.meta.remote(), seed: hashName(pr.name)}
@@ -109,6 +126,37 @@ func (l *lookup) setPeers(peers []peer) {
 	}
 	l.view.Store(p)
 	l.c.ActorSystem.Root.Send(l.activator, rebalance{})
+	l.watchMu.Lock()
+	var gone []func()
+	for w := range l.watches {
+		if !p.live[w.addr] {
+			delete(l.watches, w)
+			gone = append(gone, w.gone)
+		}
+	}
+	l.watchMu.Unlock()
+	for _, f := range gone {
+		f()
+	}
+}
+
+// watchMember runs gone once when the member at remote address addr is
+// no longer live (at once if it is not now); stop cancels the watch.
+func (l *lookup) watchMember(addr string, gone func()) (stop func()) {
+	w := &watch{addr: addr, gone: gone}
+	l.watchMu.Lock()
+	if !l.view.Load().live[addr] {
+		l.watchMu.Unlock()
+		gone()
+		return func() {}
+	}
+	l.watches[w] = struct{}{}
+	l.watchMu.Unlock()
+	return func() {
+		l.watchMu.Lock()
+		delete(l.watches, w)
+		l.watchMu.Unlock()
+	}
 }
 
 // owner is the member that owns (kind, identity) in the current view.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -110,6 +111,7 @@ type Node struct {
 	leaveOnce sync.Once
 	leaveErr  error
 	closeOnce sync.Once
+	closed    atomic.Bool
 }
 
 // Start binds gossip and remote, starts the actor system and the
@@ -244,11 +246,18 @@ func (n *Node) Owner(kind, identity string) (name string, ok bool) {
 	return n.lookup.ownerName(kind, identity)
 }
 
+// ErrOwnerGone means the member that held the activation a call was
+// sent to died or left the cluster before it answered: the call may or
+// may not have run there.
+var ErrOwnerGone = errors.New("the cluster member running the call is gone")
+
 // Request sends msg to the virtual actor (kind, identity), activating it
 // on its owner if need be, and waits for the answer until ctx ends. When
 // the activation it knew of has gone (moved to another member, stopped),
 // it asks the lookup again while time remains. A call placed on this node
-// never touches the network.
+// never touches the network. When the member holding the activation dies
+// before it answers, the call fails with ErrOwnerGone as soon as this
+// node notices (within 2 s), whatever time ctx has left.
 func (n *Node) Request(ctx context.Context, kind, identity string, msg any) (any, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -265,8 +274,7 @@ func (n *Node) Request(ctx context.Context, kind, identity string, msg any) (any
 			}
 			n.cluster.PidCache.Set(identity, kind, pid)
 		}
-		dl, _ := ctx.Deadline()
-		res, err := n.system.Root.RequestFuture(pid, msg, time.Until(dl)).Result()
+		res, err := n.request(ctx, pid, msg)
 		switch {
 		case err == nil:
 			return res, nil
@@ -275,12 +283,40 @@ func (n *Node) Request(ctx context.Context, kind, identity string, msg any) (any
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("request %s/%s: %w", kind, identity, ctx.Err())
 			}
+		case errors.Is(err, ErrOwnerGone):
+			n.cluster.PidCache.RemoveByValue(identity, kind, pid)
+			return nil, fmt.Errorf("request %s/%s at %s: %w", kind, identity, pid.Address, err)
 		case errors.Is(err, actor.ErrTimeout):
 			return nil, fmt.Errorf("request %s/%s at %s: %w", kind, identity, pid.Address, context.DeadlineExceeded)
 		default:
 			return nil, fmt.Errorf("request %s/%s at %s: %w", kind, identity, pid.Address, err)
 		}
 	}
+}
+
+// request sends msg to pid and waits for the answer until ctx ends or,
+// for a pid on another member, that member goes.
+func (n *Node) request(ctx context.Context, pid *actor.PID, msg any) (any, error) {
+	dl, _ := ctx.Deadline()
+	f := n.system.Root.RequestFuture(pid, msg, time.Until(dl))
+	// Stopping a future completes it with no answer and no error; why is
+	// told apart here.
+	var why atomic.Pointer[error]
+	stop := func(err error) {
+		why.CompareAndSwap(nil, &err)
+		n.system.Root.Stop(f.PID())
+	}
+	defer context.AfterFunc(ctx, func() { stop(ctx.Err()) })()
+	if pid.Address != n.system.Address() {
+		defer n.lookup.watchMember(pid.Address, func() { stop(ErrOwnerGone) })()
+	}
+	res, err := f.Result()
+	if err == nil && res == nil {
+		if e := why.Load(); e != nil {
+			return nil, *e
+		}
+	}
+	return res, err
 }
 
 // Leave takes the node out of the cluster gracefully: it tells the others
@@ -292,6 +328,11 @@ func (n *Node) Request(ctx context.Context, kind, identity string, msg any) (any
 // go out.
 func (n *Node) Leave(ctx context.Context) error {
 	n.leaveOnce.Do(func() {
+		if n.closed.Load() {
+			// Closed first (as a crash would): gossip is gone, nothing to
+			// announce.
+			return
+		}
 		start := time.Now()
 		if _, ok := ctx.Deadline(); !ok {
 			var cancel context.CancelFunc
@@ -333,6 +374,7 @@ func (n *Node) Stop(ctx context.Context) error {
 
 func (n *Node) close() {
 	n.closeOnce.Do(func() {
+		n.closed.Store(true)
 		if n.ms.ml != nil {
 			_ = n.ms.shutdown()
 		} else {

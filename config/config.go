@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/picloud/picloud/internal/clientip"
+
 	"log/slog"
 	"net"
 	"net/url"
@@ -95,6 +97,10 @@ type Server struct {
 	// while their clients read them; a script response past it is
 	// answered 503.
 	MaxResponseMemory int64
+	// TrustedProxies are the CIDR prefixes (or addresses) of reverse
+	// proxies whose X-Forwarded-For names the client; empty trusts none.
+	// Use Proxies for the parsed set.
+	TrustedProxies []string
 	// FetchAllowPrivate lets scripts' picloud.Fetch reach loopback and
 	// private addresses (RFC 1918, CGNAT, IPv6 unique local); link-local,
 	// metadata, multicast and unspecified addresses stay refused.
@@ -268,6 +274,12 @@ func (s Server) BaseURL() string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// Proxies is TrustedProxies parsed (Load has checked it).
+func (s Server) Proxies() clientip.Trusted {
+	t, _ := clientip.Parse(s.TrustedProxies)
+	return t
 }
 
 // AdminHostname is the host the admin UI and API answer on: AdminHost, or

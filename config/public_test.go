@@ -26,7 +26,7 @@ func TestPublicDefaults(t *testing.T) {
 		`"log":{"format":"text","level":"info"},` +
 		`"server":{"admin_host":"","admin_request_timeout":"30s","base_domain":"localhost","default_app":"hello",` +
 		`"fetch_allow_private":false,"fetch_max_concurrency":16,"fetch_max_response_body":"10MiB","fetch_timeout":"10s",` +
-		`"idle_timeout":"2m","listen":"127.0.0.1:8080","max_connections":"auto","max_connections_per_ip":256,"max_request_body":"1MiB","max_response_memory":"256MiB","metrics_listen":"","public_base_url":"","public_errors":false,"read_timeout":"30s","shutdown_timeout":"10s","write_timeout":"30s"}}`
+		`"idle_timeout":"2m","listen":"127.0.0.1:8080","max_connections":"auto","max_connections_per_ip":256,"max_request_body":"1MiB","max_response_memory":"256MiB","metrics_listen":"","public_base_url":"","public_errors":false,"read_timeout":"30s","shutdown_timeout":"10s","trusted_proxies":[],"write_timeout":"30s"}}`
 	if string(got) != want {
 		t.Errorf("Default().Public() =\n%s\nwant\n%s", got, want)
 	}

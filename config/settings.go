@@ -10,19 +10,22 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/picloud/picloud/internal/clientip"
 )
 
 // Environment variables that override config.hcl.
 const (
-	EnvListen        = "PICLOUD_LISTEN"
-	EnvDataDir       = "PICLOUD_DATA_DIR"
-	EnvDatabaseURL   = "PICLOUD_DATABASE_URL"
-	EnvPublicBaseURL = "PICLOUD_PUBLIC_BASE_URL"
-	EnvBaseDomain    = "PICLOUD_BASE_DOMAIN"
-	EnvLogLevel      = "PICLOUD_LOG_LEVEL"
-	EnvAdminHost     = "PICLOUD_ADMIN_HOST"
-	EnvMetricsListen = "PICLOUD_METRICS_LISTEN"
-	EnvPublicErrors  = "PICLOUD_PUBLIC_ERRORS"
+	EnvListen         = "PICLOUD_LISTEN"
+	EnvDataDir        = "PICLOUD_DATA_DIR"
+	EnvDatabaseURL    = "PICLOUD_DATABASE_URL"
+	EnvPublicBaseURL  = "PICLOUD_PUBLIC_BASE_URL"
+	EnvBaseDomain     = "PICLOUD_BASE_DOMAIN"
+	EnvLogLevel       = "PICLOUD_LOG_LEVEL"
+	EnvAdminHost      = "PICLOUD_ADMIN_HOST"
+	EnvMetricsListen  = "PICLOUD_METRICS_LISTEN"
+	EnvPublicErrors   = "PICLOUD_PUBLIC_ERRORS"
+	EnvTrustedProxies = "PICLOUD_TRUSTED_PROXIES"
 )
 
 // maxBodySize bounds every size setting: bodies and output are held in
@@ -81,6 +84,7 @@ func (c *Config) settings() []setting {
 		{"server", "max_connections", "", autoInteger(&srv.MaxConnections, 1, maxConnections)},
 		{"server", "max_connections_per_ip", "", integerIn(&srv.MaxConnectionsPerIP, 1, maxConnections)},
 		{"server", "max_response_memory", "", sizeIn(&srv.MaxResponseMemory, MiB, 1024*GiB)},
+		{"server", "trusted_proxies", EnvTrustedProxies, list(&srv.TrustedProxies, checkTrustedProxies)},
 		{"server", "fetch_allow_private", "", boolean(&srv.FetchAllowPrivate)},
 		{"server", "fetch_timeout", "", duration(&srv.FetchTimeout)},
 		{"server", "fetch_max_response_body", "", size(&srv.FetchMaxResponseBody)},
@@ -360,6 +364,12 @@ func checkDomain(s string) error {
 		}
 	}
 	return nil
+}
+
+// checkTrustedProxies accepts CIDR prefixes and single addresses.
+func checkTrustedProxies(items []string) error {
+	_, err := clientip.Parse(items)
+	return err
 }
 
 // checkAdminHost accepts "" (admin.<base_domain>), a bare lower-case

@@ -76,7 +76,9 @@ func (s *server) noRedirect(t *testing.T, host, path string) response {
 // {slug}.localhost, slug redirects, cascading deletes and the route tools.
 func TestApps(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
-		env := []string{"PICLOUD_DATA_DIR=" + tg.DataDir, "PICLOUD_DATABASE_URL=" + tg.URL}
+		// Public errors on: the test reads the limit that applied from the
+		// answer (callers see only the code by default; TestErrorPrivacy).
+		env := []string{"PICLOUD_DATA_DIR=" + tg.DataDir, "PICLOUD_DATABASE_URL=" + tg.URL, "PICLOUD_PUBLIC_ERRORS=true"}
 		s := startWithAdmin(t, env...)
 		port := s.base[strings.LastIndex(s.base, ":"):]
 		host := func(h string) []string { return []string{"Host", h} }

@@ -216,7 +216,9 @@ func TestHostileScripts(t *testing.T) {
 // TestCrashLoopIsParked crashes a script until it is parked, checks the
 // 503 and the admin status, and that a new version serves again.
 func TestCrashLoopIsParked(t *testing.T) {
-	s := startWithAdmin(t, "PICLOUD_DATA_DIR="+t.TempDir())
+	// Public errors on: the test reads the limit that applied from the
+	// answer (callers see only the code by default; TestErrorPrivacy).
+	s := startWithAdmin(t, "PICLOUD_DATA_DIR="+t.TempDir(), "PICLOUD_PUBLIC_ERRORS=true")
 	expect(t, "create app", s.do("POST", adminAPI+"/apps", map[string]string{"slug": "crashy"}), 201)
 	expect(t, "create good app", s.do("POST", adminAPI+"/apps", map[string]string{"slug": "good"}), 201)
 	s.deploy(t, "good", "witness", witness, "/")
@@ -250,7 +252,9 @@ func TestCrashLoopIsParked(t *testing.T) {
 // TestScriptTimeoutOverride gives one script a shorter budget than its
 // app's and checks it is the one applied.
 func TestScriptTimeoutOverride(t *testing.T) {
-	s := startWithAdmin(t, "PICLOUD_DATA_DIR="+t.TempDir())
+	// Public errors on: the test reads the limit that applied from the
+	// answer (callers see only the code by default; TestErrorPrivacy).
+	s := startWithAdmin(t, "PICLOUD_DATA_DIR="+t.TempDir(), "PICLOUD_PUBLIC_ERRORS=true")
 	expect(t, "create app", s.do("POST", adminAPI+"/apps", map[string]string{"slug": "slow"}), 201)
 	expect(t, "app budget", s.do("PATCH", adminAPI+"/apps/slow", map[string]any{
 		"settings": map[string]any{"timeout_ms": 60000}}), 200)

@@ -55,6 +55,12 @@ type Script struct {
 	Version  int64
 	Source   string
 	Hash     string
+	// Slot is the index, among the executors of this version in one
+	// app's router, of the executor that loads it (0 up to the script's
+	// concurrency limit). A local engine ignores it; a remote one places
+	// each slot's instance by it, so a hot script's executors spread
+	// over the cluster.
+	Slot int
 }
 
 // Engine loads script versions into Instances. The caller owns the

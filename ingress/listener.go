@@ -17,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/picloud/picloud/apierror"
+	"github.com/picloud/picloud/internal/clientip"
 )
 
 // ConnLimits bound the connections a Listener hands to the server.
@@ -34,6 +35,10 @@ type ConnLimits struct {
 	// would go past it is answered 503 server_busy. 0 means
 	// DefaultResponseMemory.
 	ResponseMemory int64
+	// TrustedProxies only changes what a refusal's log says: a connection
+	// is refused before any request on it is read, so the caps count TCP
+	// peers, and a refused trusted proxy is named as one.
+	TrustedProxies clientip.Trusted
 }
 
 // MaxConnectionsFor is the connection limit when server.max_connections
@@ -269,13 +274,30 @@ func (l *Listener) admit(c net.Conn) net.Conn {
 	case clientFull:
 		l.refusedClient.Add(1)
 		if n, ok := l.clientLog.ready(); ok {
-			l.logger.Warn("connection refused: server.max_connections_per_ip reached",
-				"max_connections_per_ip", l.limits.PerClient, "client", key.String(), "refused_since_last_log", n)
+			l.logClientFull(c, key, n)
 		}
 		l.refuse(c, 429, "client_connection_limit", "your address has too many open connections to this server")
 		return nil
 	}
 	return c
+}
+
+// logClientFull logs a refusal at max_connections_per_ip. When the peer
+// is a trusted proxy, every client behind it shares its count: the log
+// says so, since no request (and no X-Forwarded-For) has been read yet.
+func (l *Listener) logClientFull(c net.Conn, key netip.Prefix, n int) {
+	var peer net.IP
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		peer = a.IP
+	}
+	if l.limits.TrustedProxies.Contains(peer) {
+		l.logger.Warn("connection refused: server.max_connections_per_ip reached by a trusted proxy, "+
+			"which all clients behind it share: raise max_connections_per_ip, and limit clients at the proxy",
+			"max_connections_per_ip", l.limits.PerClient, "client", key.String(), "trusted_proxy", true, "refused_since_last_log", n)
+		return
+	}
+	l.logger.Warn("connection refused: server.max_connections_per_ip reached",
+		"max_connections_per_ip", l.limits.PerClient, "client", key.String(), "refused_since_last_log", n)
 }
 
 // release counts a closed connection out.

@@ -6,25 +6,34 @@ import (
 
 	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/cluster"
+	"github.com/picloud/picloud/cluster/executors"
 	"github.com/picloud/picloud/deploy"
+	"github.com/picloud/picloud/engine"
 )
 
 // leaveTimeout bounds a node's graceful departure at shutdown.
 const leaveTimeout = 10 * time.Second
 
 // startCluster starts this server's cluster node when the cluster block
-// is on (config.Load already refused cluster mode on SQLite). At
-// Shutdown the node leaves gracefully, so the others drop it within a
-// second.
-func (s *Server) startCluster(ctx context.Context) error {
+// is on (config.Load already refused cluster mode on SQLite), and returns
+// the engine executors load scripts through: local alone outside cluster
+// mode; in it, one that places each executor slot on the executor member
+// that owns it (this node's own slots through local, off the network).
+// The node hosts the executors other members place here, through local,
+// if it has the executor role. At Shutdown the node leaves gracefully
+// (after the routers drained, before the workers stop), so the others
+// drop it within a second.
+func (s *Server) startCluster(ctx context.Context, local engine.Engine) (engine.Engine, error) {
 	if !s.cfg.Cluster.Enabled {
-		return nil
+		return local, nil
 	}
-	node, err := cluster.Start(ctx, cluster.Options{Config: s.cfg.Cluster, Logger: s.logger})
+	node, err := cluster.Start(ctx, cluster.Options{Config: s.cfg.Cluster, Logger: s.logger,
+		Kinds: []cluster.Kind{executors.ClusterKind(local, s.logger)}})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.node = node
+	s.spread = executors.New(node, local, s.logger)
 	s.onClose(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
 		defer cancel()
@@ -32,7 +41,16 @@ func (s *Server) startCluster(ctx context.Context) error {
 			s.logger.Warn("cluster: leave", "err", err)
 		}
 	})
-	return nil
+	return s.spread, nil
+}
+
+// ExecutorCalls is how many script calls this server's executors ran on
+// each node of the cluster (itself included); nil outside cluster mode.
+func (s *Server) ExecutorCalls() map[string]int64 {
+	if s.spread == nil {
+		return nil
+	}
+	return s.spread.Calls()
 }
 
 // Node is the server's cluster node; nil when cluster mode is off.

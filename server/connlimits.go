@@ -22,6 +22,7 @@ func connLimits(cfg *config.Config, logger *slog.Logger) ingress.ConnLimits {
 		Max:            cfg.Server.MaxConnections,
 		PerClient:      cfg.Server.MaxConnectionsPerIP,
 		ResponseMemory: cfg.Server.MaxResponseMemory,
+		TrustedProxies: cfg.Server.Proxies(),
 	}
 	switch {
 	case limits.Max == 0:

@@ -22,6 +22,7 @@ import (
 	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/cluster"
+	"github.com/picloud/picloud/cluster/executors"
 	"github.com/picloud/picloud/config"
 	"github.com/picloud/picloud/deploy"
 	"github.com/picloud/picloud/engine"
@@ -77,6 +78,7 @@ type Server struct {
 	http      *fasthttp.Server
 	limited   net.Listener
 	node      *cluster.Node
+	spread    *executors.Engine // places executors in cluster mode
 	caps      *capabilities
 
 	// bg is the context of the background loops Start runs; stopBG ends
@@ -161,6 +163,12 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	// Registered first, run last: the routers drain before their workers go.
 	s.onClose(closeEngine)
+	// Before the routers: they drain (and reach other members) before the
+	// node leaves.
+	local := eng
+	if eng, err = s.startCluster(ctx, local); err != nil {
+		return err
+	}
 	caps, err := newCapabilities(ctx, cfg, db, logger, s.opts.FetchResolver, s.opts.FetchDial)
 	if err != nil {
 		return err
@@ -192,9 +200,6 @@ func (s *Server) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.startCluster(ctx); err != nil {
-		return err
-	}
 	var clusterView admin.ClusterInfo
 	if s.node != nil {
 		clusterView = clusterInfo{node: s.node, deployer: s.deployer}
@@ -206,6 +211,7 @@ func (s *Server) build(ctx context.Context) error {
 		RequestTimeout: cfg.Server.AdminRequestTimeout,
 		Checker:        checker,
 		AdminHost:      cfg.Server.AdminHostname(),
+		TrustedProxies: cfg.Server.Proxies(),
 		Cluster:        clusterView,
 		KVQuota:        caps.kvQuota,
 		Secrets:        caps.secrets,
@@ -220,7 +226,7 @@ func (s *Server) build(ctx context.Context) error {
 		Admin:   s.api.Handler,
 		UI:      webui.Handler(),
 		Execute: s.api.RequireExecute,
-		Ready:   readiness(db, eng),
+		Ready:   readiness(db, local),
 		OpenAPI: admin.OpenAPI,
 
 		AdminHost:     cfg.Server.AdminHostname(),

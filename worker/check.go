@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -81,14 +80,31 @@ func CheckOptionsFromEnv(getenv func(string) string, logger *slog.Logger) (Check
 
 // RunCheck is `picloud check`: it checks the source read from stdin and
 // writes the verdict to stdout. It returns the exit code: 0 once a
-// verdict is written, whatever it says.
+// verdict is written, whatever it says. Like a worker, it confines its
+// process (no_new_privs, the seccomp filter) before it reads the source:
+// the check compiles it and runs its package-level initialisers.
 func RunCheck(ctx context.Context, stdin io.Reader, stdout io.Writer, opts CheckOptions) int {
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.Default()
+	logger := opts.logger()
+	prepareProcess(opts.MemoryLimit, logger).busy(1) // busy until the process ends
+	lockDown("picloud check", logger)
+	return check(ctx, stdin, stdout, logger)
+}
+
+// ServeCheck checks the source read from stdin and writes the verdict
+// to stdout, as RunCheck does, but leaves this process unconfined (and
+// without a memory limit): for tests of the protocol.
+func ServeCheck(ctx context.Context, stdin io.Reader, stdout io.Writer, opts CheckOptions) int {
+	return check(ctx, stdin, stdout, opts.logger())
+}
+
+func (o CheckOptions) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.Default()
 	}
-	debug.SetMaxStack(maxStack)
-	startWatchdog(opts.MemoryLimit, logger).busy(1) // busy until the process ends
+	return o.Logger
+}
+
+func check(ctx context.Context, stdin io.Reader, stdout io.Writer, logger *slog.Logger) int {
 	var v checkVerdict
 	src, err := io.ReadAll(io.LimitReader(stdin, maxCheckInput+1))
 	switch {
@@ -126,8 +142,9 @@ func verdictOf(err error) checkVerdict {
 type CheckerOptions struct {
 	// Command is the checker's argv; default: this executable, "check".
 	Command []string
-	// Env is the checker's whole environment besides its limits (nil:
-	// none; tests add the variable that makes a test binary a checker).
+	// Env is added to the checker's environment, which is otherwise
+	// computed (checkerEnv), never inherited; tests add the variable
+	// that makes a test binary a checker.
 	Env []string
 	// MemoryLimit is each check's memory limit in bytes (default
 	// DefaultMemoryLimit): a script that needs more to load would not
@@ -182,6 +199,9 @@ func NewChecker(opts CheckerOptions) (*Checker, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := confineSupport(); err != nil {
+		opts.Logger.Warn("upload checks run without a syscall filter: scripts are held by the interpreter alone", slog.Any("err", err))
+	}
 	return &Checker{opts: opts, slots: make(chan struct{}, opts.Concurrency)}, nil
 }
 
@@ -215,10 +235,7 @@ func (c *Checker) run(ctx context.Context, source string) error {
 	runCtx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, c.opts.Command[0], c.opts.Command[1:]...)
-	// One core per check. GORACE matters only to race builds (the e2e
-	// tests'), whose runtime otherwise sleeps a second before it exits.
-	cmd.Env = append([]string{"GOMAXPROCS=1", "GORACE=atexit_sleep_ms=0",
-		EnvCheckMemoryLimit + "=" + strconv.FormatInt(c.opts.MemoryLimit, 10)}, c.opts.Env...)
+	cmd.Env = checkerEnv(c.opts)
 	cmd.Stdin = strings.NewReader(source)
 	stdout := &cappedWriter{max: maxVerdict}
 	cmd.Stdout = stdout
@@ -268,6 +285,31 @@ func (c *Checker) failed(state *os.ProcessState, err error, stderr string, took 
 func (c *Checker) overLimit(why string, took time.Duration) error {
 	c.opts.Logger.Warn("script refused: its check went over its limits", slog.String("reason", why), slog.Duration("took", took))
 	return refusal(sandbox.ErrCheckLimit, "%s", why)
+}
+
+// checkerEnv is the whole environment of a checker, computed as a
+// worker's is (workerEnv): its limits, the Go runtime's knobs and the
+// time zone as the operator set them, and nothing else of the server's
+// (no PICLOUD_ADMIN_PASSWORD, no database URL).
+func checkerEnv(opts CheckerOptions) []string {
+	env := []string{
+		"GOMAXPROCS=1", // one core per check
+		EnvCheckMemoryLimit + "=" + strconv.FormatInt(opts.MemoryLimit, 10),
+	}
+	// A race build (the e2e tests') otherwise sleeps a second before it
+	// exits.
+	race := "atexit_sleep_ms=0"
+	for _, k := range runtimeEnv() {
+		v, ok := os.LookupEnv(k)
+		switch {
+		case k == "GORACE" && ok:
+			race = v + " " + race
+		case k != "GORACE" && ok:
+			env = append(env, k+"="+v)
+		}
+	}
+	env = append(env, "GORACE="+race)
+	return append(env, opts.Env...)
 }
 
 // refusedCheck is a check that gave no verdict on the source: its

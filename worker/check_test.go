@@ -1,12 +1,15 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +24,17 @@ import (
 // never runs tests.
 const envCheckChild = "PICLOUD_CHECK_TEST_CHILD"
 
+// envCheckProbe makes the test binary a checker that, once it has
+// written its verdict, tries what a checker must not do (probe).
+const envCheckProbe = "PICLOUD_CHECK_TEST_PROBE"
+
 func init() {
+	if dir := os.Getenv(envCheckProbe); dir != "" {
+		if code := worker.RunCheck(context.Background(), os.Stdin, os.Stdout, worker.CheckOptions{}); code != 0 {
+			os.Exit(code)
+		}
+		os.Exit(probe(dir))
+	}
 	if os.Getenv(envCheckChild) == "1" {
 		opts, err := worker.CheckOptionsFromEnv(os.Getenv, slog.Default())
 		if err != nil {
@@ -195,7 +208,7 @@ func TestCheckProtocol(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out strings.Builder
-			code := worker.RunCheck(context.Background(), strings.NewReader(tt.source), &out, worker.CheckOptions{})
+			code := worker.ServeCheck(context.Background(), strings.NewReader(tt.source), &out, worker.CheckOptions{})
 			if code != 0 {
 				t.Errorf("exit code %d", code)
 			}
@@ -207,6 +220,140 @@ func TestCheckProtocol(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConfinedCheckerCannotOpenRunOrConnect runs `picloud check` as the
+// server does and then, in the same process, tries what the worker's
+// filter forbids: the checker runs the initialisers of every upload, so
+// it is held as a worker is.
+func TestConfinedCheckerCannotOpenRunOrConnect(t *testing.T) {
+	if err := worker.ConfineSupport(); err != nil {
+		t.Skipf("no syscall filter here: %v", err)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = []string{envCheckProbe + "=" + dir}
+	cmd.Stdin = strings.NewReader(hello)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("checker: %v\n%s", err, stderr.String())
+	}
+	verdict, rest, _ := bytes.Cut(out, []byte("\n"))
+	if string(verdict) != "{}" {
+		t.Fatalf("verdict %q, want {} (stderr %s)", verdict, stderr.String())
+	}
+	checkProbe(t, rest, dir)
+}
+
+// TestCheckerGetsNoSecretOfTheServer puts secrets in the server's
+// environment and has a checker check a slow script: the checker's
+// environment, read from /proc while it checks, holds none of them, and
+// it runs with no_new_privs and a seccomp filter.
+func TestCheckerGetsNoSecretOfTheServer(t *testing.T) {
+	t.Setenv("PICLOUD_ADMIN_PASSWORD", "the admin password")
+	t.Setenv("PICLOUD_DATABASE_URL", "postgres://user:secret@db/picloud")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "an operator secret")
+	t.Setenv("GOGC", "150")
+	c := newChecker(t, worker.CheckerOptions{Timeout: 20 * time.Second})
+	slow := "package main\n\nimport (\n\t\"picloud\"\n\t\"time\"\n)\n\nvar ready = wait()\n\nfunc wait() bool {\n\ttime.Sleep(3 * time.Second)\n\treturn true\n}\n\nfunc Handle(req *picloud.Request) *picloud.Response { return nil }\n"
+	done := make(chan error, 1)
+	go func() { done <- c.Check(context.Background(), slow) }()
+
+	// The checker is the child of this process started with the
+	// variable that makes the test binary a checker; once it compiles
+	// the script it is confined.
+	var env map[string]string
+	var status string
+	deadline := time.Now().Add(15 * time.Second)
+	for env == nil || !strings.Contains(status, "Seccomp:\t2") {
+		select {
+		case err := <-done:
+			t.Fatalf("the check ended (%v) before the checker was seen confined; environment %v, status:\n%s", err, env, status)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no confined checker seen; environment %v, status:\n%s", env, status)
+		}
+		pid, ok := childChecker(t)
+		if ok {
+			env = environOf(pid)
+			raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			if err == nil {
+				status = string(raw)
+			}
+			if err := worker.ConfineSupport(); err != nil && env != nil {
+				t.Logf("no syscall filter here: %v", err)
+				status = "Seccomp:\t2 (not checked)"
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Check = %v", err)
+	}
+	for _, secret := range []string{"PICLOUD_ADMIN_PASSWORD", "PICLOUD_DATABASE_URL", "AWS_SECRET_ACCESS_KEY", "PATH", "HOME"} {
+		if v, ok := env[secret]; ok {
+			t.Errorf("the checker inherited %s=%q", secret, v)
+		}
+	}
+	for k, want := range map[string]string{"GOMAXPROCS": "1", "GOGC": "150", envCheckChild: "1"} {
+		if env[k] != want {
+			t.Errorf("checker's %s = %q, want %q (environment %v)", k, env[k], want, env)
+		}
+	}
+	if !strings.Contains(status, "NoNewPrivs:\t1") && !strings.Contains(status, "not checked") {
+		t.Errorf("checker status lacks NoNewPrivs:\n%s", status)
+	}
+}
+
+// childChecker finds the checker this test started: a child of this
+// process whose environment makes it a checker.
+func childChecker(t *testing.T) (int, bool) {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold blanks, so read
+		// after its closing parenthesis.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		fields := strings.Fields(string(stat[i+1:]))
+		if len(fields) < 2 || fields[1] != strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		if environOf(pid)[envCheckChild] == "1" {
+			return pid, true
+		}
+	}
+	return 0, false
+}
+
+// environOf is the environment process pid started with, or nil.
+func environOf(pid int) map[string]string {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil || len(raw) == 0 {
+		return nil
+	}
+	env := map[string]string{}
+	for kv := range strings.SplitSeq(strings.TrimRight(string(raw), "\x00"), "\x00") {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	return env
 }
 
 // BenchmarkChecker is what checking a small script costs the server: a

@@ -10,11 +10,9 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
@@ -84,9 +82,7 @@ func RunChild(ctx context.Context, opts ChildOptions) int {
 	// From here on the worker only computes and talks over conn: it
 	// drops the rights to open files, run programs and make sockets
 	// before it compiles any script.
-	if err := confine(); err != nil {
-		opts.logger().Warn("picloud worker: runs without a syscall filter", slog.Any("error", err))
-	}
+	lockDown("picloud worker", opts.logger())
 	if err := c.serve(conn); err != nil {
 		opts.logger().Error("picloud worker: connection to the host failed", slog.Any("error", err))
 		return 1
@@ -112,9 +108,7 @@ func Serve(ctx context.Context, conn net.Conn, opts ChildOptions) error {
 // limits, and what the standard library would otherwise read from disk
 // lazily, later, when a confined worker no longer can.
 func newChild(ctx context.Context, conn net.Conn, opts ChildOptions) *child {
-	debug.SetMaxStack(maxStack)
-	dog := startWatchdog(opts.MemoryLimit, opts.logger())
-	_, _ = time.Now().In(time.Local).Zone() // loads the local time zone
+	dog := prepareProcess(opts.MemoryLimit, opts.logger())
 	return &child{ctx: ctx, w: newFrameWriter(conn), dog: dog, instances: map[uint64]*served{}, hostWait: map[uint64]chan *HostAnswer{}}
 }
 

@@ -37,6 +37,12 @@ func probeConfined(dir string) int {
 		fmt.Fprintln(os.Stderr, "confine:", err)
 		return 5
 	}
+	return probe(dir)
+}
+
+// probe tries to open, create, run, connect and signal, and prints what
+// each attempt got as JSON lines.
+func probe(dir string) int {
 	// The runtime must still start threads (in a race build through the
 	// C library's pthread_create): a failure there aborts the probe.
 	var wg sync.WaitGroup
@@ -111,6 +117,13 @@ func TestConfinedWorkerCannotOpenRunOrConnect(t *testing.T) {
 	if err != nil {
 		t.Fatalf("probe: %v\n%s", err, stderr.String())
 	}
+	checkProbe(t, out, dir)
+}
+
+// checkProbe reads probe's output and fails t for every attempt that
+// was not denied.
+func checkProbe(t *testing.T, out []byte, dir string) {
+	t.Helper()
 	got := map[string]probeResult{}
 	for line := range strings.Lines(string(out)) {
 		var r probeResult

@@ -14,6 +14,11 @@
 // kills it on shutdown. A worker gets a computed minimal environment,
 // never the server's.
 //
+// The checker, RunCheck (`picloud check`), compiles an upload and runs
+// its package-level initialisers out of the server's process; Checker
+// starts it per upload, with a computed environment, under time and
+// memory limits, and it confines itself as a worker does (lockdown.go).
+//
 // The child side, RunChild, confines its process (no_new_privs and a
 // seccomp filter: no files, programs, sockets or signals to others) once
 // its socket is set up and before it compiles any script, then builds

@@ -69,7 +69,7 @@ func Each(t *testing.T, fn func(t *testing.T, tg Target)) {
 // a fresh PostgreSQL one, both cleaned up with t. Outside CI an unreachable
 // PostgreSQL is logged and left out; under CI=true it fails the test.
 // Prefer Each, which reports the skip per subtest.
-func Targets(t *testing.T) []Target {
+func Targets(t testing.TB) []Target {
 	t.Helper()
 	targets := []Target{SQLite(t)}
 	pg, err := newPostgres(t)
@@ -85,7 +85,7 @@ func Targets(t *testing.T) []Target {
 }
 
 // SQLite returns a target on a new SQLite file in a temporary data dir.
-func SQLite(t *testing.T) Target {
+func SQLite(t testing.TB) Target {
 	t.Helper()
 	return Target{Name: SQLiteName, URL: "", DataDir: t.TempDir()}
 }
@@ -93,7 +93,7 @@ func SQLite(t *testing.T) Target {
 // Postgres returns a target on a new schema of the test PostgreSQL
 // database, dropped when t ends. It skips t when PostgreSQL is unreachable,
 // or fails it under CI=true.
-func Postgres(t *testing.T) Target {
+func Postgres(t testing.TB) Target {
 	t.Helper()
 	tg, err := newPostgres(t)
 	if err != nil {
@@ -106,7 +106,7 @@ func Postgres(t *testing.T) Target {
 }
 
 // Open opens and migrates the target's database, closed when t ends.
-func Open(t *testing.T, tg Target) *models.DB {
+func Open(t testing.TB, tg Target) *models.DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -139,7 +139,7 @@ func baseURL() string {
 // newPostgres creates a schema of its own for t and returns a target whose
 // URL puts it first on the search path. The schema is dropped with
 // everything in it when t ends.
-func newPostgres(t *testing.T) (Target, error) {
+func newPostgres(t testing.TB) (Target, error) {
 	t.Helper()
 	base := baseURL()
 	admin, err := connect(base)
@@ -181,7 +181,7 @@ func connect(dsn string) (*sql.DB, error) {
 	return db, nil
 }
 
-func dropSchema(t *testing.T, base, schema string) {
+func dropSchema(t testing.TB, base, schema string) {
 	admin, err := connect(base)
 	if err != nil {
 		t.Errorf("testdb: drop schema %s: %v", schema, err)

@@ -45,7 +45,8 @@ func startNode(t *testing.T, tg testdb.Target, name string, join ...string) *ser
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := server.New(ctx, cfg, server.Options{Log: log, Version: "test", AdminUsername: adminUser, AdminPassword: adminPassword})
+	s, err := server.New(ctx, cfg, server.Options{Log: log, Version: "test", AdminUsername: adminUser, AdminPassword: adminPassword,
+		CheckCommand: []string{os.Args[0]}, CheckEnv: []string{envCheckChild + "=1"}})
 	if err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}

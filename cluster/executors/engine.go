@@ -1,0 +1,202 @@
+package executors
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/picloud/picloud/cluster"
+	"github.com/picloud/picloud/engine"
+	"github.com/picloud/picloud/sandbox"
+	"github.com/picloud/picloud/sandbox/sdk"
+	"github.com/picloud/picloud/worker"
+)
+
+const (
+	// maxLoad bounds a remote load when its caller gave no deadline
+	// (the executor's own load timeout is 10 s).
+	maxLoad = 15 * time.Second
+	// controlTimeout bounds a Cancel or Unload, sent in the background.
+	controlTimeout = 2 * time.Second
+)
+
+// Engine is the engine.Engine of a node in a cluster: each instance is
+// loaded on the member that owns its slot's identity, through local when
+// that is this node.
+type Engine struct {
+	node   *cluster.Node
+	local  engine.Engine
+	logger *slog.Logger
+
+	mu    sync.RWMutex
+	calls map[string]*atomic.Int64 // calls run, by node name
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+// New is the Engine of node, whose own instances come from local.
+func New(node *cluster.Node, local engine.Engine, logger *slog.Logger) *Engine {
+	return &Engine{node: node, local: local, logger: logger, calls: map[string]*atomic.Int64{}}
+}
+
+// Identity is the identity of a script version's executor slot in app.
+func Identity(app engine.AppRef, script engine.Script) string {
+	return strconv.FormatInt(app.ID, 10) + "/" + strconv.FormatInt(script.ScriptID, 10) + "/" +
+		strconv.FormatInt(script.Version, 10) + "/" + strconv.Itoa(script.Slot)
+}
+
+// Load implements engine.Engine.
+func (e *Engine) Load(ctx context.Context, app engine.AppRef, script engine.Script, opts sandbox.Options) (engine.Instance, error) {
+	id := Identity(app, script)
+	owner, ok := e.node.Owner(Kind, id)
+	if !ok {
+		// No executor member now: the executor loads again on its next
+		// call, by when one may have joined.
+		return nil, fmt.Errorf("place executor %s: %w: %w", id, cluster.ErrNoMember, engine.ErrWorkerCrashed)
+	}
+	if owner == e.node.Name() {
+		inst, err := e.local.Load(ctx, app, script, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &localInstance{Instance: inst, calls: e.counter(owner)}, nil
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, maxLoad)
+		defer cancel()
+	}
+	dl, _ := ctx.Deadline()
+	handle := rand.Uint64()
+	res, err := e.node.Request(ctx, Kind, id, &Load{
+		Handle: handle, AppId: app.ID, AppSlug: app.Slug,
+		ScriptId: script.ScriptID, Name: script.Name, Version: script.Version,
+		Source: script.Source, Hash: script.Hash, Slot: int64(script.Slot),
+		MaxOutput: int64(opts.MaxOutput), MaxResponseBody: int64(opts.MaxResponseBody),
+		BudgetNs: int64(time.Until(dl)),
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("load %s on %s: %w", id, owner, ctx.Err())
+		}
+		return nil, fmt.Errorf("load %s on %s: %w: %w", id, owner, err, engine.ErrWorkerCrashed)
+	}
+	l, ok := res.(*Loaded)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("load %s on %s: answered %T: %w", id, owner, res, engine.ErrWorkerCrashed)
+	case l.GetFailure() != Failure_FAILURE_NONE:
+		return nil, fmt.Errorf("load %s on %s: %w", id, owner, failureError(l.GetFailure(), l.GetMessage()))
+	case l.GetError() != nil:
+		return nil, l.GetError().Err()
+	}
+	return &remoteInstance{e: e, id: id, owner: owner, handle: handle, calls: e.counter(owner)}, nil
+}
+
+// Calls is how many calls this node's executors ran on each node
+// (itself included), for metrics and tests.
+func (e *Engine) Calls() map[string]int64 {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make(map[string]int64, len(e.calls))
+	for name, n := range e.calls {
+		out[name] = n.Load()
+	}
+	return out
+}
+
+func (e *Engine) counter(node string) *atomic.Int64 {
+	e.mu.RLock()
+	c := e.calls[node]
+	e.mu.RUnlock()
+	if c != nil {
+		return c
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c = e.calls[node]; c == nil {
+		c = new(atomic.Int64)
+		e.calls[node] = c
+	}
+	return c
+}
+
+// localInstance is an instance of the local engine: the fast path.
+type localInstance struct {
+	engine.Instance
+	calls *atomic.Int64
+}
+
+func (in *localInstance) Call(ctx context.Context, req *sdk.Request) sandbox.Result {
+	in.calls.Add(1)
+	return in.Instance.Call(ctx, req)
+}
+
+// remoteInstance is an instance held by the executor activation of id on
+// owner.
+type remoteInstance struct {
+	e      *Engine
+	id     string
+	owner  string
+	handle uint64
+	calls  *atomic.Int64
+	closed atomic.Bool
+}
+
+// Call implements engine.Instance. It waits as long as ctx lets it (the
+// executor cancels ctx at its time limit; the owner is then told to stop
+// the script) or until the owner is gone.
+func (in *remoteInstance) Call(ctx context.Context, req *sdk.Request) sandbox.Result {
+	if in.closed.Load() {
+		return sandbox.Result{Err: sandbox.ErrClosed}
+	}
+	in.calls.Add(1)
+	start := time.Now()
+	rctx := ctx
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, maxRemoteCall)
+		defer cancel()
+	}
+	dl, _ := rctx.Deadline()
+	res, err := in.e.node.Request(rctx, Kind, in.id, &Call{Handle: in.handle, Request: worker.WireRequest(req), BudgetNs: int64(time.Until(dl))})
+	if err != nil {
+		if ctx.Err() != nil {
+			in.control(&Cancel{Handle: in.handle})
+			return sandbox.Result{Err: fmt.Errorf("call %s on %s: %w", in.id, in.owner, ctx.Err()), Duration: time.Since(start)}
+		}
+		return sandbox.Result{Err: fmt.Errorf("call %s on %s: %w: %w", in.id, in.owner, err, engine.ErrWorkerCrashed), Duration: time.Since(start)}
+	}
+	a, ok := res.(*Answer)
+	switch {
+	case !ok:
+		return sandbox.Result{Err: fmt.Errorf("call %s on %s: answered %T: %w", in.id, in.owner, res, engine.ErrWorkerCrashed)}
+	case a.GetFailure() != Failure_FAILURE_NONE:
+		return sandbox.Result{Err: fmt.Errorf("call %s on %s: %w", in.id, in.owner, failureError(a.GetFailure(), a.GetMessage()))}
+	}
+	return a.GetResult().SandboxResult()
+}
+
+// Close implements engine.Instance: the owner drops the instance.
+func (in *remoteInstance) Close() {
+	if in.closed.CompareAndSwap(false, true) {
+		in.control(&Unload{Handle: in.handle})
+	}
+}
+
+// control sends a Cancel or Unload in the background: the caller does
+// not wait for a member that may be slow or gone.
+func (in *remoteInstance) control(msg any) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), controlTimeout)
+		defer cancel()
+		if _, err := in.e.node.Request(ctx, Kind, in.id, msg); err != nil {
+			in.e.logger.Debug("executors: control message", slog.String("identity", in.id), slog.Any("err", err))
+		}
+	}()
+}
