@@ -222,6 +222,10 @@ func (a *API) routes(g *router.Group) {
 
 	// Cluster mode.
 	g.GET("/cluster", a.handle(a.getCluster))
+
+	// Overview figures (stats.go).
+	g.GET("/stats", a.handle(a.getStats))
+	g.GET("/apps/{app}/stats", a.handle(a.getAppStats))
 }
 
 // Handler serves requests under Prefix. Every endpoint needs a valid

@@ -246,6 +246,7 @@ func (d *Deployer) deployLocked(ctx context.Context, app *models.App, revision i
 	}
 	live.ingress.Slug = app.Slug
 	live.ingress.MaxRequestBody = deref(app.Settings.MaxRequestBody)
+	live.ingress.PublicErrors = app.Settings.PublicErrors
 	live.ingress.Wait = 0
 	if wait != d.opts.Limits.Timeout {
 		// Ingress waits a little longer than the longest a request of

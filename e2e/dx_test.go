@@ -228,6 +228,40 @@ func TestErrorPrivacy(t *testing.T) {
 		r := s.anon().do("GET", "/boom", nil, "Host", "priv.localhost")
 		expect(t, "public with details", r, 500, `"code":"script_panic"`, "secret-token-42 leaked", "line 6")
 	})
+
+	// The app's settings.public_errors overrides the server's, both ways,
+	// and null gives the server's back.
+	for _, c := range []struct {
+		name   string
+		server string
+		app    any
+		shown  bool
+	}{
+		{"app true over server false", "false", true, true},
+		{"app false over server true", "true", false, false},
+		{"app null keeps server true", "true", nil, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := startWithAdmin(t, "PICLOUD_DATA_DIR="+t.TempDir(), "PICLOUD_PUBLIC_ERRORS="+c.server)
+			setup(t, s)
+			r := s.do("PATCH", adminAPI+"/apps/priv", map[string]any{"settings": map[string]any{"public_errors": c.app}})
+			expect(t, "set public_errors", r, 200)
+			if got := r.json(t)["settings"].(map[string]any)["public_errors"]; got != c.app {
+				t.Errorf("settings.public_errors = %v, want %v", got, c.app)
+			}
+			r = s.anon().do("GET", "/boom", nil, "Host", "priv.localhost")
+			expect(t, "public", r, 500, `"code":"script_panic"`)
+			if got := strings.Contains(string(r.Body), "secret-token-42 leaked"); got != c.shown {
+				t.Errorf("details shown = %v, want %v: %s", got, c.shown, r.Body)
+			}
+		})
+	}
+	t.Run("invalid value", func(t *testing.T) {
+		s := startWithAdmin(t, "PICLOUD_DATA_DIR="+t.TempDir())
+		s.newApp(t, "priv")
+		r := s.do("PATCH", adminAPI+"/apps/priv", map[string]any{"settings": map[string]any{"public_errors": "yes"}})
+		expect(t, "public_errors string", r, 400, "settings.public_errors")
+	})
 }
 
 // TestDeployByNameAndInvocationPaging: PUT by name creates, then updates,

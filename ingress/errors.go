@@ -29,10 +29,15 @@ var publicMessages = map[string]string{
 }
 
 // errorMessage is the message of res's error answer: its details for an
-// admin call or when Options.PublicErrors is set, else the public text of
-// its code followed by where the details are.
-func (s *Server) errorMessage(ctx *fasthttp.RequestCtx, res *actors.Result) string {
-	if s.opts.PublicErrors || ctx.UserValue(errorDetailsKey{}) != nil {
+// admin call or when the app's public_errors (else Options.PublicErrors)
+// is set, else the public text of its code followed by where the details
+// are.
+func (s *Server) errorMessage(ctx *fasthttp.RequestCtx, app *App, res *actors.Result) string {
+	public := s.opts.PublicErrors
+	if app != nil && app.PublicErrors != nil {
+		public = *app.PublicErrors
+	}
+	if public || ctx.UserValue(errorDetailsKey{}) != nil {
 		return res.ErrMessage
 	}
 	msg, hide := publicMessages[res.ErrCode]

@@ -257,7 +257,7 @@ func (s *Server) invoke(ctx *fasthttp.RequestCtx, app *App, scriptID int64, path
 		res = actors.Result{ErrCode: actors.CodeTimeout, ErrMessage: "no answer from the script within " + wait.String()}
 	}
 	s.timers.release(timer)
-	notes := s.respond(ctx, &res)
+	notes := s.respond(ctx, app, &res)
 	// scriptID is set only for execute, which is served on the admin host.
 	if note := s.filterScriptCookies(ctx, scriptID != 0); note != "" {
 		res.Output = appendNote(res.Output, note)
@@ -306,14 +306,14 @@ func validStatus(status int) bool { return status >= 200 && status <= 599 }
 // respond writes res to ctx. A script response it refuses becomes an
 // error result, so record logs why; notes say what it dropped from a
 // response it sent.
-func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) (notes []string) {
+func (s *Server) respond(ctx *fasthttp.RequestCtx, app *App, res *actors.Result) (notes []string) {
 	if res.ErrCode != "" {
 		status := statusOf(res.ErrCode)
 		if status == fasthttp.StatusServiceUnavailable {
 			ctx.Response.Header.Set("Retry-After", retryAfter(res.RetryAfter))
 		}
 		setErrorHeaders(&ctx.Response.Header, res)
-		apierror.Writef(ctx, status, res.ErrCode, s.errorMessage(ctx, res))
+		apierror.Writef(ctx, status, res.ErrCode, s.errorMessage(ctx, app, res))
 		return nil
 	}
 	if !validStatus(res.Status) {
@@ -322,7 +322,7 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, res *actors.Result) (notes []
 		// it a tunnel past the proxy's rules.
 		res.ErrCode = codeInvalidStatus
 		res.ErrMessage = "script answered status " + strconv.Itoa(res.Status) + "; scripts may answer 200 to 599"
-		apierror.Writef(ctx, fasthttp.StatusInternalServerError, res.ErrCode, s.errorMessage(ctx, res))
+		apierror.Writef(ctx, fasthttp.StatusInternalServerError, res.ErrCode, s.errorMessage(ctx, app, res))
 		return nil
 	}
 	if !s.holdBody(ctx, res.Body) {

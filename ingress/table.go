@@ -24,6 +24,8 @@ type App struct {
 	// Wait is how long ingress waits for a script's answer; 0 means the
 	// server's Timeout.
 	Wait time.Duration
+	// PublicErrors, when set, replaces Options.PublicErrors for the app.
+	PublicErrors *bool
 }
 
 // Claim is one domain claim of an app.

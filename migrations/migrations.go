@@ -32,6 +32,7 @@ func all() *migrate.Migrations {
 	ms.Add(capabilities())
 	ms.Add(changeNotify())
 	ms.Add(loginLimits())
+	ms.Add(appPublicErrors())
 	return ms
 }
 

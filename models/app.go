@@ -21,7 +21,7 @@ type App struct {
 	UpdatedAt time.Time   `bun:"updated_at,notnull" json:"updated_at"`
 }
 
-// AppSettings are an app's own script limits. A nil field means the
+// AppSettings are an app's own script limits and error privacy. A nil field means the
 // default from config.hcl.
 type AppSettings struct {
 	// TimeoutMS is the time budget of one invocation, in milliseconds.
@@ -41,6 +41,9 @@ type AppSettings struct {
 	// fetch from; FetchDeny lists hosts they may not (see HostList).
 	FetchAllow HostList `bun:"fetch_allow" json:"fetch_allow"`
 	FetchDeny  HostList `bun:"fetch_deny" json:"fetch_deny"`
+	// PublicErrors shows public callers the details of a failed call
+	// (for development); nil means the server's server.public_errors.
+	PublicErrors *bool `bun:"public_errors" json:"public_errors"`
 }
 
 // AppChange is an update of an app: nil fields stay as they are.

@@ -420,11 +420,22 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await nav('Invocations').click();
 		const row = page.locator(`tr[data-request-id="${requestId}"]`);
 		await row.waitFor();
-		await page.locator('figure', { hasText: 'greet' }).waitFor();
-		await page.locator('figure', { hasText: 'boom' }).filter({ hasText: '3 errors' }).waitFor();
-		// A new request shows up without a reload.
+		// One chart, with a script selector; requests that matched no route are "unmatched".
+		assert.equal((await get('/no-such-route', 'shop.localhost')).status, 404);
+		await page.getByText('streaming').waitFor();
+		// A new request shows up without a reload (the stream).
 		await get('/greet/dave', 'shop.localhost');
 		await page.locator('tr', { hasText: 'GET /greet/dave' }).waitFor();
+		await page.locator('tr', { hasText: 'GET /no-such-route' }).getByText('unmatched').waitFor();
+		assert.equal(await page.locator('figure').count(), 1, 'one chart');
+		const chart = page.getByLabel('Chart of');
+		await page.waitForFunction(() => [...document.querySelectorAll('#chart-script option')].some((o) => o.textContent.startsWith('boom:')));
+		const options = await chart.locator('option').allTextContents();
+		assert.ok(options.some((o) => o.startsWith('unmatched:')), `unmatched in the selector: ${options}`);
+		assert.ok(!options.some((o) => o.includes('script 0')), `no "script 0": ${options}`);
+		await chart.selectOption({ label: options.find((o) => o.startsWith('boom:')) });
+		await page.locator('figcaption', { hasText: 'boom' }).filter({ hasText: '3 errors' }).waitFor();
+		await chart.selectOption('');
 		await row.getByRole('button', { name: 'Log' }).click();
 		await page.locator('pre', { hasText: 'greeting alice' }).waitFor();
 		await page.getByLabel('Status', { exact: true }).fill('500');
@@ -435,6 +446,34 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await page.getByLabel('Status', { exact: true }).fill('');
 		await page.locator('tr', { hasText: 'GET /greet/dave' }).waitFor();
 		await shot('invocations');
+	});
+
+	await t.test('the invocation log pages, older and newer', async () => {
+		// One after another: the list is by time and pages by id, which agree then.
+		for (let i = 0; i < 55; i++) await get(`/paged/${i}`, 'shop.localhost');
+		await page.getByLabel('Status', { exact: true }).fill('404');
+		await page.locator('tr', { hasText: 'GET /paged/' }).nth(49).waitFor();
+		assert.equal(await page.locator('tbody tr[data-request-id]').count(), 50, 'a page holds 50');
+		const first = await page.locator('tbody tr[data-request-id]').first().getAttribute('data-request-id');
+		await page.getByRole('button', { name: 'Older →' }).click();
+		await page.getByText('Page 2').waitFor();
+		await page.locator(`tr[data-request-id="${first}"]`).waitFor({ state: 'detached' });
+		await page.locator('tbody tr[data-request-id]').nth(4).waitFor();
+		await page.getByRole('button', { name: '← Newer' }).click();
+		await page.locator(`tr[data-request-id="${first}"]`).waitFor();
+		await page.getByLabel('Status', { exact: true }).fill('');
+	});
+
+	await t.test('the apps list counts scripts, routes, domains and the last hour', async () => {
+		await page.goto(`${server.admin}/admin/`);
+		const row = page.locator('tbody tr', { hasText: 'Shop' });
+		await row.waitFor();
+		const cells = await row.locator('td').allTextContents();
+		assert.deepEqual(cells.slice(1, 4), ['2', '2', '1'], `scripts, routes, domains: ${cells}`);
+		assert.ok(Number(cells[4]) >= 60 && Number(cells[5]) >= 3, `requests and errors: ${cells}`);
+		await page.getByRole('button', { name: 'Requests (1 h)' }).click();
+		await page.locator('th[aria-sort="descending"]', { hasText: 'Requests' }).waitFor();
+		assert.match(await page.locator('tbody tr').first().textContent(), /Shop/, 'the busiest app first');
 	});
 
 	await t.test('versions: diff, then roll back with one click', async () => {
@@ -561,8 +600,18 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await page.getByRole('button', { name: 'Save limits' }).click();
 		await page.getByText('settings.timeout_ms: must be between 1 and 600000 milliseconds').waitFor();
 		await page.getByLabel('Time budget (ms)').fill('2000');
+		await page.getByLabel('Error details for public callers').selectOption('true');
 		await page.getByRole('button', { name: 'Save limits' }).click();
 		await page.getByText('Limits saved').waitFor();
+		// The app's setting shows a failing script's details to anonymous callers.
+		const scripts = await api('GET', '/apps/store/scripts', undefined, 200);
+		const boomID = (scripts.items ?? scripts).find((s) => s.name === 'boom').id;
+		await api('PUT', `/scripts/${boomID}`, { source: 'package main\n\nimport "picloud"\n\nfunc Handle(req *picloud.Request) *picloud.Response {\n\tpanic("detail-for-dev")\n}\n' }, 200);
+		const boom = await get('/boom', 'store.localhost');
+		assert.equal(boom.status, 500);
+		assert.match(boom.body, /detail-for-dev/, `public details shown: ${boom.body}`);
+		await page.reload();
+		assert.equal(await page.getByLabel('Error details for public callers').inputValue(), 'true');
 
 		await page.getByRole('button', { name: 'Delete app…' }).click();
 		const dialog = page.getByRole('dialog', { name: 'Delete app Shop renamed?' });
