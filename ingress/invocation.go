@@ -1,6 +1,10 @@
 package ingress
 
-import "time"
+import (
+	"time"
+
+	"github.com/picloud/picloud/actors"
+)
 
 // Invocation is the record of one script request ingress answered. It is
 // ingress's own type, handed to the Recorder by value: the composition
@@ -22,4 +26,6 @@ type Invocation struct {
 	Error string
 	// At is when the answer was sent, UTC.
 	At time.Time
+	// Fetches are the outbound requests the script made.
+	Fetches []actors.FetchRecord
 }

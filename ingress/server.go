@@ -16,6 +16,7 @@ import (
 
 	"github.com/picloud/picloud/actors"
 	"github.com/picloud/picloud/apierror"
+	"github.com/picloud/picloud/sandbox/sdk"
 )
 
 // Sender delivers a message to an actor without waiting for an answer.
@@ -91,7 +92,7 @@ func New(opts Options, sender Sender, recorder Recorder, logger *slog.Logger) *S
 	s.version, _ = json.Marshal(map[string]string{
 		"version":         opts.Version,
 		"api":             "v1",
-		"sdk":             "v1",
+		"sdk":             sdk.Version,
 		"public_base_url": opts.PublicBaseURL,
 	})
 	s.table.Store(NewTable(nil, nil, ""))
@@ -363,6 +364,7 @@ func (s *Server) record(app *App, req *actors.Request, res *actors.Result, statu
 		Output:    res.Output,
 		Error:     errText,
 		At:        time.Now().UTC(),
+		Fetches:   res.Fetches,
 	})
 }
 

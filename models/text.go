@@ -1,6 +1,7 @@
 package models
 
 import (
+	"encoding/json"
 	"strings"
 	"unicode/utf8"
 )
@@ -64,6 +65,10 @@ func (inv *Invocation) storable() {
 	inv.Path = recordedText(inv.Path, MaxRecordedPath)
 	inv.Output = recordedText(inv.Output, MaxRecordedOutput)
 	inv.Error = recordedText(inv.Error, MaxRecordedError)
+	inv.Trigger = recordedText(inv.Trigger, MaxRecordedMethod)
+	if !json.Valid([]byte(inv.Fetches)) {
+		inv.Fetches = ""
+	}
 }
 
 // lookupText reports whether s can be looked up at all: bun refuses to

@@ -8,6 +8,7 @@ import (
 	"github.com/picloud/picloud/deploy"
 	"github.com/picloud/picloud/ingress"
 	"github.com/picloud/picloud/models"
+	"github.com/picloud/picloud/sandbox/sdk"
 )
 
 // The adapters between packages that keep to their own types so as not
@@ -38,6 +39,8 @@ func invocationRow(inv ingress.Invocation) models.Invocation {
 		Output:     inv.Output,
 		Error:      inv.Error,
 		CreatedAt:  inv.At,
+		Trigger:    sdk.TriggerHTTP,
+		Fetches:    deploy.InvocationFetches(inv.Fetches),
 	}
 }
 

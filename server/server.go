@@ -26,6 +26,7 @@ import (
 	"github.com/picloud/picloud/config"
 	"github.com/picloud/picloud/deploy"
 	"github.com/picloud/picloud/engine"
+	"github.com/picloud/picloud/fetch"
 	"github.com/picloud/picloud/ingress"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
@@ -54,6 +55,10 @@ type Options struct {
 	// and `check` commands. Tests point them at the test binary.
 	WorkerCommand, WorkerEnv []string
 	CheckCommand, CheckEnv   []string
+	// FetchResolver and FetchDial are the network of picloud.Fetch; nil
+	// is the real one. End-to-end builds keep it on the loopback.
+	FetchResolver fetch.Resolver
+	FetchDial     fetch.DialFunc
 }
 
 // Server is one PiCloud server. New builds it, Start serves, Shutdown
@@ -74,6 +79,7 @@ type Server struct {
 	limited   net.Listener
 	node      *cluster.Node
 	spread    *executors.Engine // places executors in cluster mode
+	caps      *capabilities
 
 	// bg is the context of the background loops Start runs; stopBG ends
 	// them at Shutdown.
@@ -163,7 +169,14 @@ func (s *Server) build(ctx context.Context) error {
 	if eng, err = s.startCluster(ctx, local); err != nil {
 		return err
 	}
-	runtime := actors.NewRuntime(logger, actors.WithEngine(eng))
+	caps, err := newCapabilities(ctx, cfg, db, logger, s.opts.FetchResolver, s.opts.FetchDial)
+	if err != nil {
+		return err
+	}
+	s.caps = caps
+	// Registered before the background loops (Start): runs after them.
+	s.onClose(caps.fetch.Close)
+	runtime := actors.NewRuntime(logger, actors.WithEngine(eng), actors.WithHosts(caps.hosts))
 	s.onClose(runtime.Shutdown)
 
 	writer := models.NewInvocationWriter(db, logger, models.InvocationWriterOptions{
@@ -180,7 +193,9 @@ func (s *Server) build(ctx context.Context) error {
 		DefaultApp: cfg.Server.DefaultApp,
 		BaseDomain: cfg.Server.BaseDomain,
 		Logger:     logger,
+		Record:     writer.Add,
 	})
+	caps.deployer = s.deployer
 	checker, err := s.newChecker()
 	if err != nil {
 		return err
@@ -198,6 +213,9 @@ func (s *Server) build(ctx context.Context) error {
 		AdminHost:      cfg.Server.AdminHostname(),
 		TrustedProxies: cfg.Server.Proxies(),
 		Cluster:        clusterView,
+		KVQuota:        caps.kvQuota,
+		Secrets:        caps.secrets,
+		Scheduler:      caps.scheduler,
 	})
 	s.ingress = ingress.New(ingress.Options{
 		Version:       s.opts.Version,
@@ -250,8 +268,8 @@ func (s *Server) build(ctx context.Context) error {
 }
 
 // Start serves and starts the background loops: the resync with the
-// database, following the changes other processes make (PostgreSQL) and
-// the janitor.
+// database, following the changes other processes make (PostgreSQL),
+// the janitor, the scheduler and the purge of expired keys.
 func (s *Server) Start() error {
 	if s.started {
 		return errors.New("server: already started")
@@ -279,6 +297,9 @@ func (s *Server) Start() error {
 	fmt.Fprintf(s.opts.Log, "PiCloud %s is up: %s/ (admin UI: %s/admin/, admin API: %s%s)\n",
 		s.opts.Version, s.publicURL, s.adminURL, s.adminURL, admin.Prefix)
 	s.goBG(func(ctx context.Context) { s.api.RunJanitor(ctx, sessionPurgeInterval) })
+	// Schedules fire and expired keys go once the server serves.
+	s.goBG(s.caps.scheduler.Run)
+	s.goBG(s.caps.purgeKV)
 	return nil
 }
 
