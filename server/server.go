@@ -30,6 +30,7 @@ import (
 	"github.com/picloud/picloud/ingress"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
+	"github.com/picloud/picloud/sandbox/sdk"
 	"github.com/picloud/picloud/webui"
 	"github.com/picloud/picloud/worker"
 )
@@ -219,6 +220,7 @@ func (s *Server) build(ctx context.Context) error {
 	})
 	s.ingress = ingress.New(ingress.Options{
 		Version:       s.opts.Version,
+		SDKVersion:    sdk.Version,
 		PublicBaseURL: s.publicURL,
 		// Longer than a request may queue and then run, so the executor's
 		// 504 or 503 is the one the client sees.
