@@ -121,6 +121,27 @@ server {
   # default): every client is its TCP peer and the header is ignored.
   # Example: ["127.0.0.1", "10.0.0.0/8"]. Env: comma-separated.
   trusted_proxies = []
+
+  # Outbound HTTP of scripts (picloud.Fetch). Fetches to loopback, private,
+  # link-local, metadata (169.254.169.254, fd00:ec2::254, ...), multicast
+  # and unspecified addresses are refused, checked on the address actually
+  # dialed, after DNS and on every redirect. true allows loopback and
+  # private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) on
+  # purpose, e.g. to reach services on your own network; link-local and
+  # metadata addresses stay refused. Apps narrow it further with the
+  # fetch_allow and fetch_deny lists in their settings.
+  fetch_allow_private = false
+
+  # Longest one fetch may take (and its default); the script's own time
+  # budget may end it sooner.
+  fetch_timeout = "10s"
+
+  # Largest response body a fetch reads; a bigger one is an error.
+  fetch_max_response_body = "10MiB"
+
+  # Fetches one app's scripts may have in flight at once on this server;
+  # more wait (within their time budget).
+  fetch_max_concurrency = 16
 }
 
 # Directory for local state: the embedded SQLite database and anything else
@@ -224,6 +245,16 @@ invocations {
   # load the rest are counted in /metrics (picloud_invocations_unrecorded_total)
   # but not stored, so logging never competes with serving. At least 1.
   max_per_second = 1000
+}
+
+# Key-value storage of apps (picloud.KV). Keys are up to 512 bytes and
+# values up to 1MiB. An app's quota counts its live keys and the bytes of
+# their keys and values; a write past it is refused with a clear error.
+# Apps override it (PATCH /api/v1/admin/apps/{app} "settings":
+# kv_max_keys, kv_max_bytes).
+kv {
+  max_keys = 10000
+  max_bytes = "64MiB"
 }
 
 log {

@@ -33,6 +33,9 @@ type executorConfig struct {
 	limits Limits
 	logger *slog.Logger
 	engine engine.Engine
+	// hosts opens the Host of each call, scoped to appID; nil: the
+	// script's SDK v2 calls answer sdk.ErrNoHost.
+	hosts HostProvider
 	// router and root are where a request that reaches the executor
 	// after it stopped is sent back to (see returnLateJob).
 	router *actor.PID
@@ -189,8 +192,8 @@ func (e *executor) execute(ctx actor.Context, job *execute) {
 //
 // The time limit cancels the interpreter's context: the sandbox then
 // stops the call at once, and the interpreter is replaced.
-func (e *executor) call(job *execute) (Result, *discardInstance) {
-	res := Result{RouteID: job.routeID, ScriptID: e.cfg.script.ScriptID, Version: e.cfg.script.Version}
+func (e *executor) call(job *execute) (res Result, discard *discardInstance) {
+	res = Result{RouteID: job.routeID, ScriptID: e.cfg.script.ScriptID, Version: e.cfg.script.Version}
 	if e.inst == nil && e.reload {
 		// The worker was down when this executor loaded: wait for it as
 		// long as a queued request would wait.
@@ -200,7 +203,13 @@ func (e *executor) call(job *execute) (Result, *discardInstance) {
 		return e.loadFailed(res)
 	}
 	req := e.req.fill(job.inv.Request, job.params, e.cfg.app)
-	out, timedOut := e.run(req)
+	host := e.openHost(job.inv.Request)
+	if host != nil {
+		// Whatever the call printed or panicked with, the secrets it read
+		// are masked before anything records it.
+		defer func() { res.Output, res.ErrMessage = host.Mask(res.Output), host.Mask(res.ErrMessage) }()
+	}
+	out, timedOut := e.run(req, host)
 	if errors.Is(out.Err, engine.ErrInstanceLost) {
 		// The worker died before this call reached it (another script
 		// crashed it): nothing ran. Run it in the restarted worker.
@@ -209,10 +218,13 @@ func (e *executor) call(job *execute) (Result, *discardInstance) {
 			e.req.release()
 			return e.loadFailed(res)
 		}
-		out, timedOut = e.run(req)
+		out, timedOut = e.run(req, host)
 	}
 	e.req.release()
 	res.Output, res.Duration, res.Node = out.Output, out.Duration, out.Node
+	if host != nil {
+		res.Fetches = host.Fetches()
+	}
 	switch {
 	case timedOut:
 		res.Status, res.ErrCode = 504, CodeTimeout
@@ -262,11 +274,27 @@ func (e *executor) loadFailed(res Result) (Result, *discardInstance) {
 	return res, nil
 }
 
-// run calls the script within its time limit.
-func (e *executor) run(req *sdk.Request) (out sandbox.Result, timedOut bool) {
+// run calls the script within its time limit, its SDK v2 calls going to
+// host.
+func (e *executor) run(req *sdk.Request, host CallHost) (out sandbox.Result, timedOut bool) {
+	ctx := e.ctx
+	if host != nil {
+		ctx = sdk.WithHost(ctx, host)
+	}
 	e.timer.Reset(e.cfg.limits.Timeout)
-	out = e.inst.Call(e.ctx, req)
+	out = e.inst.Call(ctx, req)
 	return out, !e.timer.Stop()
+}
+
+// openHost opens the Host of a call of r; nil without a HostProvider.
+func (e *executor) openHost(r *Request) CallHost {
+	if e.cfg.hosts == nil {
+		return nil
+	}
+	return e.cfg.hosts.Open(CallScope{
+		AppID: e.cfg.appID, App: e.cfg.app, ScriptID: e.cfg.script.ScriptID, Script: e.cfg.script.Name,
+		RequestID: r.RequestID, Trigger: cmp.Or(r.Trigger, sdk.TriggerHTTP), Depth: r.Depth,
+	})
 }
 
 // panicMessage is the panic value and where the script raised it.
@@ -306,6 +334,7 @@ func (b *requestBuffer) fill(r *Request, params route.Params, app string) *sdk.R
 	req := &b.req
 	req.Method, req.Path, req.Host = r.Method, r.Path, r.Host
 	req.DomainParams, req.Body, req.RequestID, req.App = r.DomainParams, r.Body, r.RequestID, app
+	req.Trigger = cmp.Or(r.Trigger, sdk.TriggerHTTP)
 	req.Params = nil // nil rather than empty: the sandbox copies it for free
 	if len(params) > 0 {
 		b.params = emptied(b.params)

@@ -23,6 +23,11 @@ type Request struct {
 	Body      []byte
 	// DomainParams are the parameters captured by the app's domain claim.
 	DomainParams map[string]string
+	// Trigger is what started the call: sdk.TriggerHTTP when empty,
+	// sdk.TriggerSchedule or sdk.TriggerInvoke.
+	Trigger string
+	// Depth counts the picloud.Invoke calls that led to this one.
+	Depth int
 }
 
 // Invoke asks an app's router to run the script whose route matches
@@ -64,6 +69,8 @@ type Result struct {
 	Version  int64
 	Output   string
 	Duration time.Duration
+	// Fetches are the outbound requests the script made.
+	Fetches []FetchRecord
 	// RetryAfter, when positive, is when to try again (a 503's
 	// Retry-After).
 	RetryAfter time.Duration

@@ -21,6 +21,8 @@ func RequestToProto(req *Request) *actorspb.Request {
 		Headers:      headersToProto(req.Headers),
 		Body:         req.Body,
 		DomainParams: paramsToProto(req.DomainParams),
+		Trigger:      []byte(req.Trigger),
+		Depth:        int32(req.Depth),
 	}
 }
 
@@ -35,6 +37,8 @@ func RequestFromProto(p *actorspb.Request) *Request {
 		Headers:      headersFromProto(p.GetHeaders()),
 		Body:         p.GetBody(),
 		DomainParams: paramsFromProto(p.GetDomainParams()),
+		Trigger:      string(p.GetTrigger()),
+		Depth:        int(p.GetDepth()),
 	}
 }
 
@@ -52,6 +56,7 @@ func ResultToProto(res *Result) *actorspb.Result {
 		Output:       []byte(res.Output),
 		DurationNs:   int64(res.Duration),
 		RetryAfterNs: int64(res.RetryAfter),
+		Fetches:      fetchesToProto(res.Fetches),
 		Node:         []byte(res.Node),
 	}
 }
@@ -70,8 +75,33 @@ func ResultFromProto(p *actorspb.Result) Result {
 		Output:     string(p.GetOutput()),
 		Duration:   time.Duration(p.GetDurationNs()),
 		RetryAfter: time.Duration(p.GetRetryAfterNs()),
+		Fetches:    fetchesFromProto(p.GetFetches()),
 		Node:       string(p.GetNode()),
 	}
+}
+
+func fetchesToProto(fs []FetchRecord) []*actorspb.Fetch {
+	if fs == nil {
+		return nil
+	}
+	out := make([]*actorspb.Fetch, len(fs))
+	for i, f := range fs {
+		out[i] = &actorspb.Fetch{Method: []byte(f.Method), Url: []byte(f.URL), Status: int32(f.Status),
+			DurationMs: f.DurationMS, Error: []byte(f.Error)}
+	}
+	return out
+}
+
+func fetchesFromProto(fs []*actorspb.Fetch) []FetchRecord {
+	if fs == nil {
+		return nil
+	}
+	out := make([]FetchRecord, len(fs))
+	for i, f := range fs {
+		out[i] = FetchRecord{Method: string(f.GetMethod()), URL: string(f.GetUrl()), Status: int(f.GetStatus()),
+			DurationMS: f.GetDurationMs(), Error: string(f.GetError())}
+	}
+	return out
 }
 
 func headersToProto(hs []Header) []*actorspb.Header {

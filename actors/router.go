@@ -23,6 +23,7 @@ type routerSeed struct {
 	dispatcher actor.Dispatcher
 	logger     *slog.Logger
 	engine     engine.Engine
+	hosts      HostProvider
 	snapshot   *AppSnapshot
 	// stopped is called once, when the router has stopped for good.
 	stopped func()
@@ -214,6 +215,7 @@ func (r *appRouter) spawnExecutor(ctx actor.Context, pool *executorPool) (*execu
 		limits: pool.limits,
 		logger: r.seed.logger,
 		engine: r.seed.engine,
+		hosts:  r.seed.hosts,
 		router: ctx.Self(),
 		root:   ctx.ActorSystem().Root,
 	}, r.seed.dispatcher)

@@ -51,6 +51,7 @@ type Runtime struct {
 	dispatcher *WorkerDispatcher
 	logger     *slog.Logger
 	engine     engine.Engine
+	hosts      HostProvider
 
 	mu      sync.Mutex
 	routers map[string]chan struct{} // router PID id -> closed once stopped
@@ -86,7 +87,7 @@ func NewRuntime(logger *slog.Logger, opts ...Option) *Runtime {
 func (rt *Runtime) SpawnRouter(appID int64, slug string) (*actor.PID, error) {
 	name := "app-" + strconv.FormatInt(appID, 10)
 	done := make(chan struct{})
-	seed := &routerSeed{appID: appID, slug: slug, dispatcher: rt.dispatcher, logger: rt.logger, engine: rt.engine,
+	seed := &routerSeed{appID: appID, slug: slug, dispatcher: rt.dispatcher, logger: rt.logger, engine: rt.engine, hosts: rt.hosts,
 		afterlife: &afterlife{handle: answerLateInvoke(slug)}}
 	seed.stopped = func() {
 		close(done)

@@ -18,6 +18,7 @@ import (
 	"github.com/picloud/picloud/internal/clientip"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
+	"github.com/picloud/picloud/secrets"
 )
 
 // Prefix is where the admin API is mounted.
@@ -72,6 +73,12 @@ type Options struct {
 	// the client (server.trusted_proxies): login limits and logs count
 	// that address. The zero value trusts none.
 	TrustedProxies clientip.Trusted
+	// KVQuota is the default quota of an app's key-value storage.
+	KVQuota models.KVQuota
+	// Secrets stores apps' secrets; nil answers the secrets endpoints 503.
+	Secrets *secrets.Store
+	// Scheduler, when set, is woken after a schedule changes.
+	Scheduler interface{ Wake() }
 	// Node is this server's node name: the status endpoint says which
 	// node answered (parking is per node).
 	Node string
@@ -102,6 +109,10 @@ type API struct {
 	adminHost    string
 	reservedSlug string
 	proxies      clientip.Trusted
+	// The capabilities of scripts (SDK v2): see Options.
+	kvQuota   models.KVQuota
+	secrets   *secrets.Store
+	scheduler interface{ Wake() }
 	// node is this server's node name (Options.Node).
 	node string
 }
@@ -137,6 +148,9 @@ func New(opts Options) *API {
 		adminHost:      opts.AdminHost,
 		reservedSlug:   reservedSlug(opts.AdminHost, opts.BaseDomain),
 		proxies:        opts.TrustedProxies,
+		kvQuota:        opts.KVQuota,
+		secrets:        opts.Secrets,
+		scheduler:      opts.Scheduler,
 	}
 	a.router.RedirectTrailingSlash = false
 	a.router.NotFound = func(ctx *fasthttp.RequestCtx) {
@@ -192,6 +206,19 @@ func (a *API) routes(g *router.Group) {
 	g.GET("/invocations/per-minute", a.handle(a.invocationsPerMinute))
 	g.GET("/invocations/{request_id}", a.handle(a.getInvocation))
 	g.GET("/config", a.handle(a.getConfig))
+
+	// What scripts reach through SDK v2: key-value storage, secrets and
+	// schedules (kv.go, secrets.go, schedules.go).
+	g.GET("/apps/{app}/kv", a.handle(a.listKV))
+	g.GET("/apps/{app}/kv/{key:*}", a.handle(a.getKV))
+	g.PUT("/apps/{app}/kv/{key:*}", a.handle(a.putKV))
+	g.DELETE("/apps/{app}/kv/{key:*}", a.handle(a.deleteKV))
+	g.GET("/apps/{app}/secrets", a.handle(a.listSecrets))
+	g.PUT("/apps/{app}/secrets/{name}", a.handle(a.putSecret))
+	g.DELETE("/apps/{app}/secrets/{name}", a.handle(a.deleteSecret))
+	g.GET("/scripts/{id}/schedules", a.handle(a.listSchedules))
+	g.POST("/scripts/{id}/schedules", a.handle(a.createSchedule))
+	g.DELETE("/scripts/{id}/schedules/{schedule}", a.handle(a.deleteSchedule))
 
 	// API tokens and the live invocation log (the CLI's endpoints).
 	g.GET("/tokens", a.handle(a.listTokens))
@@ -274,6 +301,12 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error) {
 		tooMany(ctx, tm.wait)
 	case errors.Is(err, models.ErrConflict):
 		apierror.Writef(ctx, fasthttp.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, models.ErrKVInvalid), errors.Is(err, secrets.ErrInvalidValue):
+		apierror.Write(ctx, fasthttp.StatusBadRequest, apierror.Error{Code: "invalid_input", Message: err.Error()})
+	case errors.Is(err, models.ErrKVQuota):
+		apierror.Writef(ctx, fasthttp.StatusUnprocessableEntity, "kv_quota_exceeded", err.Error())
+	case errors.Is(err, errNoSecretStore):
+		apierror.Writef(ctx, fasthttp.StatusServiceUnavailable, "unavailable", err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		a.requestLog(ctx).Error("admin request timed out", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")

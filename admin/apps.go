@@ -175,6 +175,9 @@ func (a *API) appChange(app *models.App, in *patchAppInput) (models.AppChange, e
 	}
 	if in.Settings != nil {
 		settings := app.Settings
+		if err := applyFetchLists(&settings, in.Settings); err != nil {
+			return change, err
+		}
 		if err := applySettings(a.appSettings(&settings), in.Settings); err != nil {
 			return change, err
 		}

@@ -54,6 +54,8 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 	var served []string
 	for method, paths := range New(Options{}).router.List() {
 		for _, p := range paths {
+			// A catch-all {key:*} is a plain {key} in OpenAPI's templates.
+			p = strings.ReplaceAll(p, ":*}", "}")
 			served = append(served, method+" "+strings.TrimPrefix(p, Prefix))
 		}
 	}

@@ -15,6 +15,8 @@ const (
 	maxConcurrency     = 1024
 	maxResponseBodyCap = 64 << 20
 	maxOutputCap       = models.MaxRecordedOutput
+	maxKVKeysCap       = 100_000_000
+	maxKVBytesCap      = 1 << 40
 )
 
 // setting is one limit of an app or a script: the field it sets and the
@@ -41,6 +43,8 @@ func (a *API) appSettings(s *models.AppSettings) map[string]setting {
 		// app may lower the server's limit but not raise it.
 		"max_request_body":  bounded(&s.MaxRequestBody, 1, a.maxRequestBody, "bytes (server.max_request_body)"),
 		"max_response_body": bounded(&s.MaxResponseBody, 1, maxResponseBodyCap, "bytes"),
+		"kv_max_keys":       bounded(&s.KVMaxKeys, 1, maxKVKeysCap, "keys"),
+		"kv_max_bytes":      bounded(&s.KVMaxBytes, 1, maxKVBytesCap, "bytes"),
 		"public_errors":     {flag: &s.PublicErrors},
 	}
 }

@@ -4,7 +4,10 @@
 # generator in the same run, reported as req/s, latency and the ratio
 # picloud/bare. PiCloud runs twice: with scripts in a worker process
 # (executor.isolation = "process", the default) and in the server
-# process ("none"), which gives the cost of process isolation.
+# process ("none"), which gives the cost of process isolation. Each run
+# also measures GET /kv, a script that reads a key of its app's storage
+# and increments it (SDK v2: two database round trips, one a write),
+# reported as its ratio to the hello route. Needs curl and jq.
 #
 # Usage (from anywhere):  bench/run.sh
 # Knobs (environment):
@@ -123,12 +126,40 @@ bench_bare() {
 	stop "$pid"
 }
 
+# The KV route's script: a read and an atomic increment of one key.
+kv_script='package main
+
+import "picloud"
+
+func Handle(req *picloud.Request) *picloud.Response {
+	before, _, _ := picloud.KV.Get("hits")
+	n, err := picloud.KV.Increment("hits", 1)
+	if err != nil {
+		return picloud.Text(500, err.Error())
+	}
+	return picloud.JSON(200, map[string]any{"before": string(before), "hits": n})
+}
+'
+
+# deploy_kv PORT: bind the KV script to GET /kv in the Hello World app,
+# through the admin API (the bench admin is bootstrapped at start).
+deploy_kv() {
+	local api="http://127.0.0.1:$1/api/v1/admin" token id
+	local hdr=(-H 'Host: admin.localhost' -H 'Content-Type: application/json')
+	token=$(curl -fsS "${hdr[@]}" -d '{"username":"bench","password":"bench password 1234"}' "$api/auth/login" | jq -r .token)
+	hdr+=(-H "Authorization: Bearer $token")
+	id=$(jq -n --arg src "$kv_script" '{name: "kv", source: $src}' |
+		curl -fsS "${hdr[@]}" -d @- "$api/apps/hello/scripts" | jq -r .id)
+	curl -fsS "${hdr[@]}" -d '{"method":"GET","path":"/kv"}' "$api/scripts/$id/routes" >/dev/null
+}
+
 # bench_picloud NAME ISOLATION: PiCloud with executor.isolation = ISOLATION.
 bench_picloud() {
 	local name=$1 port pid got
 	port=$("$tmp/loadgen" -freeport)
 	printf 'executor {\n  isolation = "%s"\n}\n' "$2" >"$tmp/$name.hcl"
 	PICLOUD_DATA_DIR="$tmp/data-$name" PICLOUD_LISTEN="127.0.0.1:$port" \
+		PICLOUD_ADMIN_USERNAME=bench PICLOUD_ADMIN_PASSWORD="bench password 1234" \
 		"$picloud" serve --config "$tmp/$name.hcl" >"$tmp/picloud.log" 2>&1 &
 	pid=$!
 	pids+=("$pid")
@@ -147,11 +178,16 @@ bench_picloud() {
 	[[ $got == "$body" ]] ||
 		log "warning: picloud answers $got, bare answers $body: the ratio compares different work"
 	measure "$name" "http://127.0.0.1:$port$path"
+	deploy_kv "$port" || die "picloud: could not deploy the KV route"
+	run_child "$tmp/loadgen" -url "http://127.0.0.1:$port/kv" -wait 5s >/dev/null ||
+		die "picloud: GET /kv does not answer 200"
+	# The KV route is reported only as its ratio to hello: no c1 run.
+	c1_duration=0 measure "$name-kv" "http://127.0.0.1:$port/kv"
 	stop "$pid"
 }
 
 report() {
-	local name status=0 names=(bare process none)
+	local name status=0 names=(bare process none process-kv none-kv)
 	[[ $c1_duration == 0 ]] || names+=(bare-c1 process-c1 none-c1)
 	printf '\n%-10s %12s %10s %10s %8s %7s\n' target req/s p50 p99 non-2xx errors
 	for name in "${names[@]}"; do
@@ -171,6 +207,11 @@ report() {
 			printf "ratio process/none: %.2fx (the throughput cost of process isolation)\n", (n > 0 ? p / n : 0)
 			printf "p99 process/bare:   %.2fx (%.2f ms / %.2f ms)\n", (bp99 > 0 ? pp99 / bp99 : 0), pp99 / 1000, bp99 / 1000
 			printf "p99 none/bare:      %.2fx (%.2f ms / %.2f ms)\n", (bp99 > 0 ? np99 / bp99 : 0), np99 / 1000, bp99 / 1000
+		}'
+	awk -v p="$(json_field "$tmp/process.json" rps)" -v n="$(json_field "$tmp/none.json" rps)" \
+		-v pk="$(json_field "$tmp/process-kv.json" rps)" -v nk="$(json_field "$tmp/none-kv.json" rps)" 'BEGIN {
+			printf "ratio kv/hello (process): %.2fx (KV read and increment, SDK v2)\n", (p > 0 ? pk / p : 0)
+			printf "ratio kv/hello (none):    %.2fx\n", (n > 0 ? nk / n : 0)
 		}'
 	if [[ $c1_duration != 0 ]]; then
 		awk -v p="$(json_field "$tmp/process-c1.json" rps)" -v n="$(json_field "$tmp/none-c1.json" rps)" \

@@ -45,6 +45,7 @@ type Config struct {
 	Invocations Invocations
 	Log         Log
 	Cluster     Cluster
+	KV          KV
 }
 
 // Server is the HTTP ingress (block "server").
@@ -100,6 +101,27 @@ type Server struct {
 	// proxies whose X-Forwarded-For names the client; empty trusts none.
 	// Use Proxies for the parsed set.
 	TrustedProxies []string
+	// FetchAllowPrivate lets scripts' picloud.Fetch reach loopback and
+	// private addresses (RFC 1918, CGNAT, IPv6 unique local); link-local,
+	// metadata, multicast and unspecified addresses stay refused.
+	FetchAllowPrivate bool
+	// FetchTimeout is the longest one picloud.Fetch may take (and its
+	// default); the script's own time budget may end it sooner.
+	FetchTimeout time.Duration
+	// FetchMaxResponseBody caps the body of a fetched response, in bytes.
+	FetchMaxResponseBody int64
+	// FetchMaxConcurrency is how many fetches one app's scripts may have
+	// in flight at once on this server; more wait.
+	FetchMaxConcurrency int
+}
+
+// KV holds the defaults of apps' key-value storage (block "kv"); apps
+// may override them.
+type KV struct {
+	// MaxKeys and MaxBytes are an app's quota: its live keys, and the
+	// bytes of their keys and values.
+	MaxKeys  int
+	MaxBytes int64
 }
 
 // Database selects the SQL database (block "database").
@@ -199,10 +221,14 @@ func Default() *Config {
 			IdleTimeout:     2 * time.Minute,
 			ShutdownTimeout: 10 * time.Second,
 
-			AdminRequestTimeout: 30 * time.Second,
-			MaxConnections:      0,
-			MaxConnectionsPerIP: 256,
-			MaxResponseMemory:   256 << 20,
+			AdminRequestTimeout:  30 * time.Second,
+			MaxConnections:       0,
+			MaxConnectionsPerIP:  256,
+			MaxResponseMemory:    256 << 20,
+			FetchAllowPrivate:    false,
+			FetchTimeout:         10 * time.Second,
+			FetchMaxResponseBody: 10 << 20,
+			FetchMaxConcurrency:  16,
 		},
 		DataDir:  "./data",
 		Database: Database{URL: ""},
@@ -228,6 +254,7 @@ func Default() *Config {
 		Invocations: Invocations{Retain: 100000, MaxPerSecond: 1000},
 		Log:         Log{Level: slog.LevelInfo, Format: LogText},
 		Cluster:     defaultCluster(),
+		KV:          KV{MaxKeys: 10000, MaxBytes: 64 << 20},
 	}
 }
 

@@ -132,6 +132,14 @@ server {
   max_connections        = 5000
   max_connections_per_ip = 50
   max_response_memory    = "64MiB"
+  fetch_allow_private     = true
+  fetch_timeout           = "3s"
+  fetch_max_response_body = "1MiB"
+  fetch_max_concurrency   = 2
+}
+kv {
+  max_keys  = 50
+  max_bytes = "1MiB"
 }
 data_dir = "/var/lib/picloud"
 database {
@@ -188,11 +196,16 @@ cluster {
 			IdleTimeout:     3 * time.Second,
 			ShutdownTimeout: 4 * time.Second,
 
-			AdminRequestTimeout: 5 * time.Second,
-			MaxConnections:      5000,
-			MaxConnectionsPerIP: 50,
-			MaxResponseMemory:   64 << 20,
+			AdminRequestTimeout:  5 * time.Second,
+			MaxConnections:       5000,
+			MaxConnectionsPerIP:  50,
+			MaxResponseMemory:    64 << 20,
+			FetchAllowPrivate:    true,
+			FetchTimeout:         3 * time.Second,
+			FetchMaxResponseBody: 1 << 20,
+			FetchMaxConcurrency:  2,
 		},
+		KV:       KV{MaxKeys: 50, MaxBytes: 1 << 20},
 		DataDir:  "/var/lib/picloud",
 		Database: Database{URL: "postgres://pi:secret@db:5432/picloud?sslmode=disable"},
 		Executor: Executor{

@@ -22,8 +22,11 @@ func TestPublicDefaults(t *testing.T) {
 		`"database":{"url":""},` +
 		`"executor":{"check_timeout":"10s","crash_limit":5,"crash_window":"1m","idle_timeout":"5m","isolation":"process","max_checks":2,"max_concurrency":8,"max_output":"64KiB","max_response_body":"6MiB","max_source":"256KiB","memory_limit":"256MiB","queue_limit":256,"queue_timeout":"1s","restart_backoff":"100ms","restart_backoff_max":"30s","timeout":"5s","worker_procs":1},` +
 		`"invocations":{"max_per_second":1000,"retain":100000},` +
+		`"kv":{"max_bytes":"64MiB","max_keys":10000},` +
 		`"log":{"format":"text","level":"info"},` +
-		`"server":{"admin_host":"","admin_request_timeout":"30s","base_domain":"localhost","default_app":"hello","idle_timeout":"2m","listen":"127.0.0.1:8080","max_connections":"auto","max_connections_per_ip":256,"max_request_body":"1MiB","max_response_memory":"256MiB","metrics_listen":"","public_base_url":"","public_errors":false,"read_timeout":"30s","shutdown_timeout":"10s","trusted_proxies":[],"write_timeout":"30s"}}`
+		`"server":{"admin_host":"","admin_request_timeout":"30s","base_domain":"localhost","default_app":"hello",` +
+		`"fetch_allow_private":false,"fetch_max_concurrency":16,"fetch_max_response_body":"10MiB","fetch_timeout":"10s",` +
+		`"idle_timeout":"2m","listen":"127.0.0.1:8080","max_connections":"auto","max_connections_per_ip":256,"max_request_body":"1MiB","max_response_memory":"256MiB","metrics_listen":"","public_base_url":"","public_errors":false,"read_timeout":"30s","shutdown_timeout":"10s","trusted_proxies":[],"write_timeout":"30s"}}`
 	if string(got) != want {
 		t.Errorf("Default().Public() =\n%s\nwant\n%s", got, want)
 	}

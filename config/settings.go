@@ -85,6 +85,10 @@ func (c *Config) settings() []setting {
 		{"server", "max_connections_per_ip", "", integerIn(&srv.MaxConnectionsPerIP, 1, maxConnections)},
 		{"server", "max_response_memory", "", sizeIn(&srv.MaxResponseMemory, MiB, 1024*GiB)},
 		{"server", "trusted_proxies", EnvTrustedProxies, list(&srv.TrustedProxies, checkTrustedProxies)},
+		{"server", "fetch_allow_private", "", boolean(&srv.FetchAllowPrivate)},
+		{"server", "fetch_timeout", "", duration(&srv.FetchTimeout)},
+		{"server", "fetch_max_response_body", "", size(&srv.FetchMaxResponseBody)},
+		{"server", "fetch_max_concurrency", "", integer(&srv.FetchMaxConcurrency, 1)},
 		{"", "data_dir", EnvDataDir, text(&c.DataDir, checkNotEmpty)},
 		{"database", "url", EnvDatabaseURL, databaseURL(&c.Database.URL)},
 		{"executor", "isolation", "", oneOf(&ex.Isolation, IsolationNone, IsolationProcess)},
@@ -108,6 +112,8 @@ func (c *Config) settings() []setting {
 		{"invocations", "max_per_second", "", integer(&c.Invocations.MaxPerSecond, 1)},
 		{"log", "level", EnvLogLevel, logLevel(&c.Log.Level)},
 		{"log", "format", "", oneOf(&c.Log.Format, LogText, LogJSON)},
+		{"kv", "max_keys", "", integer(&c.KV.MaxKeys, 1)},
+		{"kv", "max_bytes", "", size(&c.KV.MaxBytes)},
 	}, c.clusterSettings()...)
 }
 

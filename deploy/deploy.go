@@ -42,6 +42,9 @@ type Options struct {
 	// ResyncInterval is how often Run compares the database with what is
 	// live; zero means DefaultResyncInterval.
 	ResyncInterval time.Duration
+	// Record, when set, receives the invocation record of every call
+	// made through Invoke (schedules, picloud.Invoke).
+	Record func(models.Invocation)
 }
 
 // DefaultResyncInterval is how often Run re-reads the database by
@@ -61,6 +64,8 @@ type Deployer struct {
 type liveApp struct {
 	ingress ingress.App
 	scripts []int64
+	// names maps the name of each live script to its id, for Invoke.
+	names map[string]int64
 	// revision is the app's revision (see models.AppRevisions) read
 	// before what was deployed was loaded: what is live is at least as
 	// new as it.
@@ -207,6 +212,7 @@ func (d *Deployer) deployLocked(ctx context.Context, app *models.App, revision i
 		Routes:  make([]actors.Route, 0, len(routes)),
 	}
 	ids := make([]int64, 0, len(scripts))
+	names := make(map[string]int64, len(scripts))
 	wait := snap.Limits.Timeout
 	for _, s := range scripts {
 		sv := actors.ScriptVersion{Script: engine.Script{
@@ -223,6 +229,7 @@ func (d *Deployer) deployLocked(ctx context.Context, app *models.App, revision i
 		}
 		snap.Scripts = append(snap.Scripts, sv)
 		ids = append(ids, s.Script.ID)
+		names[s.Script.Name] = s.Script.ID
 	}
 	for _, r := range routes {
 		snap.Routes = append(snap.Routes, actors.Route{ID: r.ID, Method: r.Method, Path: r.Path, ScriptID: r.ScriptID})
@@ -247,7 +254,7 @@ func (d *Deployer) deployLocked(ctx context.Context, app *models.App, revision i
 		// the one the client sees.
 		live.ingress.Wait = snap.Limits.QueueTimeout + wait + time.Second
 	}
-	live.scripts = ids
+	live.scripts, live.names = ids, names
 	live.revision = revision
 	d.opts.Runtime.Send(live.ingress.Router, snap)
 	return nil

@@ -42,7 +42,7 @@ func TestCommands(t *testing.T) {
 		code int
 		want []string
 	}{
-		{"version", nil, []string{"version"}, 0, []string{"picloud ", "api v1", "sdk v1"}},
+		{"version", nil, []string{"version"}, 0, []string{"picloud ", "api v1", "sdk v2"}},
 		{"unknown command", nil, []string{"frobnicate"}, 1, []string{`unknown command "frobnicate"`, "picloud --help"}},
 		{"legacy -config flag", nil, []string{"serve", "-config", badKey}, 1, []string{"bad.hcl:2,3", `unknown key "lisen"`}},
 		{"config on the bare command", nil, []string{"--config", badKey}, 1, []string{"bad.hcl:2,3"}},

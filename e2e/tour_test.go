@@ -70,7 +70,7 @@ func TestReadmeTour(t *testing.T) {
 		}
 		expect(t, "hello name", s.do("GET", "/?name=you", nil), 200, `{"hello":"you"}`)
 		expect(t, "healthz", s.do("GET", "/healthz", nil), 200, "ok")
-		expect(t, "version", s.do("GET", "/version", nil), 200, `"api":"v1"`, `"sdk":"v1"`, `"public_base_url"`)
+		expect(t, "version", s.do("GET", "/version", nil), 200, `"api":"v1"`, `"sdk":"v2"`, `"public_base_url"`)
 		expect(t, "no route", s.do("GET", "/nope", nil), 404, `"code":"not_found"`, `"request_id"`)
 
 		// Deploy a script and bind a route.

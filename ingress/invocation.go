@@ -1,6 +1,10 @@
 package ingress
 
-import "time"
+import (
+	"time"
+
+	"github.com/picloud/picloud/actors"
+)
 
 // Invocation is the record of one script request ingress answered. It is
 // ingress's own type, handed to the Recorder by value: the composition
@@ -22,6 +26,8 @@ type Invocation struct {
 	Error string
 	// At is when the answer was sent, UTC.
 	At time.Time
+	// Fetches are the outbound requests the script made.
+	Fetches []actors.FetchRecord
 	// Node is the cluster node that ran the script; "" means this one,
 	// which the recorder names.
 	Node string

@@ -31,7 +31,10 @@ type Recorder interface {
 
 // Options configure a Server.
 type Options struct {
-	Version       string
+	Version string
+	// SDKVersion is the script SDK's version /version reports; ingress
+	// never imports the sandbox, so the composition root says it.
+	SDKVersion    string
 	PublicBaseURL string
 	// Timeout is how long ingress waits for a script's answer before it
 	// gives up with 504; the executor's own budget should end it first.
@@ -91,7 +94,7 @@ func New(opts Options, sender Sender, recorder Recorder, logger *slog.Logger) *S
 	s.version, _ = json.Marshal(map[string]string{
 		"version":         opts.Version,
 		"api":             "v1",
-		"sdk":             "v1",
+		"sdk":             opts.SDKVersion,
 		"public_base_url": opts.PublicBaseURL,
 	})
 	s.table.Store(NewTable(nil, nil, ""))
@@ -363,6 +366,7 @@ func (s *Server) record(app *App, req *actors.Request, res *actors.Result, statu
 		Output:    res.Output,
 		Error:     errText,
 		At:        time.Now().UTC(),
+		Fetches:   res.Fetches,
 		Node:      res.Node,
 	})
 }

@@ -29,6 +29,7 @@ func all() *migrate.Migrations {
 	ms.Add(scriptSettings())
 	ms.Add(invariants())
 	ms.Add(apiTokens())
+	ms.Add(capabilities())
 	ms.Add(changeNotify())
 	ms.Add(invocationNode())
 	ms.Add(loginLimits())

@@ -34,6 +34,13 @@ type AppSettings struct {
 	// MaxRequestBody and MaxResponseBody bound the bodies, in bytes.
 	MaxRequestBody  *int64 `bun:"max_request_body" json:"max_request_body"`
 	MaxResponseBody *int64 `bun:"max_response_body" json:"max_response_body"`
+	// KVMaxKeys and KVMaxBytes bound the app's key-value storage.
+	KVMaxKeys  *int64 `bun:"kv_max_keys" json:"kv_max_keys"`
+	KVMaxBytes *int64 `bun:"kv_max_bytes" json:"kv_max_bytes"`
+	// FetchAllow, when set, lists the only hosts the app's scripts may
+	// fetch from; FetchDeny lists hosts they may not (see HostList).
+	FetchAllow HostList `bun:"fetch_allow" json:"fetch_allow"`
+	FetchDeny  HostList `bun:"fetch_deny" json:"fetch_deny"`
 	// PublicErrors shows public callers the details of a failed call
 	// (for development); nil means the server's server.public_errors.
 	PublicErrors *bool `bun:"public_errors" json:"public_errors"`

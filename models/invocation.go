@@ -1,6 +1,8 @@
 package models
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -26,10 +28,81 @@ type Invocation struct {
 	Output     string    `bun:"output,notnull" json:"output"`
 	Error      string    `bun:"error,notnull" json:"error"`
 	CreatedAt  time.Time `bun:"created_at,notnull" json:"created_at"`
+	// Trigger is what started the call: "http", "schedule" or "invoke".
+	Trigger string `bun:"trigger_kind,notnull" json:"trigger"`
+	// Fetches are the outbound requests the script made.
+	Fetches Fetches `bun:"fetches,notnull" json:"fetches"`
 	// Node is the cluster node that ran the script (cluster.node_name;
 	// a single server's configured or default name). "" on rows logged
 	// before migration 0009.
 	Node string `bun:"node,notnull" json:"node"`
+}
+
+// MaxRecordedFetches bounds the fetches kept per invocation.
+const MaxRecordedFetches = 64
+
+// InvocationFetch is one outbound request of an invocation.
+type InvocationFetch struct {
+	Method string `json:"method"`
+	// URL leaves out credentials, query and fragment.
+	URL        string `json:"url"`
+	Status     int    `json:"status,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
+	Error      string `json:"error,omitempty"`
+}
+
+// Fetches are an invocation's outbound requests as JSON text ("" for
+// none): a string, so that an Invocation stays comparable. NewFetches
+// makes one.
+type Fetches string
+
+// NewFetches encodes fs, at most MaxRecordedFetches of them, their text
+// made storable.
+func NewFetches(fs []InvocationFetch) Fetches {
+	if len(fs) == 0 {
+		return ""
+	}
+	fs = fs[:min(len(fs), MaxRecordedFetches)]
+	out := make([]InvocationFetch, len(fs))
+	for i, f := range fs {
+		f.Method = recordedText(f.Method, MaxRecordedMethod)
+		f.URL = recordedText(f.URL, MaxRecordedPath)
+		f.Error = recordedText(f.Error, MaxRecordedError)
+		out[i] = f
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return ""
+	}
+	return Fetches(b)
+}
+
+// List decodes the fetches.
+func (f Fetches) List() []InvocationFetch {
+	var out []InvocationFetch
+	if f != "" {
+		_ = json.Unmarshal([]byte(f), &out)
+	}
+	return out
+}
+
+// MarshalJSON implements json.Marshaler: a JSON array.
+func (f Fetches) MarshalJSON() ([]byte, error) {
+	if f == "" || !json.Valid([]byte(f)) {
+		return []byte("[]"), nil
+	}
+	return []byte(f), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler, the inverse of MarshalJSON,
+// so that an Invocation read back from the API decodes.
+func (f *Fetches) UnmarshalJSON(b []byte) error {
+	var fs []InvocationFetch
+	if err := json.Unmarshal(b, &fs); err != nil {
+		return fmt.Errorf("fetches: %w", err)
+	}
+	*f = NewFetches(fs)
+	return nil
 }
 
 // InvocationFilter selects invocations; zero fields match everything.

@@ -89,7 +89,7 @@ FROM ranked GROUP BY ` + key + ` ORDER BY ` + key
 		// The time of each group's latest invocation, read through the
 		// model so both dialects give it back in UTC.
 		var last []Invocation
-		if err := db.bun.NewSelect().Model(&last).Column("id", "created_at").Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		if err := db.bun.NewSelect().Model(&last).Column("id", "created_at").Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("invocation stats: latest: %w", err)
 		}
 		at := make(map[int64]time.Time, len(last))

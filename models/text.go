@@ -1,6 +1,7 @@
 package models
 
 import (
+	"encoding/json"
 	"strings"
 	"unicode/utf8"
 )
@@ -66,6 +67,10 @@ func (inv *Invocation) storable() {
 	inv.Path = recordedText(inv.Path, MaxRecordedPath)
 	inv.Output = recordedText(inv.Output, MaxRecordedOutput)
 	inv.Error = recordedText(inv.Error, MaxRecordedError)
+	inv.Trigger = recordedText(inv.Trigger, MaxRecordedMethod)
+	if !json.Valid([]byte(inv.Fetches)) {
+		inv.Fetches = ""
+	}
 	inv.Node = recordedText(inv.Node, MaxRecordedNode)
 }
 

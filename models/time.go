@@ -82,3 +82,23 @@ var (
 	_ bun.AfterScanRowHook = (*AdminUser)(nil)
 	_ bun.AfterScanRowHook = (*Session)(nil)
 )
+
+// AfterScanRow implements bun.AfterScanRowHook.
+func (e *KVEntry) AfterScanRow(context.Context) error {
+	e.UpdatedAt = e.UpdatedAt.UTC()
+	if e.ExpiresAt != nil {
+		t := e.ExpiresAt.UTC()
+		e.ExpiresAt = &t
+	}
+	return nil
+}
+
+// AfterScanRow implements bun.AfterScanRowHook.
+func (s *Schedule) AfterScanRow(context.Context) error {
+	s.NextRunAt, s.CreatedAt, s.UpdatedAt = s.NextRunAt.UTC(), s.CreatedAt.UTC(), s.UpdatedAt.UTC()
+	if s.LastFiredAt != nil {
+		t := s.LastFiredAt.UTC()
+		s.LastFiredAt = &t
+	}
+	return nil
+}

@@ -131,6 +131,9 @@ type Instance struct {
 	out             *cappedBuffer
 	traces          *cappedBuffer
 	maxResponseBody int
+	// call binds the script's SDK v2 calls to the Host of the call
+	// running (see sdk.Call).
+	call *sdk.Call
 	// interp keeps the interpreter the handle belongs to alive.
 	interp *interp.Interpreter
 	// stop stops the interpreter for good (see armStop); stopped is
@@ -212,7 +215,8 @@ func (in *Instance) releaseAfterEval() {
 // load arms the stop switch, compiles source, runs its initialisers and
 // fetches Handle.
 func (in *Instance) load(ctx, stopCtx context.Context, s *script, source string) (err error) {
-	in.interp, err = newInterpreter(s.imports, interpOutput{out: in.out, traces: in.traces, stopped: in.stopped})
+	in.call = sdk.NewCall(in.out)
+	in.interp, err = newInterpreter(s.imports, interpOutput{out: in.out, traces: in.traces, stopped: in.stopped, call: in.call})
 	if err != nil {
 		return err
 	}
@@ -349,7 +353,9 @@ func (in *Instance) Call(ctx context.Context, req *sdk.Request) Result {
 	in.traces.Reset()
 	start := time.Now()
 	notStopped := context.AfterFunc(ctx, in.stop)
+	in.call.Begin(ctx)
 	o := in.invoke(in.handle, cloneRequest(req))
+	in.call.End()
 	if !notStopped() {
 		// ctx ended during the call and the interpreter was stopped (the
 		// stop may still be finishing on another goroutine; it is safe

@@ -5,6 +5,7 @@ import (
 	"go/constant"
 	"io"
 	"io/fs"
+	"maps"
 	"path"
 	"reflect"
 	"slices"
@@ -36,6 +37,8 @@ type interpOutput struct {
 	// early then, so a sleeping script lets go of its goroutine at once.
 	// nil (Check) never closes.
 	stopped <-chan struct{}
+	// call is where SDK v2's calls go (see sdkV2Symbols); nil in Check.
+	call *sdk.Call
 }
 
 // newInterpreter builds a fresh interpreter that knows only the symbols of
@@ -78,7 +81,7 @@ func symbolTable(imports []string, o interpOutput) (interp.Exports, error) {
 			return nil, fmt.Errorf("sandbox: import %q is not allowed", p)
 		}
 		if p == sdkImportPath {
-			exports[sdkImportPath+"/"+sdkImportPath] = sdkSymbols(out)
+			exports[sdkImportPath+"/"+sdkImportPath] = sdkSymbols(out, o.call)
 			continue
 		}
 		key := p + "/" + path.Base(p)
@@ -201,9 +204,10 @@ func redirectFmt(m map[string]reflect.Value, out io.Writer) {
 
 // sdkSymbols is package picloud as scripts see it. Log is bound to out,
 // the calling instance's output.
-func sdkSymbols(out io.Writer) map[string]reflect.Value {
+func sdkSymbols(out io.Writer, call *sdk.Call) map[string]reflect.Value {
 	logf := func(args ...any) { _, _ = io.WriteString(out, fmt.Sprintln(args...)) }
-	return map[string]reflect.Value{
+	m := sdkV2Symbols(call)
+	maps.Copy(m, map[string]reflect.Value{
 		"Request":  reflect.ValueOf((*sdk.Request)(nil)),
 		"Response": reflect.ValueOf((*sdk.Response)(nil)),
 		"Header":   reflect.ValueOf((*sdk.Header)(nil)),
@@ -214,7 +218,8 @@ func sdkSymbols(out io.Writer) map[string]reflect.Value {
 		"Redirect": reflect.ValueOf(sdk.Redirect),
 		"Log":      reflect.ValueOf(logf),
 		"Version":  reflect.ValueOf(constant.MakeString(sdk.Version)),
-	}
+	})
+	return m
 }
 
 // mapTypes tells yaegi which interfaces (fmt.Stringer, json.Marshaler,

@@ -9,6 +9,7 @@ import (
 	"github.com/picloud/picloud/deploy"
 	"github.com/picloud/picloud/ingress"
 	"github.com/picloud/picloud/models"
+	"github.com/picloud/picloud/sandbox/sdk"
 )
 
 // The adapters between packages that keep to their own types so as not
@@ -26,6 +27,13 @@ type invocationLog struct {
 // block, like the writer's Add.
 func (l invocationLog) Add(inv ingress.Invocation) { l.w.Add(invocationRow(inv, l.node)) }
 
+// AddRow stores a record of a call no HTTP request brought (a schedule,
+// an invoke), naming this node when the record names none.
+func (l invocationLog) AddRow(inv models.Invocation) {
+	inv.Node = cmp.Or(inv.Node, l.node)
+	l.w.Add(inv)
+}
+
 // invocationRow is the stored form of an ingress record; self names the
 // node when the record does not.
 func invocationRow(inv ingress.Invocation, self string) models.Invocation {
@@ -42,6 +50,8 @@ func invocationRow(inv ingress.Invocation, self string) models.Invocation {
 		Output:     inv.Output,
 		Error:      inv.Error,
 		CreatedAt:  inv.At,
+		Trigger:    sdk.TriggerHTTP,
+		Fetches:    deploy.InvocationFetches(inv.Fetches),
 		Node:       cmp.Or(inv.Node, self),
 	}
 }

@@ -28,6 +28,8 @@ func TestInvocationRowCarriesEveryField(t *testing.T) {
 			}
 		case reflect.Struct:
 			f.Set(reflect.ValueOf(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)))
+		case reflect.Slice:
+			f.Set(reflect.ValueOf([]actors.FetchRecord{{Method: "GET", URL: "https://example.com/", Status: 200}}))
 		default:
 			t.Fatalf("field %s: kind %s not covered by this test", v.Type().Field(i).Name, f.Kind())
 		}

@@ -26,9 +26,11 @@ import (
 	"github.com/picloud/picloud/config"
 	"github.com/picloud/picloud/deploy"
 	"github.com/picloud/picloud/engine"
+	"github.com/picloud/picloud/fetch"
 	"github.com/picloud/picloud/ingress"
 	"github.com/picloud/picloud/models"
 	"github.com/picloud/picloud/sandbox"
+	"github.com/picloud/picloud/sandbox/sdk"
 	"github.com/picloud/picloud/webui"
 	"github.com/picloud/picloud/worker"
 )
@@ -54,6 +56,10 @@ type Options struct {
 	// and `check` commands. Tests point them at the test binary.
 	WorkerCommand, WorkerEnv []string
 	CheckCommand, CheckEnv   []string
+	// FetchResolver and FetchDial are the network of picloud.Fetch; nil
+	// is the real one. End-to-end builds keep it on the loopback.
+	FetchResolver fetch.Resolver
+	FetchDial     fetch.DialFunc
 }
 
 // Server is one PiCloud server. New builds it, Start serves, Shutdown
@@ -74,6 +80,7 @@ type Server struct {
 	limited   net.Listener
 	node      *cluster.Node
 	spread    *executors.Engine // places executors in cluster mode
+	caps      *capabilities
 	// clusterMetrics are this node's member and remote-call figures.
 	clusterMetrics *cluster.Metrics
 	metricsAddr    net.Addr
@@ -169,7 +176,14 @@ func (s *Server) build(ctx context.Context) error {
 	if s.clusterMetrics == nil { // outside cluster mode
 		s.clusterMetrics = newClusterMetrics(s)
 	}
-	runtime := actors.NewRuntime(logger, actors.WithEngine(eng))
+	caps, err := newCapabilities(ctx, cfg, db, logger, s.opts.FetchResolver, s.opts.FetchDial)
+	if err != nil {
+		return err
+	}
+	s.caps = caps
+	// Registered before the background loops (Start): runs after them.
+	s.onClose(caps.fetch.Close)
+	runtime := actors.NewRuntime(logger, actors.WithEngine(eng), actors.WithHosts(caps.hosts))
 	s.onClose(runtime.Shutdown)
 
 	writer := models.NewInvocationWriter(db, logger, models.InvocationWriterOptions{
@@ -186,7 +200,9 @@ func (s *Server) build(ctx context.Context) error {
 		DefaultApp: cfg.Server.DefaultApp,
 		BaseDomain: cfg.Server.BaseDomain,
 		Logger:     logger,
+		Record:     invocationLog{w: writer, node: s.NodeName()}.AddRow,
 	})
+	caps.deployer = s.deployer
 	checker, err := s.newChecker()
 	if err != nil {
 		return err
@@ -204,10 +220,14 @@ func (s *Server) build(ctx context.Context) error {
 		AdminHost:      cfg.Server.AdminHostname(),
 		TrustedProxies: cfg.Server.Proxies(),
 		Cluster:        clusterView,
+		KVQuota:        caps.kvQuota,
+		Secrets:        caps.secrets,
+		Scheduler:      caps.scheduler,
 		Node:           s.NodeName(),
 	})
 	s.ingress = ingress.New(ingress.Options{
 		Version:       s.opts.Version,
+		SDKVersion:    sdk.Version,
 		PublicBaseURL: s.publicURL,
 		// Longer than a request may queue and then run, so the executor's
 		// 504 or 503 is the one the client sees.
@@ -259,8 +279,8 @@ func (s *Server) build(ctx context.Context) error {
 }
 
 // Start serves and starts the background loops: the resync with the
-// database, following the changes other processes make (PostgreSQL) and
-// the janitor.
+// database, following the changes other processes make (PostgreSQL),
+// the janitor, the scheduler and the purge of expired keys.
 func (s *Server) Start() error {
 	if s.started {
 		return errors.New("server: already started")
@@ -288,6 +308,9 @@ func (s *Server) Start() error {
 	fmt.Fprintf(s.opts.Log, "PiCloud %s is up: %s/ (admin UI: %s/admin/, admin API: %s%s)\n",
 		s.opts.Version, s.publicURL, s.adminURL, s.adminURL, admin.Prefix)
 	s.goBG(func(ctx context.Context) { s.api.RunJanitor(ctx, sessionPurgeInterval) })
+	// Schedules fire and expired keys go once the server serves.
+	s.goBG(s.caps.scheduler.Run)
+	s.goBG(s.caps.purgeKV)
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
@@ -108,7 +109,7 @@ func Serve(ctx context.Context, conn net.Conn, opts ChildOptions) error {
 // lazily, later, when a confined worker no longer can.
 func newChild(ctx context.Context, conn net.Conn, opts ChildOptions) *child {
 	dog := prepareProcess(opts.MemoryLimit, opts.logger())
-	return &child{ctx: ctx, w: newFrameWriter(conn), dog: dog, instances: map[uint64]*served{}}
+	return &child{ctx: ctx, w: newFrameWriter(conn), dog: dog, instances: map[uint64]*served{}, hostWait: map[uint64]chan *HostAnswer{}}
 }
 
 func (c *child) serve(conn net.Conn) error {
@@ -139,6 +140,12 @@ type child struct {
 	w         *frameWriter
 	dog       *watchdog
 	instances map[uint64]*served // each served by its own goroutine
+
+	// The host calls of running scripts waiting for their answers, by
+	// frame id (see remoteHost).
+	hostMu   sync.Mutex
+	hostNext uint64
+	hostWait map[uint64]chan *HostAnswer
 }
 
 // served is one loaded instance: its calls, and the switch that stops
@@ -172,6 +179,8 @@ func (c *child) handle(f *Frame) {
 		}
 		call.Instance = f.Id // Instance carries the call's id from here on
 		s.calls <- call
+	case f.GetHostAnswer() != nil:
+		c.answerHost(f.Id, f.GetHostAnswer())
 	case f.GetUnload() != nil:
 		if s, ok := c.instances[f.GetUnload().Instance]; ok {
 			// The host unloads an instance whose call ran out of time
@@ -208,7 +217,7 @@ func (c *child) serveInstance(ctx context.Context, loadID uint64, load *Load, ca
 		}
 		call.GetRequest().fill(&req)
 		c.dog.busy(1)
-		out := inst.Call(ctx, &req)
+		out := inst.Call(sdk.WithHost(ctx, remoteHost{c: c, call: call.Instance}), &req)
 		c.dog.busy(-1)
 		c.reply(answer.set(call.Instance, out))
 	}

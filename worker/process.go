@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/picloud/picloud/engine"
+	"github.com/picloud/picloud/sandbox/sdk"
 )
 
 // process is one running worker and the connection to it.
@@ -35,6 +36,8 @@ type process struct {
 	nextInst atomic.Uint64
 
 	gone chan struct{} // closed once the worker is reaped
+	// hostSlots bounds the worker's host calls being served.
+	hostSlots slots
 
 	mu      sync.Mutex
 	pending map[uint64]*pendingCall // by frame id
@@ -67,6 +70,10 @@ type pendingCall struct {
 	ch   chan *Frame // nil: the caller gave up
 	inst uint64
 	load bool
+	// host serves the SDK v2 calls the script makes during a Call (nil:
+	// none), within ctx, the caller's.
+	host sdk.Host
+	ctx  context.Context
 }
 
 // start spawns a worker with one end of a socketpair as its fd 3. The
@@ -96,7 +103,8 @@ func (s *supervisor) start() (*process, error) {
 		return nil, fmt.Errorf("worker for app %q: socket: %w", s.app, err)
 	}
 	p := &process{sup: s, app: s.app, cmd: cmd, conn: conn, w: newFrameWriter(conn), started: time.Now(),
-		stderr: note, gone: make(chan struct{}), pending: map[uint64]*pendingCall{}, goroutines: map[uint64]uint64{}}
+		stderr: note, gone: make(chan struct{}), pending: map[uint64]*pendingCall{}, goroutines: map[uint64]uint64{},
+		hostSlots: make(slots, maxHostCalls)}
 	s.engine.running.Add(1)
 	go p.readLoop()
 	s.engine.opts.Logger.Debug("worker started", slog.String("app", s.app), slog.Int("pid", cmd.Process.Pid))
@@ -156,12 +164,13 @@ func (p *process) nextInstance() uint64 { return p.nextInst.Add(1) }
 func (p *process) roundTrip(ctx context.Context, f *Frame, inst uint64, slot *reusedCall) (*Frame, error) {
 	id := p.nextID.Add(1)
 	f.Id = id
+	host := sdk.HostFrom(ctx)
 	var c *pendingCall
 	if slot != nil {
-		slot.pending = pendingCall{ch: slot.ch, inst: inst}
+		slot.pending = pendingCall{ch: slot.ch, inst: inst, host: host, ctx: ctx}
 		c = &slot.pending
 	} else {
-		c = &pendingCall{ch: make(chan *Frame, 1), inst: inst, load: f.GetLoad() != nil}
+		c = &pendingCall{ch: make(chan *Frame, 1), inst: inst, load: f.GetLoad() != nil, host: host, ctx: ctx}
 	}
 	ch := c.ch
 	p.mu.Lock()
@@ -256,6 +265,10 @@ func (p *process) readLoop() {
 		if err != nil {
 			readErr = err
 			break
+		}
+		if hc := f.GetHostCall(); hc != nil {
+			p.hostCall(f.Id, hc)
+			continue
 		}
 		p.mu.Lock()
 		p.answered = true

@@ -110,7 +110,7 @@ func (c *callFrame) set(instance uint64, r *sdk.Request) *Frame {
 	c.req = Request{
 		Method: r.Method, Path: r.Path, Host: r.Host,
 		Params: r.Params, DomainParams: r.DomainParams, Query: c.query, Headers: r.Headers,
-		Body: r.Body, RequestId: r.RequestID, App: r.App,
+		Body: r.Body, RequestId: r.RequestID, App: r.App, Trigger: r.Trigger,
 		HeaderValues: headerValuesToWire(sdk.HeaderValuesOf(r)),
 	}
 	return &c.frame
@@ -159,7 +159,7 @@ func (r *Request) fill(dst *sdk.Request) {
 	*dst = sdk.Request{
 		Method: r.GetMethod(), Path: r.GetPath(), Host: r.GetHost(),
 		Params: r.GetParams(), DomainParams: r.GetDomainParams(), Headers: r.GetHeaders(),
-		Body: r.GetBody(), RequestID: r.GetRequestId(), App: r.GetApp(),
+		Body: r.GetBody(), RequestID: r.GetRequestId(), App: r.GetApp(), Trigger: r.GetTrigger(),
 	}
 	if hv := r.GetHeaderValues(); len(hv) > 0 {
 		m := make(map[string][]string, len(hv))

@@ -202,6 +202,8 @@ type Request struct {
 	Headers       []*Header              `protobuf:"bytes,6,rep,name=headers,proto3" json:"headers,omitempty"` // in the order they came
 	Body          []byte                 `protobuf:"bytes,7,opt,name=body,proto3" json:"body,omitempty"`
 	DomainParams  []*Header              `protobuf:"bytes,8,rep,name=domain_params,json=domainParams,proto3" json:"domain_params,omitempty"` // captured by the app's domain claim
+	Trigger       []byte                 `protobuf:"bytes,9,opt,name=trigger,proto3" json:"trigger,omitempty"`                               // what started the call: "http" (or empty), "schedule", "invoke"
+	Depth         int32                  `protobuf:"varint,10,opt,name=depth,proto3" json:"depth,omitempty"`                                 // the picloud.Invoke calls that led to this one
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -292,6 +294,20 @@ func (x *Request) GetDomainParams() []*Header {
 	return nil
 }
 
+func (x *Request) GetTrigger() []byte {
+	if x != nil {
+		return x.Trigger
+	}
+	return nil
+}
+
+func (x *Request) GetDepth() int32 {
+	if x != nil {
+		return x.Depth
+	}
+	return 0
+}
+
 // Result is actors.Result: the outcome of an Invoke.
 type Result struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -306,7 +322,8 @@ type Result struct {
 	Output        []byte                 `protobuf:"bytes,9,opt,name=output,proto3" json:"output,omitempty"`
 	DurationNs    int64                  `protobuf:"varint,10,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
 	RetryAfterNs  int64                  `protobuf:"varint,11,opt,name=retry_after_ns,json=retryAfterNs,proto3" json:"retry_after_ns,omitempty"` // a 503's Retry-After, when positive
-	Node          []byte                 `protobuf:"bytes,12,opt,name=node,proto3" json:"node,omitempty"`                                        // the cluster node that ran the script; empty when the one answering did
+	Fetches       []*Fetch               `protobuf:"bytes,12,rep,name=fetches,proto3" json:"fetches,omitempty"`                                  // the outbound requests the script made
+	Node          []byte                 `protobuf:"bytes,13,opt,name=node,proto3" json:"node,omitempty"`                                        // the cluster node that ran the script; empty when the one answering did
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -418,9 +435,93 @@ func (x *Result) GetRetryAfterNs() int64 {
 	return 0
 }
 
+func (x *Result) GetFetches() []*Fetch {
+	if x != nil {
+		return x.Fetches
+	}
+	return nil
+}
+
 func (x *Result) GetNode() []byte {
 	if x != nil {
 		return x.Node
+	}
+	return nil
+}
+
+// Fetch is actors.FetchRecord: one outbound request of a script.
+type Fetch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Method        []byte                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	Url           []byte                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"` // without credentials, query or fragment
+	Status        int32                  `protobuf:"varint,3,opt,name=status,proto3" json:"status,omitempty"`
+	DurationMs    int64                  `protobuf:"varint,4,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	Error         []byte                 `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Fetch) Reset() {
+	*x = Fetch{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Fetch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Fetch) ProtoMessage() {}
+
+func (x *Fetch) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Fetch.ProtoReflect.Descriptor instead.
+func (*Fetch) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Fetch) GetMethod() []byte {
+	if x != nil {
+		return x.Method
+	}
+	return nil
+}
+
+func (x *Fetch) GetUrl() []byte {
+	if x != nil {
+		return x.Url
+	}
+	return nil
+}
+
+func (x *Fetch) GetStatus() int32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *Fetch) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *Fetch) GetError() []byte {
+	if x != nil {
+		return x.Error
 	}
 	return nil
 }
@@ -436,7 +537,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +549,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +562,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{4}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Header) GetName() []byte {
@@ -494,7 +595,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\vreply_to_id\x18\b \x01(\tR\treplyToId\"h\n" +
 	"\fInvokeResult\x12%\n" +
 	"\x0ecorrelation_id\x18\x01 \x01(\x04R\rcorrelationId\x121\n" +
-	"\x06result\x18\x02 \x01(\v2\x19.picloud.actors.v1.ResultR\x06result\"\x8e\x02\n" +
+	"\x06result\x18\x02 \x01(\v2\x19.picloud.actors.v1.ResultR\x06result\"\xbe\x02\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\fR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\fR\x04path\x12\x12\n" +
@@ -504,7 +605,10 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"request_id\x18\x05 \x01(\tR\trequestId\x123\n" +
 	"\aheaders\x18\x06 \x03(\v2\x19.picloud.actors.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\a \x01(\fR\x04body\x12>\n" +
-	"\rdomain_params\x18\b \x03(\v2\x19.picloud.actors.v1.HeaderR\fdomainParams\"\xea\x02\n" +
+	"\rdomain_params\x18\b \x03(\v2\x19.picloud.actors.v1.HeaderR\fdomainParams\x12\x18\n" +
+	"\atrigger\x18\t \x01(\fR\atrigger\x12\x14\n" +
+	"\x05depth\x18\n" +
+	" \x01(\x05R\x05depth\"\x9e\x03\n" +
 	"\x06Result\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x123\n" +
 	"\aheaders\x18\x02 \x03(\v2\x19.picloud.actors.v1.HeaderR\aheaders\x12\x12\n" +
@@ -519,8 +623,16 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\vduration_ns\x18\n" +
 	" \x01(\x03R\n" +
 	"durationNs\x12$\n" +
-	"\x0eretry_after_ns\x18\v \x01(\x03R\fretryAfterNs\x12\x12\n" +
-	"\x04node\x18\f \x01(\fR\x04node\"2\n" +
+	"\x0eretry_after_ns\x18\v \x01(\x03R\fretryAfterNs\x122\n" +
+	"\afetches\x18\f \x03(\v2\x18.picloud.actors.v1.FetchR\afetches\x12\x12\n" +
+	"\x04node\x18\r \x01(\fR\x04node\"\x80\x01\n" +
+	"\x05Fetch\x12\x16\n" +
+	"\x06method\x18\x01 \x01(\fR\x06method\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\fR\x03url\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\x05R\x06status\x12\x1f\n" +
+	"\vduration_ms\x18\x04 \x01(\x03R\n" +
+	"durationMs\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\fR\x05error\"2\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\fR\x04name\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05valueB,Z*github.com/picloud/picloud/actors/actorspbb\x06proto3"
@@ -537,26 +649,28 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_actors_proto_rawDescData
 }
 
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*Invoke)(nil),       // 0: picloud.actors.v1.Invoke
 	(*InvokeResult)(nil), // 1: picloud.actors.v1.InvokeResult
 	(*Request)(nil),      // 2: picloud.actors.v1.Request
 	(*Result)(nil),       // 3: picloud.actors.v1.Result
-	(*Header)(nil),       // 4: picloud.actors.v1.Header
+	(*Fetch)(nil),        // 4: picloud.actors.v1.Fetch
+	(*Header)(nil),       // 5: picloud.actors.v1.Header
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	2, // 0: picloud.actors.v1.Invoke.request:type_name -> picloud.actors.v1.Request
-	4, // 1: picloud.actors.v1.Invoke.params:type_name -> picloud.actors.v1.Header
+	5, // 1: picloud.actors.v1.Invoke.params:type_name -> picloud.actors.v1.Header
 	3, // 2: picloud.actors.v1.InvokeResult.result:type_name -> picloud.actors.v1.Result
-	4, // 3: picloud.actors.v1.Request.headers:type_name -> picloud.actors.v1.Header
-	4, // 4: picloud.actors.v1.Request.domain_params:type_name -> picloud.actors.v1.Header
-	4, // 5: picloud.actors.v1.Result.headers:type_name -> picloud.actors.v1.Header
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	5, // 3: picloud.actors.v1.Request.headers:type_name -> picloud.actors.v1.Header
+	5, // 4: picloud.actors.v1.Request.domain_params:type_name -> picloud.actors.v1.Header
+	5, // 5: picloud.actors.v1.Result.headers:type_name -> picloud.actors.v1.Header
+	4, // 6: picloud.actors.v1.Result.fetches:type_name -> picloud.actors.v1.Fetch
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -570,7 +684,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

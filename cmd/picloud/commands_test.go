@@ -46,7 +46,7 @@ func TestHelpAndVersion(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"version"}, []string{"picloud 0.1.0-dev (api v1, sdk v1)"}},
+		{[]string{"version"}, []string{"picloud 0.1.0-dev (api v1, sdk v2)"}},
 		{[]string{"--help"}, []string{"Server commands:", "Client commands:", "serve", "dev"}},
 		{[]string{"deploy", "--help"}, []string{"//picloud:route", "picloud.hcl", "--prune", "Examples:"}},
 	}

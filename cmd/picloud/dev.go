@@ -22,6 +22,7 @@ func startDevServer(ctx context.Context, opts cli.DevServerOptions) (*cli.DevSer
 	cfg.Server.Listen = opts.Listen
 	cfg.Server.DefaultApp = opts.App
 	cfg.Log.Level = slog.LevelWarn
+	resolver, dial := fetchNetwork(os.Getenv)
 	clock, err := newClock(os.Getenv)
 	if err != nil {
 		return nil, err
@@ -32,6 +33,8 @@ func startDevServer(ctx context.Context, opts cli.DevServerOptions) (*cli.DevSer
 		AdminUsername: opts.Username,
 		AdminPassword: opts.Password,
 		Now:           clock,
+		FetchResolver: resolver,
+		FetchDial:     dial,
 	})
 	if err != nil {
 		return nil, err

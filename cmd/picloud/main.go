@@ -23,6 +23,7 @@ import (
 
 	"github.com/picloud/picloud/config"
 	"github.com/picloud/picloud/internal/cli"
+	"github.com/picloud/picloud/sandbox/sdk"
 )
 
 // version is PiCloud's release version.
@@ -191,7 +192,7 @@ func versionCmd() *cobra.Command {
 		Args:    cobra.NoArgs,
 		GroupID: groupServer,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "picloud %s (api v1, sdk v1)\n", version)
+			fmt.Fprintf(cmd.OutOrStdout(), "picloud %s (api v1, sdk %s)\n", version, sdk.Version)
 			return nil
 		},
 	}

@@ -32,6 +32,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	resolver, dial := fetchNetwork(os.Getenv)
 	clock, err := newClock(os.Getenv)
 	if err != nil {
 		return err
@@ -42,5 +43,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		AdminUsername: os.Getenv(admin.EnvAdminUsername),
 		AdminPassword: os.Getenv(admin.EnvAdminPassword),
 		Now:           clock,
+		FetchResolver: resolver,
+		FetchDial:     dial,
 	}, nil)
 }

@@ -1,11 +1,13 @@
-// Package sdk is the picloud SDK v1 as scripts see it: `import "picloud"`.
+// Package sdk is the picloud SDK as scripts see it: `import "picloud"`.
 //
 // Its types are plain data. The sandbox copies a request into a fresh
 // Request for every call and copies the Response out again, so nothing a
 // script does to these values reaches the host or another invocation.
 //
 // picloud.Log is not declared here: the sandbox binds it to each
-// instance's output when it builds the script's symbol table.
+// instance's output when it builds the script's symbol table. SDK v2's
+// picloud.KV, Secret, Fetch and Invoke reach a Host (host.go), which the
+// sandbox binds to the call running.
 package sdk
 
 import (
@@ -16,7 +18,7 @@ import (
 )
 
 // Version is the SDK version reported by /version.
-const Version = "v1"
+const Version = "v2"
 
 // Request is the HTTP request a script handles.
 type Request struct {
@@ -34,6 +36,10 @@ type Request struct {
 	RequestID string
 	// App is the slug of the app the request was routed to.
 	App string
+	// Trigger says what started the call: "http" (TriggerHTTP) for an
+	// HTTP request, "schedule" for a schedule's firing, "invoke" for
+	// picloud.Invoke from another script.
+	Trigger string
 
 	// headerValues holds the values of headers sent more than once
 	// (HeaderValues), by canonical name.
