@@ -221,7 +221,7 @@ func (e *executor) call(job *execute) (res Result, discard *discardInstance) {
 		out, timedOut = e.run(req, host)
 	}
 	e.req.release()
-	res.Output, res.Duration = out.Output, out.Duration
+	res.Output, res.Duration, res.Node = out.Output, out.Duration, out.Node
 	if host != nil {
 		res.Fetches = host.Fetches()
 	}

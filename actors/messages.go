@@ -74,6 +74,8 @@ type Result struct {
 	// RetryAfter, when positive, is when to try again (a 503's
 	// Retry-After).
 	RetryAfter time.Duration
+	// Node is the cluster node that ran the script; "" when this one did.
+	Node string
 }
 
 // Reply is the single-use slot an Invoke's Result is written to. It is

@@ -57,6 +57,7 @@ func ResultToProto(res *Result) *actorspb.Result {
 		DurationNs:   int64(res.Duration),
 		RetryAfterNs: int64(res.RetryAfter),
 		Fetches:      fetchesToProto(res.Fetches),
+		Node:         []byte(res.Node),
 	}
 }
 
@@ -75,6 +76,7 @@ func ResultFromProto(p *actorspb.Result) Result {
 		Duration:   time.Duration(p.GetDurationNs()),
 		RetryAfter: time.Duration(p.GetRetryAfterNs()),
 		Fetches:    fetchesFromProto(p.GetFetches()),
+		Node:       string(p.GetNode()),
 	}
 }
 

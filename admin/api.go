@@ -79,6 +79,9 @@ type Options struct {
 	Secrets *secrets.Store
 	// Scheduler, when set, is woken after a schedule changes.
 	Scheduler interface{ Wake() }
+	// Node is this server's node name: the status endpoint says which
+	// node answered (parking is per node).
+	Node string
 }
 
 // API is the admin API handler.
@@ -110,6 +113,8 @@ type API struct {
 	kvQuota   models.KVQuota
 	secrets   *secrets.Store
 	scheduler interface{ Wake() }
+	// node is this server's node name (Options.Node).
+	node string
 }
 
 // New builds the API.
@@ -129,6 +134,7 @@ func New(opts Options) *API {
 		logger:         opts.Logger,
 		config:         opts.Config,
 		cluster:        opts.Cluster,
+		node:           opts.Node,
 		router:         router.New(),
 		now:            opts.Now,
 		hasher:         newHasher(opts.Argon2, concurrentHashes),

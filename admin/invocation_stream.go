@@ -86,7 +86,7 @@ func (a *API) CloseStreams() { a.streams.close() }
 
 // invocationFilter reads the filters the invocation list and stream
 // share: app (id or slug), script (id), status (a code such as 404 or a
-// class such as 5xx) and limit.
+// class such as 5xx) node and limit.
 func (a *API) invocationFilter(ctx context.Context, rc *fasthttp.RequestCtx) (models.InvocationFilter, error) {
 	args := rc.QueryArgs()
 	var f models.InvocationFilter
@@ -101,6 +101,9 @@ func (a *API) invocationFilter(ctx context.Context, rc *fasthttp.RequestCtx) (mo
 		return f, err
 	}
 	if f.Since, err = sinceParam(args, a.now()); err != nil {
+		return f, err
+	}
+	if f.Node, err = nodeParam(args); err != nil {
 		return f, err
 	}
 	limit, err := queryInt(args, "limit", 1, maxInvocationLimit)

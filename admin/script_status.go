@@ -29,6 +29,9 @@ type scriptStatus struct {
 	Reason string `json:"reason"`
 	// Crashes counts the crashes within the current window.
 	Crashes int `json:"crashes"`
+	// Node is the node that answered: crashes and parking are counted by
+	// each node's router, so another node may see this script otherwise.
+	Node string `json:"node"`
 }
 
 // ScriptState is what an app's router knows of the live version of one
@@ -84,7 +87,9 @@ func (a *API) getScriptStatus(ctx context.Context, rc *fasthttp.RequestCtx) erro
 	if err != nil {
 		return fmt.Errorf("status of script %d: %w", script.ID, err)
 	}
-	a.reply(rc, fasthttp.StatusOK, statusIn(st, script.ID))
+	status := statusIn(st, script.ID)
+	status.Node = a.node
+	a.reply(rc, fasthttp.StatusOK, status)
 	return nil
 }
 

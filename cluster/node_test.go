@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/picloud/picloud/config"
 )
 
 // Bound to every interface, or told to advertise, the remote announces
@@ -99,4 +101,20 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+func TestNodeNameOutsideClusterMode(t *testing.T) {
+	tests := []struct {
+		cfg  config.Cluster
+		want string // a regexp
+	}{
+		{config.Cluster{NodeName: "pi1", Gossip: "0.0.0.0:7946"}, `^pi1$`},
+		{config.Cluster{Gossip: "0.0.0.0:8001"}, `^[A-Za-z0-9_-]{1,50}-8001$`},
+		{config.Cluster{Gossip: ""}, `^[A-Za-z0-9_-]{1,50}-7946$`},
+	}
+	for _, tt := range tests {
+		if got := NodeName(tt.cfg); !regexp.MustCompile(tt.want).MatchString(got) {
+			t.Errorf("NodeName(%+v) = %q, want %s", tt.cfg, got, tt.want)
+		}
+	}
 }

@@ -118,6 +118,7 @@ func invocationRecord(call Call, res *actors.Result, elapsed time.Duration) mode
 		Method: req.Method, Path: req.Path, Status: status, DurationUS: elapsed.Microseconds(),
 		Output: res.Output, Error: errText, CreatedAt: time.Now().UTC(),
 		Trigger: req.Trigger, Fetches: InvocationFetches(res.Fetches),
+		Node: res.Node,
 	}
 }
 

@@ -124,7 +124,7 @@ func TestMetricsListener(t *testing.T) {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 || !strings.Contains(string(b), `picloud_requests_total{class="2xx"}`) {
+	if res.StatusCode != 200 || !strings.Contains(string(b), `picloud_requests_total{class="2xx",node="`) {
 		t.Fatalf("metrics listener: %d %s", res.StatusCode, b)
 	}
 }

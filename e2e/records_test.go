@@ -69,3 +69,49 @@ func TestHostileRequestsAreRecorded(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordsNameTheNode: a call's record names the node that ran it:
+// cluster.node_name when set (cluster mode or not), else the default
+// name, host name and gossip port; the node filter finds it.
+func TestRecordsNameTheNode(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		for _, tt := range []struct {
+			name string
+			env  []string
+			want func(string) bool
+		}{
+			{"configured", []string{"PICLOUD_NODE_NAME=e2e-node_1"}, func(n string) bool { return n == "e2e-node_1" }},
+			{"default", nil, func(n string) bool { return strings.HasSuffix(n, "-7946") && len(n) > len("-7946") }},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				s := startWithAdmin(t, append(tt.env, "PICLOUD_DATA_DIR="+tg.DataDir, "PICLOUD_DATABASE_URL="+tg.URL)...)
+				host := []string{"Host", "hello.localhost" + s.base[strings.LastIndex(s.base, ":"):]}
+				r := s.do("GET", "/", nil, host...)
+				expect(t, "call hello", r, 200)
+				reqID := r.Header.Get("X-Request-Id")
+				var node string
+				eventually(t, 10*time.Second, "the call recorded", func() bool {
+					r := s.do("GET", adminAPI+"/invocations/"+reqID, nil)
+					if r.Status != 200 {
+						return false
+					}
+					node, _ = r.json(t)["node"].(string)
+					return true
+				})
+				if !tt.want(node) {
+					t.Fatalf("the record of %s names node %q", reqID, node)
+				}
+				for _, c := range []struct {
+					node  string
+					found bool
+				}{{node, true}, {"another-node", false}} {
+					r := s.do("GET", adminAPI+"/invocations?node="+c.node, nil)
+					expect(t, "list by node", r, 200)
+					if got := strings.Contains(string(r.Body), `"request_id":"`+reqID+`"`); got != c.found {
+						t.Errorf("node=%s lists %s: %v, want %v\n%s", c.node, reqID, got, c.found, r.Body)
+					}
+				}
+			})
+		}
+	})
+}

@@ -28,4 +28,7 @@ type Invocation struct {
 	At time.Time
 	// Fetches are the outbound requests the script made.
 	Fetches []actors.FetchRecord
+	// Node is the cluster node that ran the script; "" means this one,
+	// which the recorder names.
+	Node string
 }

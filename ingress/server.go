@@ -367,6 +367,7 @@ func (s *Server) record(app *App, req *actors.Request, res *actors.Result, statu
 		Error:     errText,
 		At:        time.Now().UTC(),
 		Fetches:   res.Fetches,
+		Node:      res.Node,
 	})
 }
 

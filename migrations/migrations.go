@@ -31,6 +31,7 @@ func all() *migrate.Migrations {
 	ms.Add(apiTokens())
 	ms.Add(capabilities())
 	ms.Add(changeNotify())
+	ms.Add(invocationNode())
 	ms.Add(loginLimits())
 	ms.Add(appPublicErrors())
 	return ms

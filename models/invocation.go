@@ -32,6 +32,10 @@ type Invocation struct {
 	Trigger string `bun:"trigger_kind,notnull" json:"trigger"`
 	// Fetches are the outbound requests the script made.
 	Fetches Fetches `bun:"fetches,notnull" json:"fetches"`
+	// Node is the cluster node that ran the script (cluster.node_name;
+	// a single server's configured or default name). "" on rows logged
+	// before migration 0009.
+	Node string `bun:"node,notnull" json:"node"`
 }
 
 // MaxRecordedFetches bounds the fetches kept per invocation.
@@ -114,6 +118,8 @@ type InvocationFilter struct {
 	Before, After int64
 	// Since, when not zero, keeps the invocations stored at or after it.
 	Since time.Time
+	// Node, when not "", keeps the invocations run by that node.
+	Node string
 	// Limit caps the rows returned: DefaultInvocationLimit when 0,
 	// at most MaxInvocationLimit.
 	Limit int

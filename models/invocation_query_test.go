@@ -43,6 +43,10 @@ func TestListInvocations(t *testing.T) {
 			invocationAt(5, 2, 20, 200),
 			invocationAt(4, 2, 20, 404),
 		}
+		// Two nodes ran them; req-1 was logged before records named one.
+		for i, node := range []string{"pi1-7946", "", "pi2-7946", "pi2-7946", "pi1-7946"} {
+			batch[i].Node = node
+		}
 		if err := db.InsertInvocations(ctx, batch); err != nil {
 			t.Fatal(err)
 		}
@@ -59,6 +63,10 @@ func TestListInvocations(t *testing.T) {
 			{"app and status", models.InvocationFilter{AppID: 2, Status: 404}, []string{"req-4"}},
 			{"limit", models.InvocationFilter{Limit: 2}, []string{"req-5", "req-4"}},
 			{"nothing", models.InvocationFilter{AppID: 3}, []string{}},
+			{"node", models.InvocationFilter{Node: "pi2-7946"}, []string{"req-5", "req-2"}},
+			{"node and app", models.InvocationFilter{Node: "pi1-7946", AppID: 1}, []string{"req-3"}},
+			{"node and status", models.InvocationFilter{Node: "pi2-7946", Status: 200}, []string{"req-5"}},
+			{"unknown node", models.InvocationFilter{Node: "pi3-7946"}, []string{}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -77,7 +85,7 @@ func TestListInvocations(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := invocationAt(2, 1, 11, 500)
-		want.ID = got.ID
+		want.ID, want.Node = got.ID, "pi2-7946"
 		if *got != want {
 			t.Errorf("Invocation(req-2) = %+v, want %+v", got, want)
 		}

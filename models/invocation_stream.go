@@ -30,6 +30,9 @@ func (f InvocationFilter) where(q *bun.SelectQuery) *bun.SelectQuery {
 	if !f.Since.IsZero() {
 		q = q.Where("created_at >= ?", f.Since.UTC())
 	}
+	if f.Node != "" {
+		q = q.Where("node = ?", f.Node)
+	}
 	return q
 }
 

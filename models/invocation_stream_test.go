@@ -18,7 +18,7 @@ func TestInvocationsAfter(t *testing.T) {
 		}
 		var invs []models.Invocation
 		for i, st := range []int{200, 404, 500, 503, 200} {
-			invs = append(invs, models.Invocation{RequestID: "r", AppID: int64(1 + i%2), Status: st, Path: "/" + string(rune('a'+i))})
+			invs = append(invs, models.Invocation{RequestID: "r", AppID: int64(1 + i%2), Status: st, Path: "/" + string(rune('a'+i)), Node: []string{"n1", "n2"}[i%3/2]})
 		}
 		if err := db.InsertInvocations(ctx, invs); err != nil {
 			t.Fatal(err)
@@ -50,6 +50,8 @@ func TestInvocationsAfter(t *testing.T) {
 			{"2xx of app 1", models.InvocationFilter{StatusClass: 2, AppID: 1}, 0, []string{"/a", "/e"}},
 			{"exact status", models.InvocationFilter{Status: 404}, 0, []string{"/b"}},
 			{"limit", models.InvocationFilter{Limit: 2}, 0, []string{"/a", "/b"}},
+			{"node", models.InvocationFilter{Node: "n2"}, 0, []string{"/c"}},
+			{"node after", models.InvocationFilter{Node: "n1"}, all[1].ID, []string{"/d", "/e"}},
 		}
 		for _, tt := range tests {
 			got, err := db.InvocationsAfter(ctx, tt.f, tt.after)

@@ -25,6 +25,8 @@ const (
 	// A session's user agent and client address.
 	MaxRecordedUserAgent = 1 << 10
 	MaxRecordedIP        = 64
+	// The node that ran an invocation (config's cluster.node_name bound).
+	MaxRecordedNode = 64
 )
 
 // nulSymbol stands for a NUL byte in recorded text: PostgreSQL cannot
@@ -69,6 +71,7 @@ func (inv *Invocation) storable() {
 	if !json.Valid([]byte(inv.Fetches)) {
 		inv.Fetches = ""
 	}
+	inv.Node = recordedText(inv.Node, MaxRecordedNode)
 }
 
 // lookupText reports whether s can be looked up at all: bun refuses to

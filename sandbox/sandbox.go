@@ -83,6 +83,9 @@ type Result struct {
 	// the response was over the limit (wrapping ErrResponseTooLarge; the
 	// Instance stays usable).
 	Err error
+	// Node is the cluster node that ran the call; "" when this process
+	// (or its worker) did.
+	Node string
 }
 
 // Check validates source and loads it as an executor would (see New):

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/picloud/picloud/actors"
@@ -15,17 +16,27 @@ import (
 // to import each other (DESIGN §2): ingress knows no models, admin no
 // actors. Only the composition root knows both sides.
 
-// invocationLog is ingress's Recorder over the models' writer.
+// invocationLog is ingress's Recorder over the models' writer. node is
+// this server's node name: the node of a record that names none.
 type invocationLog struct {
-	w *models.InvocationWriter
+	w    *models.InvocationWriter
+	node string
 }
 
 // Add implements ingress.Recorder. It copies by value and does not
 // block, like the writer's Add.
-func (l invocationLog) Add(inv ingress.Invocation) { l.w.Add(invocationRow(inv)) }
+func (l invocationLog) Add(inv ingress.Invocation) { l.w.Add(invocationRow(inv, l.node)) }
 
-// invocationRow is the stored form of an ingress record.
-func invocationRow(inv ingress.Invocation) models.Invocation {
+// AddRow stores a record of a call no HTTP request brought (a schedule,
+// an invoke), naming this node when the record names none.
+func (l invocationLog) AddRow(inv models.Invocation) {
+	inv.Node = cmp.Or(inv.Node, l.node)
+	l.w.Add(inv)
+}
+
+// invocationRow is the stored form of an ingress record; self names the
+// node when the record does not.
+func invocationRow(inv ingress.Invocation, self string) models.Invocation {
 	return models.Invocation{
 		RequestID:  inv.RequestID,
 		AppID:      inv.AppID,
@@ -41,6 +52,7 @@ func invocationRow(inv ingress.Invocation) models.Invocation {
 		CreatedAt:  inv.At,
 		Trigger:    sdk.TriggerHTTP,
 		Fetches:    deploy.InvocationFetches(inv.Fetches),
+		Node:       cmp.Or(inv.Node, self),
 	}
 }
 

@@ -34,7 +34,7 @@ func TestInvocationRowCarriesEveryField(t *testing.T) {
 			t.Fatalf("field %s: kind %s not covered by this test", v.Type().Field(i).Name, f.Kind())
 		}
 	}
-	row := invocationRow(inv)
+	row := invocationRow(inv, "self")
 	r := reflect.ValueOf(row)
 	for i := range r.NumField() {
 		name := r.Type().Field(i).Name
@@ -45,8 +45,13 @@ func TestInvocationRowCarriesEveryField(t *testing.T) {
 			t.Errorf("models.Invocation.%s is not set from the ingress record", name)
 		}
 	}
-	if row.DurationUS != 1500 || row.Status != inv.Status || row.Path != "Path" || !row.CreatedAt.Equal(inv.At) {
+	if row.DurationUS != 1500 || row.Status != inv.Status || row.Path != "Path" || !row.CreatedAt.Equal(inv.At) || row.Node != "Node" {
 		t.Errorf("row = %+v, from %+v", row, inv)
+	}
+	// A record that names no node was run here.
+	inv.Node = ""
+	if row := invocationRow(inv, "pi1-7946"); row.Node != "pi1-7946" {
+		t.Errorf("node of a record naming none = %q, want this server's", row.Node)
 	}
 }
 

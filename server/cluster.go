@@ -33,7 +33,8 @@ func (s *Server) startCluster(ctx context.Context, local engine.Engine) (engine.
 		return nil, err
 	}
 	s.node = node
-	s.spread = executors.New(node, local, s.logger)
+	s.clusterMetrics = newClusterMetrics(s)
+	s.spread = executors.New(node, local, s.logger).WithMetrics(s.clusterMetrics)
 	s.onClose(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
 		defer cancel()
@@ -55,6 +56,33 @@ func (s *Server) ExecutorCalls() map[string]int64 {
 
 // Node is the server's cluster node; nil when cluster mode is off.
 func (s *Server) Node() *cluster.Node { return s.node }
+
+// NodeName is the name this server's invocation records and metrics
+// carry: its cluster node's name, or outside cluster mode the configured
+// or default node name (cluster.NodeName).
+func (s *Server) NodeName() string {
+	if s.node != nil {
+		return s.node.Name()
+	}
+	return cluster.NodeName(s.cfg.Cluster)
+}
+
+// ClusterMetrics are this server's cluster figures on /metrics: what
+// sends calls to other nodes reports them with ObserveRemoteCall.
+func (s *Server) ClusterMetrics() *cluster.Metrics { return s.clusterMetrics }
+
+// newClusterMetrics are s's cluster figures: its node's member table, or
+// outside cluster mode the server alone.
+func newClusterMetrics(s *Server) *cluster.Metrics {
+	name := s.NodeName()
+	members := func() []cluster.MemberState {
+		return []cluster.MemberState{{Name: name, Status: cluster.StatusAlive, Self: true}}
+	}
+	if s.node != nil {
+		members = s.node.Members
+	}
+	return cluster.NewMetrics(name, members)
+}
 
 // clusterInfo is the member table as admin shows it.
 type clusterInfo struct {

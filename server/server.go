@@ -81,6 +81,9 @@ type Server struct {
 	node      *cluster.Node
 	spread    *executors.Engine // places executors in cluster mode
 	caps      *capabilities
+	// clusterMetrics are this node's member and remote-call figures.
+	clusterMetrics *cluster.Metrics
+	metricsAddr    net.Addr
 
 	// bg is the context of the background loops Start runs; stopBG ends
 	// them at Shutdown.
@@ -170,6 +173,9 @@ func (s *Server) build(ctx context.Context) error {
 	if eng, err = s.startCluster(ctx, local); err != nil {
 		return err
 	}
+	if s.clusterMetrics == nil { // outside cluster mode
+		s.clusterMetrics = newClusterMetrics(s)
+	}
 	caps, err := newCapabilities(ctx, cfg, db, logger, s.opts.FetchResolver, s.opts.FetchDial)
 	if err != nil {
 		return err
@@ -194,7 +200,7 @@ func (s *Server) build(ctx context.Context) error {
 		DefaultApp: cfg.Server.DefaultApp,
 		BaseDomain: cfg.Server.BaseDomain,
 		Logger:     logger,
-		Record:     writer.Add,
+		Record:     invocationLog{w: writer, node: s.NodeName()}.AddRow,
 	})
 	caps.deployer = s.deployer
 	checker, err := s.newChecker()
@@ -217,6 +223,7 @@ func (s *Server) build(ctx context.Context) error {
 		KVQuota:        caps.kvQuota,
 		Secrets:        caps.secrets,
 		Scheduler:      caps.scheduler,
+		Node:           s.NodeName(),
 	})
 	s.ingress = ingress.New(ingress.Options{
 		Version:       s.opts.Version,
@@ -234,13 +241,15 @@ func (s *Server) build(ctx context.Context) error {
 		AdminHost:     cfg.Server.AdminHostname(),
 		SessionCookie: admin.SessionCookie,
 		PublicErrors:  cfg.Server.PublicErrors,
-	}, runtime, invocationLog{writer}, logger)
+	}, runtime, invocationLog{w: writer, node: s.NodeName()}, logger)
 	registerWriterMetrics(s.ingress.Registry(), writer)
+	s.ingress.Registry().MustRegister(s.clusterMetrics)
 	if cfg.Server.MetricsListen != "" {
-		stopMetrics, err := serveMetrics(cfg.Server.MetricsListen, s.ingress.MetricsHandler(), logger)
+		addr, stopMetrics, err := serveMetrics(cfg.Server.MetricsListen, metricsHandler(s.ingress.Registry(), s.NodeName()), logger)
 		if err != nil {
 			return err
 		}
+		s.metricsAddr = addr
 		s.onClose(stopMetrics)
 	}
 	if err := s.deployer.LoadAll(ctx); err != nil {
@@ -319,6 +328,10 @@ func (s *Server) PublicURL() string { return s.publicURL }
 
 // AdminURL is the origin of the admin host: the admin API and UI.
 func (s *Server) AdminURL() string { return s.adminURL }
+
+// MetricsAddr is the address /metrics is served on
+// (server.metrics_listen); nil when it is not served.
+func (s *Server) MetricsAddr() net.Addr { return s.metricsAddr }
 
 // DB is the server's database.
 func (s *Server) DB() *models.DB { return s.db }

@@ -323,6 +323,7 @@ type Result struct {
 	DurationNs    int64                  `protobuf:"varint,10,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
 	RetryAfterNs  int64                  `protobuf:"varint,11,opt,name=retry_after_ns,json=retryAfterNs,proto3" json:"retry_after_ns,omitempty"` // a 503's Retry-After, when positive
 	Fetches       []*Fetch               `protobuf:"bytes,12,rep,name=fetches,proto3" json:"fetches,omitempty"`                                  // the outbound requests the script made
+	Node          []byte                 `protobuf:"bytes,13,opt,name=node,proto3" json:"node,omitempty"`                                        // the cluster node that ran the script; empty when the one answering did
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -437,6 +438,13 @@ func (x *Result) GetRetryAfterNs() int64 {
 func (x *Result) GetFetches() []*Fetch {
 	if x != nil {
 		return x.Fetches
+	}
+	return nil
+}
+
+func (x *Result) GetNode() []byte {
+	if x != nil {
+		return x.Node
 	}
 	return nil
 }
@@ -600,7 +608,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\rdomain_params\x18\b \x03(\v2\x19.picloud.actors.v1.HeaderR\fdomainParams\x12\x18\n" +
 	"\atrigger\x18\t \x01(\fR\atrigger\x12\x14\n" +
 	"\x05depth\x18\n" +
-	" \x01(\x05R\x05depth\"\x8a\x03\n" +
+	" \x01(\x05R\x05depth\"\x9e\x03\n" +
 	"\x06Result\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x123\n" +
 	"\aheaders\x18\x02 \x03(\v2\x19.picloud.actors.v1.HeaderR\aheaders\x12\x12\n" +
@@ -616,7 +624,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	" \x01(\x03R\n" +
 	"durationNs\x12$\n" +
 	"\x0eretry_after_ns\x18\v \x01(\x03R\fretryAfterNs\x122\n" +
-	"\afetches\x18\f \x03(\v2\x18.picloud.actors.v1.FetchR\afetches\"\x80\x01\n" +
+	"\afetches\x18\f \x03(\v2\x18.picloud.actors.v1.FetchR\afetches\x12\x12\n" +
+	"\x04node\x18\r \x01(\fR\x04node\"\x80\x01\n" +
 	"\x05Fetch\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\fR\x06method\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\fR\x03url\x12\x16\n" +

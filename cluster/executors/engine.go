@@ -29,9 +29,10 @@ const (
 // loaded on the member that owns its slot's identity, through local when
 // that is this node.
 type Engine struct {
-	node   *cluster.Node
-	local  engine.Engine
-	logger *slog.Logger
+	node    *cluster.Node
+	local   engine.Engine
+	logger  *slog.Logger
+	metrics *cluster.Metrics // nil: not counted
 
 	mu    sync.RWMutex
 	calls map[string]*atomic.Int64 // calls run, by node name
@@ -42,6 +43,13 @@ var _ engine.Engine = (*Engine)(nil)
 // New is the Engine of node, whose own instances come from local.
 func New(node *cluster.Node, local engine.Engine, logger *slog.Logger) *Engine {
 	return &Engine{node: node, local: local, logger: logger, calls: map[string]*atomic.Int64{}}
+}
+
+// WithMetrics makes e count every call it sends to another node in m
+// (outcome and latency). Call it before the first Load.
+func (e *Engine) WithMetrics(m *cluster.Metrics) *Engine {
+	e.metrics = m
+	return e
 }
 
 // Identity is the identity of a script version's executor slot in app.
@@ -155,6 +163,19 @@ func (in *remoteInstance) Call(ctx context.Context, req *sdk.Request) sandbox.Re
 	if in.closed.Load() {
 		return sandbox.Result{Err: sandbox.ErrClosed}
 	}
+	start := time.Now()
+	res, failed := in.call(ctx, req)
+	// Whatever came of it, the owner was asked: the record names it.
+	res.Node = in.owner
+	in.e.metrics.ObserveRemoteCall(time.Since(start), failed)
+	return res
+}
+
+// call sends one call to the owner. failed is the error of a call that
+// failed between the nodes (no answer, though the caller's ctx allowed
+// one, or an answer of the wrong type); nil for any answer of the owner,
+// and when the caller's ctx ended first.
+func (in *remoteInstance) call(ctx context.Context, req *sdk.Request) (_ sandbox.Result, failed error) {
 	in.calls.Add(1)
 	start := time.Now()
 	rctx := ctx
@@ -168,18 +189,20 @@ func (in *remoteInstance) Call(ctx context.Context, req *sdk.Request) sandbox.Re
 	if err != nil {
 		if ctx.Err() != nil {
 			in.control(&Cancel{Handle: in.handle})
-			return sandbox.Result{Err: fmt.Errorf("call %s on %s: %w", in.id, in.owner, ctx.Err()), Duration: time.Since(start)}
+			return sandbox.Result{Err: fmt.Errorf("call %s on %s: %w", in.id, in.owner, ctx.Err()), Duration: time.Since(start)}, nil
 		}
-		return sandbox.Result{Err: fmt.Errorf("call %s on %s: %w: %w", in.id, in.owner, err, engine.ErrWorkerCrashed), Duration: time.Since(start)}
+		err = fmt.Errorf("call %s on %s: %w: %w", in.id, in.owner, err, engine.ErrWorkerCrashed)
+		return sandbox.Result{Err: err, Duration: time.Since(start)}, err
 	}
 	a, ok := res.(*Answer)
 	switch {
 	case !ok:
-		return sandbox.Result{Err: fmt.Errorf("call %s on %s: answered %T: %w", in.id, in.owner, res, engine.ErrWorkerCrashed)}
+		err := fmt.Errorf("call %s on %s: answered %T: %w", in.id, in.owner, res, engine.ErrWorkerCrashed)
+		return sandbox.Result{Err: err}, err
 	case a.GetFailure() != Failure_FAILURE_NONE:
-		return sandbox.Result{Err: fmt.Errorf("call %s on %s: %w", in.id, in.owner, failureError(a.GetFailure(), a.GetMessage()))}
+		return sandbox.Result{Err: fmt.Errorf("call %s on %s: %w", in.id, in.owner, failureError(a.GetFailure(), a.GetMessage()))}, nil
 	}
-	return a.GetResult().SandboxResult()
+	return a.GetResult().SandboxResult(), nil
 }
 
 // Close implements engine.Instance: the owner drops the instance.

@@ -164,6 +164,9 @@ func (f InvocationFilter) query() url.Values {
 	if f.Status != "" {
 		q.Set("status", f.Status)
 	}
+	if f.Node != "" {
+		q.Set("node", f.Node)
+	}
 	if f.Limit != 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}

@@ -91,6 +91,8 @@ type Invocation struct {
 	Output     string    `json:"output"`
 	Error      string    `json:"error"`
 	CreatedAt  time.Time `json:"created_at"`
+	// Node is the cluster node that ran the script.
+	Node string `json:"node"`
 }
 
 // InvocationFilter selects invocations; zero fields match all.
@@ -100,7 +102,9 @@ type InvocationFilter struct {
 	ScriptID int64
 	// Status is a status code ("404") or class ("5xx").
 	Status string
-	Limit  int
+	// Node is the name of the node that ran them.
+	Node  string
+	Limit int
 }
 
 // ServerInfo is GET /version.

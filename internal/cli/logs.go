@@ -14,7 +14,7 @@ import (
 )
 
 func logsCmd(g *globals) *cobra.Command {
-	var app, script, status string
+	var app, script, status, node string
 	var limit int
 	var follow bool
 	cmd := &cobra.Command{
@@ -24,27 +24,30 @@ func logsCmd(g *globals) *cobra.Command {
 script and version, method and path, and what the script printed.
 --follow then keeps streaming new ones as they happen (server-sent
 events from GET /api/v1/admin/invocations/stream), until Ctrl-C.
---status takes a code (404) or a class (5xx).`,
+--status takes a code (404) or a class (5xx); --node keeps the calls one
+cluster node ran (each line ends with the node that ran it).`,
 		Example: `  picloud logs
   picloud logs --app shop --status 5xx
   picloud logs --script greet --follow
+  picloud logs --node pi2-7946 --status 5xx
   picloud logs -f -o json | jq .status`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.logs(cmd, app, script, status, limit, follow)
+			return g.logs(cmd, apiclient.InvocationFilter{App: app, Status: status, Node: node}, script, limit, follow)
 		},
 	}
 	g.clientFlags(cmd, true)
 	cmd.Flags().StringVarP(&app, "app", "a", "", "only this app's invocations (slug or id)")
 	cmd.Flags().StringVarP(&script, "script", "s", "", "only this script's (name or id)")
 	cmd.Flags().StringVar(&status, "status", "", `only this status ("404") or class ("5xx")`)
+	cmd.Flags().StringVar(&node, "node", "", "only the invocations this cluster node ran (its node name)")
 	cmd.Flags().IntVarP(&limit, "limit", "n", 20, "how many past invocations to show first (1-500; 0 with --follow: none)")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "stream new invocations as they happen")
 	_ = cmd.RegisterFlagCompletionFunc("app", g.completeApps)
 	return cmd
 }
 
-func (g *globals) logs(cmd *cobra.Command, app, script, status string, limit int, follow bool) error {
+func (g *globals) logs(cmd *cobra.Command, f apiclient.InvocationFilter, script string, limit int, follow bool) error {
 	asJSON, err := g.jsonOutput()
 	if err != nil {
 		return err
@@ -58,9 +61,8 @@ func (g *globals) logs(cmd *cobra.Command, app, script, status string, limit int
 	}
 	ctx := cmd.Context()
 	names := newCatalog(c)
-	f := apiclient.InvocationFilter{App: app, Status: status}
 	if script != "" {
-		s, _, err := names.resolveScript(ctx, script, app)
+		s, _, err := names.resolveScript(ctx, script, f.App)
 		if err != nil {
 			return err
 		}
@@ -113,9 +115,13 @@ func (p *invocationPrinter) print(ctx context.Context, inv apiclient.Invocation)
 	if inv.ScriptID != 0 {
 		script = fmt.Sprintf("%s v%d", p.names.scriptName(ctx, inv.ScriptID), inv.Version)
 	}
+	ref := inv.RequestID
+	if inv.Node != "" {
+		ref += " on " + inv.Node
+	}
 	fmt.Fprintf(p.w, "%s  %3d  %7s  %s  %s %s  (%s)\n",
 		inv.CreatedAt.Local().Format("Jan 02 15:04:05.000"), inv.Status, duration(inv.DurationUS),
-		script, inv.Method, inv.Path, inv.RequestID)
+		script, inv.Method, inv.Path, ref)
 	printIndented(p.w, inv.Output, "  | ")
 	if inv.Error != "" {
 		printIndented(p.w, inv.Error, "  ! ")

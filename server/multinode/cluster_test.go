@@ -39,6 +39,7 @@ func startNode(t *testing.T, tg testdb.Target, name string, join ...string) *ser
 	cfg.Cluster.Gossip = "127.0.0.1:0"
 	cfg.Cluster.Remote = "127.0.0.1:0"
 	cfg.Cluster.Join = join
+	cfg.Server.MetricsListen = "127.0.0.1:0"
 	var log io.Writer = io.Discard
 	if testing.Verbose() {
 		log = os.Stderr
