@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -98,8 +99,15 @@ func (refusingResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.
 // a counter incremented by concurrent calls spread over the nodes ends
 // exact, a secret is read (and masked in the record), a fetch of a local
 // server is recorded with the call, an Invoke runs the callee with
-// trigger "invoke", and an Invoke loop stops at the depth limit.
+// trigger "invoke", and an Invoke loop stops at the depth limit; with
+// scripts in the nodes' own process and in worker processes.
 func TestHostServicesOnRemoteExecutors(t *testing.T) {
+	for _, isolation := range []string{config.IsolationNone, config.IsolationProcess} {
+		t.Run("isolation "+isolation, func(t *testing.T) { testHostServices(t, isolation) })
+	}
+}
+
+func testHostServices(t *testing.T, isolation string) {
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "hello from upstream")
 	}))
@@ -108,6 +116,8 @@ func TestHostServicesOnRemoteExecutors(t *testing.T) {
 	// Fetches may reach private addresses, but the dialer connects to the
 	// test server only: a broken guard fails the test, never the network.
 	tweak := func(cfg *config.Config, opts *server.Options) {
+		cfg.Executor.Isolation = isolation
+		opts.WorkerCommand, opts.WorkerEnv = []string{os.Args[0]}, []string{envWorkerChild + "=1"}
 		cfg.Server.FetchAllowPrivate = true
 		opts.FetchResolver = refusingResolver{}
 		opts.FetchDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -124,7 +134,7 @@ func TestHostServicesOnRemoteExecutors(t *testing.T) {
 	startNodeWith(t, tg, "n2", tweak, n1.Node().GossipAddr())
 	startNodeWith(t, tg, "n3", tweak, n1.Node().GossipAddr())
 	tok := login(t, n1)
-	eventually(t, 5*time.Second, func() bool {
+	eventually(t, 10*time.Second, func() bool {
 		st := statuses(clusterView(t, n1, tok))
 		return st["n1"] == "alive" && st["n2"] == "alive" && st["n3"] == "alive"
 	}, "three members alive on n1")
@@ -140,7 +150,7 @@ func TestHostServicesOnRemoteExecutors(t *testing.T) {
 	}
 	// remote creates a script of the app whose first executor slot n1
 	// places on another node.
-	remote := func(prefix string) *apiclient.ScriptVersion {
+	remote := func(t *testing.T, prefix string) *apiclient.ScriptVersion {
 		t.Helper()
 		for i := range 20 {
 			name := fmt.Sprintf("%s%d", prefix, i)
@@ -156,9 +166,10 @@ func TestHostServicesOnRemoteExecutors(t *testing.T) {
 		t.Fatal("20 scripts all placed on n1")
 		return nil
 	}
-	// call runs sv once through n1 and checks the answer; the call runs
-	// on another node.
-	call := func(sv *apiclient.ScriptVersion, path string, status int, body string) *apiclient.Invocation {
+	// call runs sv once through n1, checks the answer and returns the
+	// call's record; a script's first call runs on another node (its
+	// first slot's).
+	call := func(t *testing.T, sv *apiclient.ScriptVersion, path string, status int, body string, remote bool) *apiclient.Invocation {
 		t.Helper()
 		res, err := client.Execute(ctx, sv.ID, "GET", path, nil, nil)
 		if err != nil || res.Status != status || !strings.Contains(string(res.Body), body) {
@@ -169,14 +180,14 @@ func TestHostServicesOnRemoteExecutors(t *testing.T) {
 			inv, err = client.Invocation(ctx, res.RequestID)
 			return err == nil
 		}, "the record of "+res.RequestID)
-		if inv.Node == "n1" || inv.Node == "" {
+		if remote && (inv.Node == "n1" || inv.Node == "") {
 			t.Fatalf("GET %s ran on %q, want another node than n1", path, inv.Node)
 		}
 		return inv
 	}
 
 	t.Run("kv", func(t *testing.T) {
-		sv := remote("kv")
+		sv := remote(t, "kv")
 		before := n1.ExecutorCalls()
 		const workers, each = 8, 25
 		var wg sync.WaitGroup
@@ -196,11 +207,11 @@ func TestHostServicesOnRemoteExecutors(t *testing.T) {
 		if after["n2"]+after["n3"] == before["n2"]+before["n3"] {
 			t.Fatalf("no /count call ran on n2 or n3 (calls by node %v)", after)
 		}
-		call(sv, "/hits", 200, fmt.Sprint(workers*each))
+		call(t, sv, "/hits", 200, fmt.Sprint(workers*each), false)
 	})
 
 	t.Run("secret", func(t *testing.T) {
-		inv := call(remote("secret"), "/secret", 200, fmt.Sprintf("secret of %d bytes", len(secret)))
+		inv := call(t, remote(t, "secret"), "/secret", 200, fmt.Sprintf("secret of %d bytes", len(secret)), true)
 		if !strings.Contains(inv.Output, "the key is [secret API_KEY]") || strings.Contains(inv.Output, secret) {
 			t.Fatalf("record output %q: want the secret read and masked", inv.Output)
 		}
@@ -208,7 +219,7 @@ func TestHostServicesOnRemoteExecutors(t *testing.T) {
 
 	t.Run("fetch", func(t *testing.T) {
 		url := "http://" + upstream.Listener.Addr().String() + "/hello"
-		inv := call(remote("fetch"), "/fetch?url="+url+"%3Ftoken%3Dabc", 200, "200 hello from upstream")
+		inv := call(t, remote(t, "fetch"), "/fetch?url="+url+"%3Ftoken%3Dabc", 200, "200 hello from upstream", true)
 		if len(inv.Fetches) != 1 || inv.Fetches[0].URL != url || inv.Fetches[0].Status != 200 {
 			t.Fatalf("record fetches %+v, want one of %s answered 200", inv.Fetches, url)
 		}
@@ -218,8 +229,8 @@ func TestHostServicesOnRemoteExecutors(t *testing.T) {
 	})
 
 	t.Run("invoke", func(t *testing.T) {
-		callee := remote("callee")
-		inv := call(remote("caller"), "/invoke?script="+callee.Name, 200, "callee said: hello via invoke at /hi")
+		callee := remote(t, "callee")
+		inv := call(t, remote(t, "caller"), "/invoke?script="+callee.Name, 200, "callee said: hello via invoke at /hi", true)
 		invs, err := client.Invocations(ctx, apiclient.InvocationFilter{ScriptID: callee.ID})
 		if err != nil || len(invs) != 1 || invs[0].Trigger != "invoke" || !strings.HasPrefix(invs[0].RequestID, inv.RequestID+".") {
 			t.Fatalf("callee's records %+v, %v: want one, trigger invoke, under the caller's request id %s", invs, err, inv.RequestID)
@@ -227,8 +238,8 @@ func TestHostServicesOnRemoteExecutors(t *testing.T) {
 	})
 
 	t.Run("depth limit", func(t *testing.T) {
-		sv := remote("loop")
-		call(sv, "/loop", 508, "call depth limit of 4 reached")
+		sv := remote(t, "loop")
+		call(t, sv, "/loop", 508, "call depth limit of 4 reached", true)
 		var invs []apiclient.Invocation
 		eventually(t, 5*time.Second, func() bool {
 			invs, err = client.Invocations(ctx, apiclient.InvocationFilter{ScriptID: sv.ID})
