@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -28,12 +29,12 @@ import (
 
 // hostCalls serves, on the calling node, the host calls of this node's
 // calls in flight on other members. Its actor has an id of the system's
-// choosing; a Call names it and the call in a HostRef.
+// choosing; a Call names it and the call in a HostRef, by a random
+// number, so a host call reaches only a call that handed out its ref.
 type hostCalls struct {
 	pid *actor.PID
 
 	mu    sync.Mutex
-	next  uint64
 	calls map[uint64]hostedCall
 }
 
@@ -53,8 +54,10 @@ func newHostCalls(system *actor.ActorSystem) *hostCalls {
 // ctx until done is called.
 func (hc *hostCalls) register(ctx context.Context, host sdk.Host) (ref *HostRef, done func()) {
 	hc.mu.Lock()
-	hc.next++
-	id := hc.next
+	id := rand.Uint64()
+	for _, taken := hc.calls[id]; taken || id == 0; _, taken = hc.calls[id] {
+		id = rand.Uint64()
+	}
 	hc.calls[id] = hostedCall{ctx: ctx, host: host}
 	hc.mu.Unlock()
 	return &HostRef{Address: hc.pid.GetAddress(), Id: hc.pid.GetId(), Call: id}, func() {
