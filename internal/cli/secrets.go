@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/picloud/picloud/internal/apiclient"
 )
 
 // maxSecretInput bounds what secrets set reads; the server refuses
@@ -169,25 +172,10 @@ func readLimited(path string) ([]byte, error) {
 }
 
 func (g *globals) listSecrets(cmd *cobra.Command, app string) error {
-	asJSON, err := g.jsonOutput()
-	if err != nil {
-		return err
-	}
-	c, err := g.client()
-	if err != nil {
-		return err
-	}
-	secrets, err := c.Secrets(cmd.Context(), app)
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		return printJSON(cmd.OutOrStdout(), secrets)
-	}
 	now := time.Now()
-	t := newTable(cmd.OutOrStdout(), "NAME", "FINGERPRINT", "KEY", "UPDATED", "CREATED")
-	for _, s := range secrets {
-		t.row(s.Name, s.Fingerprint, s.KeyID, ago(&s.UpdatedAt, now), ago(&s.CreatedAt, now))
-	}
-	return t.flush()
+	return listing(g, cmd, func(ctx context.Context, c *apiclient.Client) ([]apiclient.Secret, error) {
+		return c.Secrets(ctx, app)
+	}, []string{"NAME", "FINGERPRINT", "KEY", "UPDATED", "CREATED"}, func(s apiclient.Secret) []string {
+		return []string{s.Name, s.Fingerprint, s.KeyID, ago(&s.UpdatedAt, now), ago(&s.CreatedAt, now)}
+	})
 }
