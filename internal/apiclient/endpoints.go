@@ -132,19 +132,22 @@ func (c *Client) Script(ctx context.Context, id int64) (*ScriptVersion, error) {
 	return &s, err
 }
 
-// CreateScript makes a script of app from source (version 1). A source
-// that does not compile is an *Error with status 422, Line and Column.
-func (c *Client) CreateScript(ctx context.Context, app, name, source string) (*ScriptVersion, error) {
+// CreateScript makes a script of app from source (version 1), with an
+// optional message. A source that does not compile is an *Error with
+// status 422, Line and Column.
+func (c *Client) CreateScript(ctx context.Context, app, name, source, message string) (*ScriptVersion, error) {
 	var s ScriptVersion
-	err := c.call(ctx, "POST", "/apps/"+pathArg(app)+"/scripts", map[string]string{"name": name, "source": source}, &s)
+	body := map[string]string{"name": name, "source": source, "message": message}
+	err := c.call(ctx, "POST", "/apps/"+pathArg(app)+"/scripts", body, &s)
 	return &s, err
 }
 
-// UpdateScript makes source the script's live version; the live source
-// again makes no new version.
-func (c *Client) UpdateScript(ctx context.Context, id int64, source string) (*ScriptVersion, error) {
+// UpdateScript makes source the script's live version, with an optional
+// message; the live source again makes no new version.
+func (c *Client) UpdateScript(ctx context.Context, id int64, source, message string) (*ScriptVersion, error) {
 	var s ScriptVersion
-	err := c.call(ctx, "PUT", "/scripts/"+strconv.FormatInt(id, 10), map[string]string{"source": source}, &s)
+	body := map[string]string{"source": source, "message": message}
+	err := c.call(ctx, "PUT", "/scripts/"+strconv.FormatInt(id, 10), body, &s)
 	return &s, err
 }
 

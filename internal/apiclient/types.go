@@ -40,13 +40,24 @@ type App struct {
 
 // Script is a script as lists show it: no source.
 type Script struct {
-	ID          int64     `json:"id"`
-	AppID       int64     `json:"app_id"`
-	Name        string    `json:"name"`
-	LiveVersion int64     `json:"live_version"`
-	State       string    `json:"state,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          int64  `json:"id"`
+	AppID       int64  `json:"app_id"`
+	Name        string `json:"name"`
+	LiveVersion int64  `json:"live_version"`
+	State       string `json:"state,omitempty"`
+	// Health is derived by the server from the latest calls (in lists).
+	Health    *ScriptHealth `json:"health,omitempty"`
+	CreatedAt time.Time     `json:"created_at"`
+	UpdatedAt time.Time     `json:"updated_at"`
+}
+
+// ScriptHealth is a script's health as the server derives it from its
+// latest calls: ok, degraded, failing or parked.
+type ScriptHealth struct {
+	State    string    `json:"state"`
+	Calls    int64     `json:"recent_calls"`
+	Failures int64     `json:"recent_failures"`
+	Since    time.Time `json:"since"`
 }
 
 // ScriptVersion is a script with one version: the live one from GET
@@ -56,6 +67,7 @@ type ScriptVersion struct {
 	Version int64  `json:"version"`
 	Hash    string `json:"hash"`
 	Source  string `json:"source,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // Route binds a method and path of an app to a script.

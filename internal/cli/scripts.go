@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -42,8 +43,8 @@ func scriptsCmd(g *globals) *cobra.Command {
 					}
 				}
 				return rows, nil
-			}, []string{"APP", "SCRIPT", "ID", "VERSION", "STATE", "UPDATED"}, func(r scriptRow) []string {
-				return []string{r.App, r.Name, strconv.FormatInt(r.ID, 10), "v" + strconv.FormatInt(r.LiveVersion, 10), r.State, ago(&r.UpdatedAt, now)}
+			}, []string{"APP", "SCRIPT", "ID", "VERSION", "HEALTH", "UPDATED"}, func(r scriptRow) []string {
+				return []string{r.App, r.Name, strconv.FormatInt(r.ID, 10), "v" + strconv.FormatInt(r.LiveVersion, 10), healthText(r.Script), ago(&r.UpdatedAt, now)}
 			})
 		},
 	}
@@ -51,4 +52,17 @@ func scriptsCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVarP(&app, "app", "a", "", "only this app's scripts (slug or id)")
 	_ = cmd.RegisterFlagCompletionFunc("app", g.completeApps)
 	return cmd
+}
+
+// healthText is a script's health as the server derived it, with the
+// failures among its latest calls: "failing (5 of 5 calls failed)".
+func healthText(s apiclient.Script) string {
+	h := s.Health
+	switch {
+	case h == nil:
+		return s.State // an older server
+	case h.Failures > 0:
+		return fmt.Sprintf("%s (%d of %d calls failed)", h.State, h.Failures, h.Calls)
+	}
+	return h.State
 }
