@@ -26,11 +26,8 @@ func (a *API) putScriptByName(ctx context.Context, rc *fasthttp.RequestCtx) erro
 	if err := decode(rc, &in); err != nil {
 		return err
 	}
-	nv, err := newVersion(in.Source, in.Message)
+	nv, err := a.checkedVersion(ctx, in.Source, in.Message)
 	if err != nil {
-		return err
-	}
-	if err := a.validateSource(ctx, in.Source); err != nil {
 		return err
 	}
 	// Two tries: a script created by someone else between the look-up and
@@ -40,31 +37,12 @@ func (a *API) putScriptByName(ctx context.Context, rc *fasthttp.RequestCtx) erro
 		if err != nil {
 			return err
 		}
-		if existing == nil {
-			script, version, err := a.db.CreateScriptWith(ctx, app.ID, name, nv)
-			if errors.Is(err, models.ErrConflict) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := a.deployed(ctx, app.ID); err != nil {
-				return err
-			}
-			a.reply(rc, fasthttp.StatusCreated, scriptView{Script: script, Version: version.Version, Hash: version.Hash, Message: version.Message})
-			return nil
+		if existing != nil {
+			return a.storeVersion(ctx, rc, existing, nv)
 		}
-		updated, version, err := a.db.UpdateScriptWith(ctx, existing.ID, nv)
-		if err != nil {
+		if err := a.storeScript(ctx, rc, app.ID, name, nv); !errors.Is(err, models.ErrConflict) {
 			return err
 		}
-		if version.Version != existing.LiveVersion {
-			if err := a.deployed(ctx, app.ID); err != nil {
-				return err
-			}
-		}
-		a.reply(rc, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash, Message: version.Message})
-		return nil
 	}
 	return models.ErrConflict
 }

@@ -119,21 +119,55 @@ func (a *API) createScript(ctx context.Context, rc *fasthttp.RequestCtx) error {
 	if !validScriptName(in.Name) {
 		return invalid("name", "must be 1-64 of letters, digits, '_', '.' and '-', starting with a letter or digit (got %q)", in.Name)
 	}
-	nv, err := newVersion(in.Source, in.Message)
+	nv, err := a.checkedVersion(ctx, in.Source, in.Message)
 	if err != nil {
 		return err
 	}
-	if err := a.validateSource(ctx, in.Source); err != nil {
-		return err
+	return a.storeScript(ctx, rc, app.ID, in.Name, nv)
+}
+
+// checkedVersion is a new version of source with message, once both are
+// valid and the source compiles.
+func (a *API) checkedVersion(ctx context.Context, source, message string) (models.NewVersion, error) {
+	nv, err := newVersion(source, message)
+	if err != nil {
+		return models.NewVersion{}, err
 	}
-	script, version, err := a.db.CreateScriptWith(ctx, app.ID, in.Name, nv)
+	if err := a.validateSource(ctx, source); err != nil {
+		return models.NewVersion{}, err
+	}
+	return nv, nil
+}
+
+// storeScript stores the app's new script name with nv as its first
+// version, makes it live and answers 201 (models.ErrConflict when the
+// name is taken).
+func (a *API) storeScript(ctx context.Context, rc *fasthttp.RequestCtx, appID int64, name string, nv models.NewVersion) error {
+	script, version, err := a.db.CreateScriptWith(ctx, appID, name, nv)
 	if err != nil {
 		return err
 	}
-	if err := a.deployed(ctx, app.ID); err != nil {
+	if err := a.deployed(ctx, appID); err != nil {
 		return err
 	}
 	a.reply(rc, fasthttp.StatusCreated, scriptView{Script: script, Version: version.Version, Hash: version.Hash, Message: version.Message})
+	return nil
+}
+
+// storeVersion stores nv as script's next version, makes it live and
+// answers 200; the live source again makes no new version and deploys
+// nothing.
+func (a *API) storeVersion(ctx context.Context, rc *fasthttp.RequestCtx, script *models.Script, nv models.NewVersion) error {
+	updated, version, err := a.db.UpdateScriptWith(ctx, script.ID, nv)
+	if err != nil {
+		return err
+	}
+	if version.Version != script.LiveVersion {
+		if err := a.deployed(ctx, updated.AppID); err != nil {
+			return err
+		}
+	}
+	a.reply(rc, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash, Message: version.Message})
 	return nil
 }
 
@@ -168,27 +202,11 @@ func (a *API) updateScript(ctx context.Context, rc *fasthttp.RequestCtx) error {
 	if err := decode(rc, &in); err != nil {
 		return err
 	}
-	nv, err := newVersion(in.Source, in.Message)
+	nv, err := a.checkedVersion(ctx, in.Source, in.Message)
 	if err != nil {
 		return err
 	}
-	if err := a.validateSource(ctx, in.Source); err != nil {
-		return err
-	}
-	updated, version, err := a.db.UpdateScriptWith(ctx, script.ID, nv)
-	if err != nil {
-		return err
-	}
-	if version.Version == script.LiveVersion {
-		// The live source again: no new version, nothing to deploy.
-		a.reply(rc, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash, Message: version.Message})
-		return nil
-	}
-	if err := a.deployed(ctx, updated.AppID); err != nil {
-		return err
-	}
-	a.reply(rc, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash, Message: version.Message})
-	return nil
+	return a.storeVersion(ctx, rc, script, nv)
 }
 
 func (a *API) deleteScript(ctx context.Context, rc *fasthttp.RequestCtx) error {
