@@ -221,7 +221,7 @@ test('an app: key-value storage, secrets and schedules', { timeout: 240_000 }, a
 		assert.equal(await page.locator('#sched-cron-msg').textContent(), '');
 	});
 
-	await step('schedules: create two, see the next runs and the last scheduled runs', async () => {
+	await step('schedules: create two, edit one, see the next runs and the last scheduled runs', async () => {
 		await page.getByLabel('Time zone', { exact: true }).fill('Europe/Berlin');
 		await page.getByLabel('Cron', { exact: true }).fill('0 9 * * 1-5');
 		await page.getByRole('button', { name: 'Create schedule' }).click();
@@ -231,6 +231,21 @@ test('an app: key-value storage, secrets and schedules', { timeout: 240_000 }, a
 		assert.equal(await weekly.getByTestId('next-runs').locator('li').count(), 5, 'five next runs');
 		assert.match(await weekly.textContent(), /Europe\/Berlin/);
 		assert.match(await weekly.textContent(), /not yet/);
+
+		// Edit it in its row: the API's errors at their field, then a change.
+		const row = page.locator(`tr[data-schedule="${await weekly.getAttribute('data-schedule')}"]`);
+		await page.getByRole('button', { name: 'Edit schedule 0 9 * * 1-5 of reader' }).click();
+		const cron = row.locator('input[id^="edit-cron-"]');
+		await cron.fill('0 25 * * *');
+		await row.getByRole('button', { name: 'Save' }).click();
+		await row.locator('[id^="edit-cron-msg-"]').filter({ hasText: /\S/ }).waitFor();
+		assert.equal(await cron.getAttribute('aria-invalid'), 'true');
+		await cron.fill('30 8 * * 1-5');
+		await row.getByRole('button', { name: 'Save' }).click();
+		await page.getByText('Changed the schedule of reader to 30 8 * * 1-5 (Europe/Berlin).').waitFor();
+		const changed = page.locator('tr', { hasText: '30 8 * * 1-5' });
+		await changed.waitFor();
+		assert.match(await changed.getByTestId('next-runs').locator('li').first().textContent(), /:30:00/, 'next runs follow the change');
 
 		await page.getByLabel('Time zone', { exact: true }).fill('UTC');
 		await page.getByLabel('Cron', { exact: true }).fill('* * * * * *');
@@ -258,7 +273,7 @@ test('an app: key-value storage, secrets and schedules', { timeout: 240_000 }, a
 		await dialog.getByRole('button', { name: 'Delete schedule' }).click();
 		await page.locator('tr', { hasText: '* * * * * *' }).waitFor({ state: 'detached' });
 		const left = await api('GET', `/scripts/${script.id}/schedules`, undefined, 200);
-		assert.deepEqual(left.items.map((s) => s.cron), ['0 9 * * 1-5']);
+		assert.deepEqual(left.items.map((s) => s.cron), ['30 8 * * 1-5']);
 	});
 
 	await step('invocations: each names its node; filter by it, also in the detail', async () => {
