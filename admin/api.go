@@ -218,6 +218,7 @@ func (a *API) routes(g *router.Group) {
 	g.DELETE("/apps/{app}/secrets/{name}", a.handle(a.deleteSecret))
 	g.GET("/scripts/{id}/schedules", a.handle(a.listSchedules))
 	g.POST("/scripts/{id}/schedules", a.handle(a.createSchedule))
+	g.PATCH("/scripts/{id}/schedules/{schedule}", a.handle(a.updateSchedule))
 	g.DELETE("/scripts/{id}/schedules/{schedule}", a.handle(a.deleteSchedule))
 
 	// API tokens and the live invocation log (the CLI's endpoints).

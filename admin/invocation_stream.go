@@ -113,6 +113,9 @@ func (a *API) invocationFilter(ctx context.Context, rc *fasthttp.RequestCtx) (mo
 	if f.Node, err = nodeParam(args); err != nil {
 		return f, err
 	}
+	if f.Trigger, err = triggerParam(args); err != nil {
+		return f, err
+	}
 	limit, err := queryInt(args, "limit", 1, maxInvocationLimit)
 	f.Limit = int(limit)
 	return f, err

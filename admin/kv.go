@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"encoding/base64"
+	"net/url"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -66,9 +67,17 @@ func (a *API) listKV(ctx context.Context, rc *fasthttp.RequestCtx) error {
 	return nil
 }
 
-func kvKey(rc *fasthttp.RequestCtx) string {
-	key, _ := rc.UserValue("key").(string)
-	return key
+// kvKey is the key of /apps/{app}/kv/{key}, percent-decoded: the router
+// matches the path as sent, so a key with a space, '?', '#' or '%' in it
+// arrives escaped (as URLs must carry it) and is stored unescaped, as a
+// script names it.
+func kvKey(rc *fasthttp.RequestCtx) (string, error) {
+	raw, _ := rc.UserValue("key").(string)
+	key, err := url.PathUnescape(raw)
+	if err != nil {
+		return "", invalid("key", "is not a valid percent-encoded path: %v", err)
+	}
+	return key, nil
 }
 
 func (a *API) getKV(ctx context.Context, rc *fasthttp.RequestCtx) error {
@@ -76,7 +85,11 @@ func (a *API) getKV(ctx context.Context, rc *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	e, err := a.db.KVEntry(ctx, app.ID, kvKey(rc), a.now())
+	key, err := kvKey(rc)
+	if err != nil {
+		return err
+	}
+	e, err := a.db.KVEntry(ctx, app.ID, key, a.now())
 	if err != nil {
 		return err
 	}
@@ -91,6 +104,10 @@ func (a *API) getKV(ctx context.Context, rc *fasthttp.RequestCtx) error {
 
 func (a *API) putKV(ctx context.Context, rc *fasthttp.RequestCtx) error {
 	app, err := a.appOf(ctx, rc)
+	if err != nil {
+		return err
+	}
+	key, err := kvKey(rc)
 	if err != nil {
 		return err
 	}
@@ -120,10 +137,10 @@ func (a *API) putKV(ctx context.Context, rc *fasthttp.RequestCtx) error {
 		t := now.Add(ttl)
 		expires = &t
 	}
-	if err := a.db.KVSet(ctx, app.ID, kvKey(rc), value, expires, a.kvQuota, now); err != nil {
+	if err := a.db.KVSet(ctx, app.ID, key, value, expires, a.kvQuota, now); err != nil {
 		return err
 	}
-	e, err := a.db.KVEntry(ctx, app.ID, kvKey(rc), now)
+	e, err := a.db.KVEntry(ctx, app.ID, key, now)
 	if err != nil {
 		return err
 	}
@@ -136,12 +153,16 @@ func (a *API) deleteKV(ctx context.Context, rc *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	deleted, err := a.db.KVDelete(ctx, app.ID, kvKey(rc), a.now())
+	key, err := kvKey(rc)
+	if err != nil {
+		return err
+	}
+	deleted, err := a.db.KVDelete(ctx, app.ID, key, a.now())
 	if err != nil {
 		return err
 	}
 	if !deleted {
-		return notFoundf("kv key %q", kvKey(rc))
+		return notFoundf("kv key %q", key)
 	}
 	rc.SetStatusCode(fasthttp.StatusNoContent)
 	return nil

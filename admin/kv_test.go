@@ -65,6 +65,27 @@ func TestKV(t *testing.T) {
 	})
 }
 
+// TestKVEscapedKeys: a key travels percent-encoded in the path, as URLs
+// carry a space, '?', '#' or '%', and is stored as the script names it.
+func TestKVEscapedKeys(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		s := startAPI(t, tg)
+		s.run(t, scenario{name: "app", method: "POST", url: "/apps", body: map[string]string{"slug": "shop"}, status: 201})
+		s.runAll(t, []scenario{
+			{name: "put escaped", method: "PUT", url: "/apps/shop/kv/a%20b%3Fc%23d%25e", body: map[string]any{"value": "v"}, status: 200, want: []string{`"key":"a b?c#d%e"`}},
+			{name: "get escaped", method: "GET", url: "/apps/shop/kv/a%20b%3Fc%23d%25e", status: 200, want: []string{`"key":"a b?c#d%e"`, `"value":"v"`}},
+			{name: "listed unescaped", method: "GET", url: "/apps/shop/kv", status: 200, want: []string{`"key":"a b?c#d%e"`}, notWant: []string{"%20"}},
+			{name: "escaped slash", method: "PUT", url: "/apps/shop/kv/blob%2Fraw", body: map[string]any{"value": "x"}, status: 200, want: []string{`"key":"blob/raw"`}},
+			{name: "same key, plain slash", method: "GET", url: "/apps/shop/kv/blob/raw", status: 200, want: []string{`"value":"x"`}},
+			{name: "delete escaped", method: "DELETE", url: "/apps/shop/kv/a%20b%3Fc%23d%25e", status: 204},
+			{name: "deleted", method: "GET", url: "/apps/shop/kv/a%20b%3Fc%23d%25e", status: 404, want: []string{`a b?c#d%e`}},
+		})
+		if _, ok, _ := s.db.KVGet(context.Background(), 1, "blob/raw", time.Now()); !ok {
+			t.Error(`"blob/raw" is not stored under its unescaped name`)
+		}
+	})
+}
+
 // between returns what lies between the first from and the next to in s.
 func between(s, from, to string) string {
 	_, rest, ok := strings.Cut(s, from)

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"time"
@@ -71,17 +72,9 @@ func (a *API) createSchedule(ctx context.Context, rc *fasthttp.RequestCtx) error
 	if in.Timezone == "" {
 		in.Timezone = schedule.DefaultTimezone
 	}
-	spec, err := schedule.Parse(in.Cron, in.Timezone)
+	next, err := firstFiring(in.Cron, in.Timezone)
 	if err != nil {
-		field := "cron"
-		if strings.HasPrefix(err.Error(), "timezone") {
-			field = "timezone"
-		}
-		return invalid(field, "%v", err)
-	}
-	next := spec.Next(time.Now())
-	if next.IsZero() {
-		return invalid("cron", "%q never fires", in.Cron)
+		return err
 	}
 	s := &models.Schedule{AppID: script.AppID, ScriptID: script.ID, Cron: in.Cron, Timezone: in.Timezone, NextRunAt: next}
 	if err := a.db.CreateSchedule(ctx, s); err != nil {
@@ -92,6 +85,86 @@ func (a *API) createSchedule(ctx context.Context, rc *fasthttp.RequestCtx) error
 	}
 	a.reply(rc, fasthttp.StatusCreated, a.scheduleView(*s))
 	return nil
+}
+
+// firstFiring checks a cron expression in a time zone and answers its
+// next firing from now; bad input is an error naming its field.
+func firstFiring(cron, timezone string) (time.Time, error) {
+	spec, err := schedule.Parse(cron, timezone)
+	if err != nil {
+		field := "cron"
+		if strings.HasPrefix(err.Error(), "timezone") {
+			field = "timezone"
+		}
+		return time.Time{}, invalid(field, "%v", err)
+	}
+	next := spec.Next(time.Now())
+	if next.IsZero() {
+		return time.Time{}, invalid("cron", "%q never fires", cron)
+	}
+	return next, nil
+}
+
+// updateScheduleInput is PATCH /scripts/{id}/schedules/{schedule}: the
+// fields to change; absent ones keep their value.
+type updateScheduleInput struct {
+	Cron     *string `json:"cron"`
+	Timezone *string `json:"timezone"`
+}
+
+// updateSchedule serves PATCH /scripts/{id}/schedules/{schedule}: a new
+// cron expression or time zone, the next firing computed afresh.
+func (a *API) updateSchedule(ctx context.Context, rc *fasthttp.RequestCtx) error {
+	id, err := idParam(rc, "id")
+	if err != nil {
+		return err
+	}
+	sid, err := idParam(rc, "schedule")
+	if err != nil {
+		return err
+	}
+	var in updateScheduleInput
+	if err := decode(rc, &in); err != nil {
+		return err
+	}
+	cur, err := a.scriptSchedule(ctx, id, sid)
+	if err != nil {
+		return err
+	}
+	cron, tz := cur.Cron, cur.Timezone
+	if in.Cron != nil {
+		cron = *in.Cron
+	}
+	if in.Timezone != nil {
+		tz = cmp.Or(*in.Timezone, schedule.DefaultTimezone)
+	}
+	next, err := firstFiring(cron, tz)
+	if err != nil {
+		return err
+	}
+	s, err := a.db.UpdateSchedule(ctx, id, sid, cron, tz, next)
+	if err != nil {
+		return err
+	}
+	if a.scheduler != nil {
+		a.scheduler.Wake()
+	}
+	a.reply(rc, fasthttp.StatusOK, a.scheduleView(*s))
+	return nil
+}
+
+// scriptSchedule finds schedule sid of script id, or answers ErrNotFound.
+func (a *API) scriptSchedule(ctx context.Context, id, sid int64) (*models.Schedule, error) {
+	items, err := a.db.ScriptSchedules(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for i := range items {
+		if items[i].ID == sid {
+			return &items[i], nil
+		}
+	}
+	return nil, notFoundf("schedule %d of script %d", sid, id)
 }
 
 func (a *API) deleteSchedule(ctx context.Context, rc *fasthttp.RequestCtx) error {

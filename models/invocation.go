@@ -120,6 +120,9 @@ type InvocationFilter struct {
 	Since time.Time
 	// Node, when not "", keeps the invocations run by that node.
 	Node string
+	// Trigger, when not "", keeps the invocations started that way
+	// ("http", "schedule", "invoke").
+	Trigger string
 	// Limit caps the rows returned: DefaultInvocationLimit when 0,
 	// at most MaxInvocationLimit.
 	Limit int

@@ -33,6 +33,9 @@ func (f InvocationFilter) where(q *bun.SelectQuery) *bun.SelectQuery {
 	if f.Node != "" {
 		q = q.Where("node = ?", f.Node)
 	}
+	if f.Trigger != "" {
+		q = q.Where("trigger_kind = ?", f.Trigger)
+	}
 	return q
 }
 

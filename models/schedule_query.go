@@ -30,6 +30,28 @@ func (db *DB) ScriptSchedules(ctx context.Context, scriptID int64) ([]Schedule, 
 	return out, nil
 }
 
+// UpdateSchedule changes the cron expression and time zone of schedule
+// id of the script and moves its next firing to next, or answers
+// ErrNotFound. A firing already claimed runs as claimed; the one due
+// under the old expression is dropped.
+func (db *DB) UpdateSchedule(ctx context.Context, scriptID, id int64, cron, timezone string, next time.Time) (*Schedule, error) {
+	res, err := db.bun.NewUpdate().Model((*Schedule)(nil)).
+		Set("cron = ?", cron).Set("timezone = ?", timezone).
+		Set("next_run_at = ?", normalizeTime(next)).Set("updated_at = ?", now()).
+		Where("id = ?", id).Where("script_id = ?", scriptID).Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("update schedule %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, fmt.Errorf("%w: schedule %d of script %d", ErrNotFound, id, scriptID)
+	}
+	s := new(Schedule)
+	if err := db.bun.NewSelect().Model(s).Where("sch.id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "schedule %d", id)
+	}
+	return s, nil
+}
+
 // DeleteSchedule removes schedule id of the script, or answers
 // ErrNotFound.
 func (db *DB) DeleteSchedule(ctx context.Context, scriptID, id int64) error {

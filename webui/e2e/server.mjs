@@ -22,12 +22,16 @@ export function buildBinary(dir) {
 	return bin;
 }
 
-/** startServer runs bin and resolves once it listens and printed the setup link. */
-export async function startServer(bin) {
+/**
+ * startServer runs bin and resolves once it listens and printed the setup
+ * link. env adds to (or overrides) the server's environment, e.g. for
+ * cluster mode on PostgreSQL.
+ */
+export async function startServer(bin, { env = {} } = {}) {
 	const dataDir = mkdtempSync(join(tmpdir(), 'picloud-ui-data-'));
 	const proc = spawn(bin, ['serve'], {
 		cwd: dataDir,
-		env: { PATH: process.env.PATH, HOME: dataDir, PICLOUD_LISTEN: '127.0.0.1:0', PICLOUD_DATA_DIR: dataDir },
+		env: { PATH: process.env.PATH, HOME: dataDir, PICLOUD_LISTEN: '127.0.0.1:0', PICLOUD_DATA_DIR: dataDir, ...env },
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
 	let logs = '';

@@ -1,0 +1,1 @@
+import"../chunks/xihTtKlq.js";import{$ as e,C as t,E as n,G as r,K as i,R as a,W as o,et as s,w as c}from"../chunks/CO2bc0zK.js";import{t as l}from"../chunks/BotvpFFG.js";var u=n(`<h1> </h1> <p> </p>`,1);function d(n,d){s(d,!0);var f=u(),p=o(f),m=r(p,!0),h=i(p,2),g=r(h,!0);a(()=>{t(m,l.status),t(g,l.error?.message)}),c(n,f),e()}export{d as component};

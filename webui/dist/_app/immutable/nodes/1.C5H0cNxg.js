@@ -1,1 +1,0 @@
-import"../chunks/xihTtKlq.js";import{$ as e,C as t,G as n,L as r,Q as i,S as a,T as o,U as s,W as c}from"../chunks/D8C-Rbxh.js";import{t as l}from"../chunks/CaS3EHhp.js";var u=o(`<h1> </h1> <p> </p>`,1);function d(o,d){e(d,!0);var f=u(),p=s(f),m=c(p,!0),h=n(p,2),g=c(h,!0);r(()=>{a(m,l.status),a(g,l.error?.message)}),t(o,f),i()}export{d as component};
