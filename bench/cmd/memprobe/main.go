@@ -8,7 +8,9 @@
 // 127.0.0.1 (a free port), and reads everything else from /proc (Linux):
 //
 //  1. start: RSS and PSS of the server and of each of its child processes
-//     every -sample (100 ms) from the moment it is started, for -settle;
+//     every -sample (100 ms) from the moment it is started, for -settle
+//     (children: its worker processes and, while scripts are uploaded,
+//     their checker processes);
 //     the first admin is made through the setup link the server prints,
 //     as a fresh install's user does (one Argon2id hash, reported apart);
 //  2. deploy -scripts scripts (each bound to GET /m/N of the seeded Hello
@@ -211,7 +213,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "\nmemprobe: %s, %d scripts (%d warm), load average %s\n", o.bin, o.scripts, o.warm,
 		strings.Join(strings.Fields(string(load))[:3], " "))
 	fmt.Fprintf(out, "healthy after %s\n", ready.Round(time.Millisecond))
-	fmt.Fprintf(out, "%-44s %10s %10s %10s %10s\n", "memory (MiB)", "server RSS", "workers", "RSS total", "PSS total")
+	fmt.Fprintf(out, "%-44s %10s %10s %10s %10s\n", "memory (MiB)", "server RSS", "children", "RSS total", "PSS total")
 	row := func(name string, s sample) {
 		fmt.Fprintf(out, "%-44s %10.1f %10.1f %10.1f %10.1f\n", name, mib(s.serverRSS), mib(s.workersRSS),
 			mib(s.serverRSS+s.workersRSS), mib(s.pss))
