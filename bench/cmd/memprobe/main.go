@@ -213,10 +213,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "\nmemprobe: %s, %d scripts (%d warm), load average %s\n", o.bin, o.scripts, o.warm,
 		strings.Join(strings.Fields(string(load))[:3], " "))
 	fmt.Fprintf(out, "healthy after %s\n", ready.Round(time.Millisecond))
-	fmt.Fprintf(out, "%-44s %10s %10s %10s %10s\n", "memory (MiB)", "server RSS", "children", "RSS total", "PSS total")
+	fmt.Fprintf(out, "%-44s %10s %11s %10s %10s %10s\n", "memory (MiB)", "server RSS", "server anon", "children", "RSS total", "PSS total")
 	row := func(name string, s sample) {
-		fmt.Fprintf(out, "%-44s %10.1f %10.1f %10.1f %10.1f\n", name, mib(s.serverRSS), mib(s.workersRSS),
-			mib(s.serverRSS+s.workersRSS), mib(s.pss))
+		fmt.Fprintf(out, "%-44s %10.1f %11.1f %10.1f %10.1f %10.1f\n", name, mib(s.serverRSS), mib(s.serverAnon),
+			mib(s.workersRSS), mib(s.serverRSS+s.workersRSS), mib(s.pss))
 	}
 	row("1 s after start", at1s)
 	row("highest sample, start to settled", startPeak)

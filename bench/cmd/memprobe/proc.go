@@ -23,7 +23,10 @@ type sample struct {
 	at                    time.Duration
 	phase                 string
 	serverRSS, workersRSS int64
-	pss                   int64
+	// serverAnon is the server's private memory (RssAnon: heap, stacks),
+	// its RSS less the pages of the binary and libraries it maps.
+	serverAnon int64
+	pss        int64
 }
 
 // recorder samples the memory of a process tree every interval.
@@ -65,6 +68,7 @@ func (r *recorder) run() func() {
 func (r *recorder) take() {
 	s := sample{at: time.Since(r.start)}
 	s.serverRSS = statusKiB(r.pid, "VmRSS:")
+	s.serverAnon = statusKiB(r.pid, "RssAnon:")
 	s.pss = pssKiB(r.pid)
 	for _, c := range children(r.pid) {
 		s.workersRSS += statusKiB(c, "VmRSS:")
