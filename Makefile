@@ -15,7 +15,7 @@ FUZZTIME    ?= 10s
 PROTO_FILES   := worker/worker.proto actors/actorspb/actors.proto cluster/executors/executors.proto
 VTPROTO_FILES := worker/worker.proto
 
-.PHONY: run build test fuzz lint fmt bench proto proto-check ui ui-check ui-test clean
+.PHONY: run build test fuzz lint fmt bench bench-mem proto proto-check ui ui-check ui-test clean
 
 run: ## start PiCloud on the embedded SQLite default in ./data
 	$(GO) run ./cmd/picloud
@@ -48,9 +48,19 @@ lint: ## staticcheck (installed on first use)
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-bench: ## load generator against the real binary and a bare fasthttp handler, plus Go benchmarks
+bench: ## load generator against the real binary and a bare fasthttp handler, plus Go benchmarks and bench-mem
 	bash bench/run.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./route/ ./sandbox/ ./actors/ ./ingress/ ./worker/
+	$(MAKE) --no-print-directory bench-mem
+
+# What bench-mem deploys and measures (bench/cmd/memprobe -h).
+MEM_SCRIPTS ?= 1000
+MEM_WARM    ?= 100
+MEM_ROUNDS  ?= 50
+
+bench-mem: ## memory from start and with MEM_SCRIPTS deployed, idle wake-ups, cold start, deploy to answer
+	$(GO) build -o bin/picloud ./cmd/picloud
+	$(GO) run ./bench/cmd/memprobe -bin bin/picloud -scripts $(MEM_SCRIPTS) -warm $(MEM_WARM) -rounds $(MEM_ROUNDS)
 
 proto: ## regenerate the committed Go code of the .proto files (pure Go: no protoc needed)
 	$(GO) run ./internal/tools/protogen -vt $(VTPROTO_FILES) $(PROTO_FILES)

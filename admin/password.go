@@ -7,8 +7,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -154,6 +156,9 @@ type hasher struct {
 	// dummy is a hash of nothing anyone knows, verified for unknown users
 	// so that they take as long as known ones.
 	dummy string
+	// busy counts the hashes running, so that the last one to finish
+	// gives their memory back.
+	busy atomic.Int32
 }
 
 func newHasher(p Argon2Params, concurrency int) *hasher {
@@ -163,20 +168,44 @@ func newHasher(p Argon2Params, concurrency int) *hasher {
 	return &hasher{
 		params: p,
 		slots:  make(chan struct{}, concurrency),
-		dummy:  HashPassword(p, newToken()),
+		dummy:  unknowableHash(p),
 	}
+}
+
+// unknowableHash is a PHC string under p whose key is random bytes rather
+// than the hash of a password: verifying any password against it costs
+// what verifying against a real hash under p costs, and fails. Making it
+// costs no Argon2 run, so a server does not hold Memory KiB at start for it.
+func unknowableHash(p Argon2Params) string {
+	salt, key := make([]byte, p.SaltLen), make([]byte, p.KeyLen)
+	_, _ = rand.Read(salt) // crypto/rand.Read never fails
+	_, _ = rand.Read(key)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
 func (h *hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
+		h.busy.Add(1)
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("wait to hash a password: %w", ctx.Err())
 	}
 }
 
-func (h *hasher) release() { <-h.slots }
+// release ends a hash. The last one running returns the memory Argon2
+// held (Memory KiB per hash, 64 MiB by default) to the operating system
+// at once: left to the runtime's background scavenger, a login would keep
+// the server's resident memory that much higher for minutes.
+func (h *hasher) release() {
+	last := h.busy.Add(-1) == 0
+	<-h.slots
+	if last {
+		debug.FreeOSMemory()
+	}
+}
 
 // hash returns a new PHC string for password.
 func (h *hasher) hash(ctx context.Context, password string) (string, error) {

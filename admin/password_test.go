@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -84,6 +85,30 @@ func TestHasherUnknownUser(t *testing.T) {
 		if ok, err := h.verify(context.Background(), "", pw); ok || err != nil {
 			t.Fatalf("verify of an unknown user with %q = %v, %v", pw, ok, err)
 		}
+	}
+}
+
+// TestHasherStartsWithoutArgon2: building the hasher (every server start)
+// runs no Argon2, which would hold Memory KiB, yet its dummy hash has the
+// parameters of a real one, so an unknown user costs what a known one does.
+func TestHasherStartsWithoutArgon2(t *testing.T) {
+	p := Argon2Params{Memory: 32 << 10, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	h := newHasher(p, 1)
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew >= uint64(p.Memory)<<10 {
+		t.Fatalf("newHasher allocated %d bytes: it ran Argon2 (%d KiB)", grew, p.Memory)
+	}
+	dummy, err := parsePHC(h.dummy)
+	if err != nil {
+		t.Fatalf("dummy hash %q: %v", h.dummy, err)
+	}
+	if dummy.params != p {
+		t.Fatalf("dummy hash parameters = %+v, want %+v", dummy.params, p)
+	}
+	if other := newHasher(p, 1); other.dummy == h.dummy {
+		t.Fatal("two hashers share a dummy hash: it is not random")
 	}
 }
 

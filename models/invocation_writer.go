@@ -132,9 +132,11 @@ func (w *InvocationWriter) Dropped() uint64 {
 
 // Run writes queued invocations until ctx is done, then writes what is
 // still queued and returns. It trims the table to Retain rows at start
-// and every TrimInterval.
+// and every TrimInterval. The flush timer runs only while a batch waits,
+// so an idle server is not woken every FlushInterval.
 func (w *InvocationWriter) Run(ctx context.Context) {
-	flush := time.NewTicker(w.opts.FlushInterval)
+	flush := time.NewTimer(w.opts.FlushInterval)
+	flush.Stop()
 	defer flush.Stop()
 	trim := time.NewTicker(w.opts.TrimInterval)
 	defer trim.Stop()
@@ -149,8 +151,13 @@ func (w *InvocationWriter) Run(ctx context.Context) {
 			w.drain(writeCtx, batch)
 			return
 		case inv := <-w.queue:
+			if len(batch) == 0 {
+				// The first row of a batch waits at most FlushInterval.
+				flush.Reset(w.opts.FlushInterval)
+			}
 			batch = append(batch, inv)
 			if len(batch) >= w.opts.BatchSize {
+				flush.Stop()
 				batch = w.write(writeCtx, batch)
 			}
 		case <-flush.C:

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unicode/utf8"
 
@@ -97,6 +98,40 @@ func TestInvocationWriterFlushesOnInterval(t *testing.T) {
 			w.Add(invocationAt(i, 1, 1, 200))
 		}
 		eventually(t, 5*time.Second, "a partial batch to be flushed", func() bool { return countInvocations(t, db) == 3 })
+	})
+}
+
+// TestInvocationWriterFlushTimerStartsWithBatch: the flush timer runs
+// from a batch's first row, not on a fixed tick, so an idle writer keeps
+// no timer that wakes the server every FlushInterval. The database is
+// incidental here (SQLite alone); the clock is synctest's.
+func TestInvocationWriterFlushTimerStartsWithBatch(t *testing.T) {
+	db := testdb.Open(t, testdb.SQLite(t))
+	synctest.Test(t, func(t *testing.T) {
+		w := models.NewInvocationWriter(db, nil, models.InvocationWriterOptions{
+			BatchSize:     100,
+			FlushInterval: time.Second,
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			w.Run(ctx)
+		}()
+		time.Sleep(1500 * time.Millisecond) // idle past one FlushInterval
+		w.Add(invocationAt(1, 1, 1, 200))
+		time.Sleep(900 * time.Millisecond) // a fixed tick at 2 s would have written it
+		synctest.Wait()
+		if n := countInvocations(t, db); n != 0 {
+			t.Fatalf("%d rows written 0.9 s after the first row of the batch, want 0: flushed on a fixed tick", n)
+		}
+		time.Sleep(200 * time.Millisecond)
+		synctest.Wait()
+		if n := countInvocations(t, db); n != 1 {
+			t.Fatalf("%d rows written 1.1 s after the first row, want 1", n)
+		}
+		cancel()
+		<-done
 	})
 }
 

@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/traefik/yaegi/stdlib"
-
 	"github.com/picloud/picloud/sandbox/sdk"
+	"github.com/picloud/picloud/sandbox/stdsyms"
 )
 
 // TestAllowlistIsClosed walks every symbol the allowlist exposes to
@@ -76,7 +75,7 @@ func newClosureWalker() *closureWalker {
 	// The wrappers yaegi passes script values in where a host interface
 	// is expected (io._Reader, ...): structs of the interface's methods.
 	// They are walked like any other type.
-	w.allowed[stdlib.Symbols["io/io"]["_Reader"].Type().Elem().PkgPath()] = true
+	w.allowed[stdsyms.Symbols["io/io"]["_Reader"].Type().Elem().PkgPath()] = true
 	return w
 }
 

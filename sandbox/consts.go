@@ -9,9 +9,8 @@ import (
 	"path"
 	"strings"
 
-	"github.com/traefik/yaegi/stdlib"
-
 	"github.com/picloud/picloud/sandbox/sdk"
+	"github.com/picloud/picloud/sandbox/stdsyms"
 )
 
 // Limits on constant strings. yaegi folds constant expressions exactly and
@@ -223,7 +222,7 @@ func (constImporter) Import(importPath string) (*types.Package, error) {
 	if importPath == sdkImportPath {
 		consts["Version"] = constant.MakeString(sdk.Version)
 	} else {
-		for name, v := range stdlib.Symbols[importPath+"/"+path.Base(importPath)] {
+		for name, v := range stdsyms.Symbols[importPath+"/"+path.Base(importPath)] {
 			if v.IsValid() && v.CanInterface() {
 				if cv, ok := v.Interface().(constant.Value); ok {
 					consts[name] = cv

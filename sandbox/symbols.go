@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/traefik/yaegi/interp"
-	"github.com/traefik/yaegi/stdlib"
 
 	"github.com/picloud/picloud/sandbox/sdk"
+	"github.com/picloud/picloud/sandbox/stdsyms"
 )
 
 // fmtExportKey registers fmt under import path "fmt" without the key
@@ -85,7 +85,7 @@ func symbolTable(imports []string, o interpOutput) (interp.Exports, error) {
 			continue
 		}
 		key := p + "/" + path.Base(p)
-		syms, ok := stdlib.Symbols[key]
+		syms, ok := stdsyms.Symbols[key]
 		if !ok {
 			return nil, fmt.Errorf("sandbox: yaegi has no symbols for %q", p)
 		}
@@ -227,11 +227,11 @@ func sdkSymbols(out io.Writer, call *sdk.Call) map[string]reflect.Value {
 // starts from yaegi's table and adds our fmt and Log replacements, which
 // must behave like fmt.Println.
 func mapTypes(exports interp.Exports) map[reflect.Value][]reflect.Type {
-	mt := make(map[reflect.Value][]reflect.Type, len(stdlib.MapTypes)+4)
-	for k, v := range stdlib.MapTypes {
+	mt := make(map[reflect.Value][]reflect.Type, len(stdsyms.MapTypes)+4)
+	for k, v := range stdsyms.MapTypes {
 		mt[k] = v
 	}
-	printer := stdlib.MapTypes[reflect.ValueOf(fmt.Println)]
+	printer := stdsyms.MapTypes[reflect.ValueOf(fmt.Println)]
 	if m := exports[fmtExportKey]; m != nil {
 		for _, name := range []string{"Print", "Printf", "Println"} {
 			mt[m[name]] = printer

@@ -5,18 +5,22 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/picloud/picloud/sandbox/sdk"
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
+
+	"github.com/picloud/picloud/sandbox/sdk"
+	"github.com/picloud/picloud/sandbox/stdsyms"
 )
 
 func TestScriptCannotChangeHostVariables(t *testing.T) {
@@ -334,4 +338,66 @@ func Handle(req *picloud.Request) *picloud.Response {
 	if got := string(res.Response.Body); got != want {
 		t.Errorf("body =\n%s\nwant\n%s", got, want)
 	}
+}
+
+// TestStdsymsAreYaegis: the symbol tables scripts get (sandbox/stdsyms,
+// copied so that processes do not link and initialise the whole standard
+// library) are yaegi's own, for every allowed standard package: the same
+// names, each of the same kind and type. Run `go generate
+// ./sandbox/stdsyms` when this fails after a yaegi upgrade or an
+// allowlist change.
+func TestStdsymsAreYaegis(t *testing.T) {
+	for _, p := range AllowedImports() {
+		if p == sdkImportPath {
+			continue
+		}
+		key := p + "/" + filepath.Base(p)
+		want, got := stdlib.Symbols[key], stdsyms.Symbols[key]
+		if len(want) == 0 {
+			t.Errorf("%s: yaegi has no symbols", p)
+			continue
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: %d symbols, yaegi has %d", p, len(got), len(want))
+		}
+		for name, w := range want {
+			g, ok := got[name]
+			switch {
+			case !ok:
+				t.Errorf("%s.%s: missing", p, name)
+			case g.Kind() != w.Kind() || ownType(g.Type()) != ownType(w.Type()):
+				t.Errorf("%s.%s: %v %v, yaegi has %v %v", p, name, g.Kind(), g.Type(), w.Kind(), w.Type())
+			case g.Kind() == reflect.Func && g.Pointer() != w.Pointer():
+				t.Errorf("%s.%s: another func than yaegi's", p, name)
+			}
+		}
+	}
+	// MapTypes, keyed by what each key is (yaegi's interface wrappers are
+	// types of their own package), net/http's left out with net/http.
+	mapTypes := func(mt map[reflect.Value][]reflect.Type) map[string]string {
+		out := map[string]string{}
+		for k, v := range mt {
+			key := ownType(k.Type())
+			if k.Kind() == reflect.Func {
+				key = runtime.FuncForPC(k.Pointer()).Name()
+			}
+			if strings.Contains(key, "net_http") {
+				continue
+			}
+			names := make([]string, len(v))
+			for i, typ := range v {
+				names[i] = ownType(typ)
+			}
+			out[key] = strings.Join(names, ",")
+		}
+		return out
+	}
+	if got, want := mapTypes(stdsyms.MapTypes), mapTypes(stdlib.MapTypes); !maps.Equal(got, want) {
+		t.Errorf("MapTypes = %v, yaegi has %v", got, want)
+	}
+}
+
+// ownType names a type with yaegi's package and ours alike.
+func ownType(t reflect.Type) string {
+	return strings.NewReplacer("stdsyms.", "P.", "stdlib.", "P.").Replace(t.String())
 }

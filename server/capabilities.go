@@ -26,6 +26,13 @@ const (
 	// firingTimeout bounds the wait for one schedule firing's answer;
 	// the script's own time budget ends it first.
 	firingTimeout = 15 * time.Minute
+	// soloSchedulePoll is how often the scheduler of a server alone on its
+	// database (SQLite) looks for schedules it was not told about. Every
+	// schedule is made through this server's admin API, which wakes the
+	// scheduler, and the scheduler sleeps until the next firing it knows
+	// of; the 1 s poll of a shared database (other nodes make schedules)
+	// would only wake an idle server every second.
+	soloSchedulePoll = time.Minute
 )
 
 // capabilities are the services behind SDK v2: the stores and clients the
@@ -76,7 +83,11 @@ func newCapabilities(ctx context.Context, cfg *config.Config, db *models.DB, log
 		DB: db, Secrets: c.secrets, Fetch: c.fetch, KVQuota: c.kvQuota, Logger: logger,
 		Invoke: func(ctx context.Context, call deploy.Call) actors.Result { return c.deployer.Invoke(ctx, call) },
 	})
-	c.scheduler = schedule.New(db, c.fire, schedule.Options{Logger: logger})
+	poll := schedule.DefaultPoll
+	if db.Dialect() == models.DialectSQLite {
+		poll = soloSchedulePoll
+	}
+	c.scheduler = schedule.New(db, c.fire, schedule.Options{Logger: logger, Poll: poll})
 	return c, nil
 }
 
