@@ -154,7 +154,7 @@ func testHostServices(t *testing.T, isolation string) {
 		t.Helper()
 		for i := range 20 {
 			name := fmt.Sprintf("%s%d", prefix, i)
-			sv, err := client.CreateScript(ctx, "svc", name, fmt.Sprintf(servicesScript, name))
+			sv, err := client.CreateScript(ctx, "svc", name, fmt.Sprintf(servicesScript, name), "")
 			if err != nil {
 				t.Fatal(err)
 			}
