@@ -19,6 +19,9 @@ type execute struct {
 	routeID int64
 	params  route.Params
 	queued  time.Time // when it joined its pool's queue
+	// retried: the executor sent it once already, to a worker that died
+	// before it got it (see executor.callOver).
+	retried bool
 }
 
 // executorIdle is what an executor tells its router after every execute,
