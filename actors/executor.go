@@ -77,6 +77,9 @@ type executor struct {
 	cfg       executorConfig
 	idle      *executorIdle
 	afterlife *afterlife
+	// ready is the idle message of this incarnation after a started call
+	// ended well: it offers the router to start the next call itself.
+	ready *executorIdle
 
 	inst engine.Instance
 	// starter is inst when its calls can complete on a callback
@@ -113,6 +116,7 @@ func executorProps(cfg executorConfig, d actor.Dispatcher) *actor.Props {
 	after := &afterlife{handle: returnLateJob(cfg.root, cfg.router)}
 	return actor.PropsFromProducer(func() actor.Actor {
 		e := &executor{cfg: cfg, idle: idle, afterlife: after}
+		e.ready = &executorIdle{id: cfg.id, direct: e}
 		e.done = e.complete
 		return e
 	}, actor.WithDispatcher(d), actor.WithMailbox(func() actor.Mailbox { return newBatchMailbox(after) }))
@@ -282,7 +286,11 @@ func (e *executor) finish(ctx actor.Context, job *execute, res Result, discard *
 }
 
 // start sends job's call to the starter within the time limit and
-// returns; complete settles it.
+// returns; complete settles it. It runs on the executor's actor, or on
+// its router's when the executor offered it (executorIdle.direct): the
+// executor then touches none of its state until its next message, and
+// the router's starting the call skips the hand-off to the executor's
+// mailbox and goroutine.
 func (e *executor) start(job *execute, retried bool) {
 	req := e.req.fill(job.inv.Request, job.params, e.cfg.app)
 	host := e.openHost(job.inv.Request)
@@ -326,7 +334,7 @@ func (e *executor) complete(out sandbox.Result) {
 		// Nothing of e is touched after the router hears of it: its
 		// next job may already be starting.
 		reply.Send(res)
-		e.cfg.root.Send(e.cfg.router, e.idle)
+		e.cfg.root.Send(e.cfg.router, e.ready)
 		return
 	}
 	e.cfg.root.Send(e.self, &callOver{job: fl.job, res: res, discard: discard, lost: lost})

@@ -66,6 +66,7 @@ func (r *appRouter) Receive(ctx actor.Context) {
 		r.invoke(ctx, msg)
 	case *executorIdle:
 		if ex := r.executors[msg.id]; ex != nil { // else from before a restart of this router
+			ex.direct = msg.direct
 			r.executorFree(ctx, ex)
 		}
 	case *scriptLoadFailed:
@@ -196,8 +197,19 @@ func (r *appRouter) failed(pool *executorPool, job *execute, status int, code, m
 		RouteID: job.routeID, ScriptID: pool.script.ScriptID, Version: pool.script.Version}
 }
 
+// directBody bounds the request body of a call the router starts
+// itself: writing a larger one to the worker's socket could hold the
+// router up, so it goes through the executor's mailbox.
+const directBody = 64 << 10
+
 func (r *appRouter) run(ctx actor.Context, ex *executorRef, job *execute) {
 	ex.job = job
+	if d := ex.direct; d != nil && len(job.inv.Request.Body) <= directBody {
+		ex.direct = nil // the executor's again once it says it is idle
+		d.start(job, false)
+		return
+	}
+	ex.direct = nil
 	ctx.Send(ex.pid, job)
 }
 
@@ -264,6 +276,7 @@ func (r *appRouter) redundant(ex *executorRef) bool {
 
 // retire stops an executor that holds no request.
 func (r *appRouter) retire(ctx actor.Context, ex *executorRef) {
+	ex.direct = nil
 	delete(r.executors, ex.id)
 	ex.pool.size--
 	ex.pool.freeSlot(ex.slot)
