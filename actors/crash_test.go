@@ -243,7 +243,12 @@ func TestSiblingWaitsForTheRestartWithinItsQueueTimeout(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			queueTimeout := tc.queueTimeout
 			eachWorker(t, func() *fakeWorker { return &fakeWorker{culprits: map[int64]bool{1: true}, restart: tc.restart} }, func(t *testing.T, w *fakeWorker) {
-				_, call, _ := crashRuntime(t, w, actors.Limits{QueueTimeout: queueTimeout})
+				// One executor per script: the sibling's call after the
+				// crash goes to the executor whose instance was lost, even
+				// when its idle message reaches the router after the call
+				// (a second executor would wait for the worker in its
+				// first load, up to the load timeout).
+				_, call, _ := crashRuntime(t, w, actors.Limits{QueueTimeout: queueTimeout, MaxConcurrency: 1})
 				if res := call(2); res.Status != 200 {
 					t.Fatalf("sibling before: %d %s", res.Status, res.ErrMessage)
 				}

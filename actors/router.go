@@ -30,6 +30,10 @@ type routerSeed struct {
 	// afterlife answers the Invokes that reach the router's mailbox
 	// after it stopped.
 	afterlife *afterlife
+	// nextID numbers the executors of every incarnation: a message of
+	// an executor from before a restart (an idle one offering its
+	// instance, see executorIdle.direct) names no executor of the next.
+	nextID uint64
 }
 
 // appRouter is the router actor of one app: it owns the app's route trie
@@ -42,7 +46,6 @@ type appRouter struct {
 	// live maps a script id to the pool of its live version.
 	live      map[int64]*executorPool
 	executors map[uint64]*executorRef
-	nextID    uint64
 	sweep     *time.Timer // armed while some executor is idle
 	expiry    *time.Timer // armed while some request is queued
 	draining  bool
@@ -215,8 +218,8 @@ func (r *appRouter) run(ctx actor.Context, ex *executorRef, job *execute) {
 
 // spawnExecutor starts a new executor child in pool.
 func (r *appRouter) spawnExecutor(ctx actor.Context, pool *executorPool) (*executorRef, error) {
-	r.nextID++
-	id := r.nextID
+	r.seed.nextID++
+	id := r.seed.nextID
 	slot := pool.takeSlot()
 	props := executorProps(executorConfig{
 		id:     id,
