@@ -322,12 +322,12 @@ func (e *executor) complete(out sandbox.Result) {
 		// The executor stopped under the call: answer it as it ended
 		// (nothing is left to count a crash or retry), release the
 		// instance, and tell the router nothing: it forgot the executor.
-		o := e.orphan.Load()
-		o.cancel()
-		o.inst.Close()
 		if reply != nil {
 			reply.Send(res)
 		}
+		o := e.orphan.Load()
+		o.cancel()
+		o.inst.Close()
 		return
 	}
 	if discard == nil && !lost && reply != nil {

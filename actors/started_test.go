@@ -74,7 +74,12 @@ func (i *startedInstance) Start(ctx context.Context, req *sdk.Request, done func
 	i.mu.Lock()
 	i.cur, i.cancel = c, cancel
 	i.mu.Unlock()
-	i.running.Go(func() { c.settle(i.Call(ctx, &r)) })
+	i.running.Add(1)
+	go func() {
+		res := i.Call(ctx, &r)
+		i.running.Done() // before the callback, which may Close i
+		c.settle(res)
+	}()
 }
 
 // Close stops a call still running (abandoned), as a worker's unload
