@@ -10,7 +10,9 @@ import (
 	"github.com/picloud/picloud/actors"
 )
 
-func TestRouteParamsReachTheScript(t *testing.T) {
+func TestRouteParamsReachTheScript(t *testing.T) { eachMode(t, testRouteParamsReachTheScript) }
+
+func testRouteParamsReachTheScript(t *testing.T, newRuntime func(testing.TB) *actors.Runtime) {
 	rt := newRuntime(t)
 	pid := startApp(t, rt, snapshot(actors.Limits{},
 		[]actors.ScriptVersion{script(1, 1, echoScript)},
@@ -104,7 +106,9 @@ func TestScriptThatDoesNotCompile(t *testing.T) {
 	}
 }
 
-func TestPanicThenNextRequestWorks(t *testing.T) {
+func TestPanicThenNextRequestWorks(t *testing.T) { eachMode(t, testPanicThenNextRequestWorks) }
+
+func testPanicThenNextRequestWorks(t *testing.T, newRuntime func(testing.TB) *actors.Runtime) {
 	rt := newRuntime(t)
 	// A crash limit high enough that the panics below do not park it.
 	pid := startApp(t, rt, snapshot(actors.Limits{MaxConcurrency: 1, CrashLimit: 100},
@@ -148,7 +152,9 @@ func TestPanicThenNextRequestWorks(t *testing.T) {
 	}
 }
 
-func TestHotReload(t *testing.T) {
+func TestHotReload(t *testing.T) { eachMode(t, testHotReload) }
+
+func testHotReload(t *testing.T, newRuntime func(testing.TB) *actors.Runtime) {
 	rt := newRuntime(t)
 	limits := actors.Limits{MaxConcurrency: 1}
 	v1 := snapshot(limits, []actors.ScriptVersion{script(1, 1, slowScript("v1"))},
@@ -188,7 +194,9 @@ func TestHotReload(t *testing.T) {
 	})
 }
 
-func TestManyParallelRequests(t *testing.T) {
+func TestManyParallelRequests(t *testing.T) { eachMode(t, testManyParallelRequests) }
+
+func testManyParallelRequests(t *testing.T, newRuntime func(testing.TB) *actors.Runtime) {
 	rt := newRuntime(t)
 	pid := startApp(t, rt, snapshot(actors.Limits{MaxConcurrency: 4},
 		[]actors.ScriptVersion{script(1, 1, slowScript("ok"))},
@@ -216,7 +224,9 @@ func TestManyParallelRequests(t *testing.T) {
 	}
 }
 
-func TestSaturationIs503(t *testing.T) {
+func TestSaturationIs503(t *testing.T) { eachMode(t, testSaturationIs503) }
+
+func testSaturationIs503(t *testing.T, newRuntime func(testing.TB) *actors.Runtime) {
 	rt := newRuntime(t)
 	pid := startApp(t, rt, snapshot(actors.Limits{MaxConcurrency: 1, QueueLimit: 1},
 		[]actors.ScriptVersion{script(1, 1, slowScript("ok"))},
@@ -262,7 +272,9 @@ func TestIdleExecutorsStop(t *testing.T) {
 	}
 }
 
-func TestTimeoutIs504(t *testing.T) {
+func TestTimeoutIs504(t *testing.T) { eachMode(t, testTimeoutIs504) }
+
+func testTimeoutIs504(t *testing.T, newRuntime func(testing.TB) *actors.Runtime) {
 	rt := newRuntime(t)
 	pid := startApp(t, rt, snapshot(actors.Limits{MaxConcurrency: 1, Timeout: 50 * time.Millisecond},
 		[]actors.ScriptVersion{script(1, 1, slowScript("ok"))},
@@ -277,7 +289,9 @@ func TestTimeoutIs504(t *testing.T) {
 	}
 }
 
-func TestStopDrainsTheRouter(t *testing.T) {
+func TestStopDrainsTheRouter(t *testing.T) { eachMode(t, testStopDrainsTheRouter) }
+
+func testStopDrainsTheRouter(t *testing.T, newRuntime func(testing.TB) *actors.Runtime) {
 	rt := newRuntime(t)
 	pid := startApp(t, rt, snapshot(actors.Limits{MaxConcurrency: 1},
 		[]actors.ScriptVersion{script(1, 1, slowScript("ok"))},
@@ -339,6 +353,10 @@ func TestSpawnRouterTwiceFails(t *testing.T) {
 }
 
 func TestRouterRestartKeepsSnapshotAndRequests(t *testing.T) {
+	eachMode(t, testRouterRestartKeepsSnapshotAndRequests)
+}
+
+func testRouterRestartKeepsSnapshotAndRequests(t *testing.T, newRuntime func(testing.TB) *actors.Runtime) {
 	rt := newRuntime(t)
 	pid := startApp(t, rt, snapshot(actors.Limits{MaxConcurrency: 1},
 		[]actors.ScriptVersion{script(1, 1, slowScript("ok"))},
@@ -365,6 +383,10 @@ func TestRouterRestartKeepsSnapshotAndRequests(t *testing.T) {
 }
 
 func TestExecutorFailureKeepsPoolUsable(t *testing.T) {
+	eachMode(t, testExecutorFailureKeepsPoolUsable)
+}
+
+func testExecutorFailureKeepsPoolUsable(t *testing.T, newRuntime func(testing.TB) *actors.Runtime) {
 	rt := newRuntime(t)
 	pid := startApp(t, rt, snapshot(actors.Limits{MaxConcurrency: 1},
 		[]actors.ScriptVersion{script(1, 1, counterScript)}))

@@ -25,6 +25,9 @@ type fakeWorker struct {
 	culprits    map[int64]bool // script ids whose calls kill the worker
 	crashOnLoad map[int64]bool // script ids whose loads kill it
 	restart     time.Duration  // a load waits this long after a crash
+	// started: its instances are engine.Starters, as the worker
+	// package's are.
+	started bool
 
 	running atomic.Int32 // calls inside an instance's Call right now
 
@@ -70,7 +73,23 @@ func (w *fakeWorker) Load(ctx context.Context, app engine.AppRef, script engine.
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return &workerInstance{w: w, generation: w.generation, inner: inst, culprit: w.culprits[script.ScriptID]}, nil
+	wi := &workerInstance{w: w, generation: w.generation, inner: inst, culprit: w.culprits[script.ScriptID]}
+	if w.started {
+		return &startedInstance{Instance: wi}, nil
+	}
+	return wi, nil
+}
+
+// eachWorker runs test with a fakeWorker of each way of calling, made by
+// newWorker.
+func eachWorker(t *testing.T, newWorker func() *fakeWorker, test func(t *testing.T, w *fakeWorker)) {
+	for _, started := range []bool{false, true} {
+		t.Run(map[bool]string{false: "call", true: "start"}[started], func(t *testing.T) {
+			w := newWorker()
+			w.started = started
+			test(t, w)
+		})
+	}
 }
 
 type workerInstance struct {
@@ -119,7 +138,10 @@ func crashRuntime(t *testing.T, w *fakeWorker, limits actors.Limits) (*actors.Ru
 // CrashLimit far higher), while every call of its sibling, made between
 // the crashes, succeeds in the restarted worker and counts no crash.
 func TestWorkerCrashIsCountedAgainstItsCulpritOnly(t *testing.T) {
-	w := &fakeWorker{culprits: map[int64]bool{1: true}}
+	eachWorker(t, func() *fakeWorker { return &fakeWorker{culprits: map[int64]bool{1: true}} }, testWorkerCrashIsCountedAgainstItsCulpritOnly)
+}
+
+func testWorkerCrashIsCountedAgainstItsCulpritOnly(t *testing.T, w *fakeWorker) {
 	_, call, status := crashRuntime(t, w, actors.Limits{CrashLimit: 100, CrashWindow: time.Minute})
 	for i := range actors.FatalCrashLimit + 1 {
 		if res := call(1); res.Status != 502 || res.ErrCode != actors.CodeCrashed {
@@ -146,7 +168,10 @@ func TestWorkerCrashIsCountedAgainstItsCulpritOnly(t *testing.T) {
 // the culprit kills the worker fails 502 and counts for nobody; the
 // sibling's next call runs in the restarted worker.
 func TestCallInFlightInACrashFailsUncounted(t *testing.T) {
-	w := &fakeWorker{culprits: map[int64]bool{1: true}}
+	eachWorker(t, func() *fakeWorker { return &fakeWorker{culprits: map[int64]bool{1: true}} }, testCallInFlightInACrashFailsUncounted)
+}
+
+func testCallInFlightInACrashFailsUncounted(t *testing.T, w *fakeWorker) {
 	rt := actors.NewRuntime(slog.New(slog.NewTextHandler(io.Discard, nil)), actors.WithEngine(w))
 	t.Cleanup(rt.Shutdown)
 	pid := startApp(t, rt, snapshot(actors.Limits{}, []actors.ScriptVersion{script(1, 1, helloScript), script(2, 1, slowScript("sibling"))}))
@@ -178,7 +203,10 @@ func TestCallInFlightInACrashFailsUncounted(t *testing.T) {
 // TestLoadThatKillsTheWorkerIsACrash: a script whose load kills the
 // worker is answered 502 and parked like one whose calls do.
 func TestLoadThatKillsTheWorkerIsACrash(t *testing.T) {
-	w := &fakeWorker{crashOnLoad: map[int64]bool{1: true}}
+	eachWorker(t, func() *fakeWorker { return &fakeWorker{crashOnLoad: map[int64]bool{1: true}} }, testLoadThatKillsTheWorkerIsACrash)
+}
+
+func testLoadThatKillsTheWorkerIsACrash(t *testing.T, w *fakeWorker) {
 	_, call, status := crashRuntime(t, w, actors.Limits{CrashLimit: 100, CrashWindow: time.Minute})
 	for i := range actors.FatalCrashLimit + 1 {
 		if res := call(1); res.Status != 502 || res.ErrCode != actors.CodeCrashed {
@@ -214,23 +242,29 @@ func TestSiblingWaitsForTheRestartWithinItsQueueTimeout(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			queueTimeout := tc.queueTimeout
-			w := &fakeWorker{culprits: map[int64]bool{1: true}, restart: tc.restart}
-			_, call, _ := crashRuntime(t, w, actors.Limits{QueueTimeout: queueTimeout})
-			if res := call(2); res.Status != 200 {
-				t.Fatalf("sibling before: %d %s", res.Status, res.ErrMessage)
-			}
-			if res := call(1); res.Status != 502 {
-				t.Fatalf("crash: %d %s", res.Status, res.ErrMessage)
-			}
-			start := time.Now()
-			res := call(2)
-			took := time.Since(start)
-			if res.Status != tc.status {
-				t.Errorf("sibling after the crash: %d %q %s, want %d", res.Status, res.ErrCode, res.ErrMessage, tc.status)
-			}
-			if took >= tc.restart && tc.restart > queueTimeout {
-				t.Errorf("sibling waited %s, for the worker's restart, past its queue timeout of %s", took, queueTimeout)
-			}
+			eachWorker(t, func() *fakeWorker { return &fakeWorker{culprits: map[int64]bool{1: true}, restart: tc.restart} }, func(t *testing.T, w *fakeWorker) {
+				// One executor per script: the sibling's call after the
+				// crash goes to the executor whose instance was lost, even
+				// when its idle message reaches the router after the call
+				// (a second executor would wait for the worker in its
+				// first load, up to the load timeout).
+				_, call, _ := crashRuntime(t, w, actors.Limits{QueueTimeout: queueTimeout, MaxConcurrency: 1})
+				if res := call(2); res.Status != 200 {
+					t.Fatalf("sibling before: %d %s", res.Status, res.ErrMessage)
+				}
+				if res := call(1); res.Status != 502 {
+					t.Fatalf("crash: %d %s", res.Status, res.ErrMessage)
+				}
+				start := time.Now()
+				res := call(2)
+				took := time.Since(start)
+				if res.Status != tc.status {
+					t.Errorf("sibling after the crash: %d %q %s, want %d", res.Status, res.ErrCode, res.ErrMessage, tc.status)
+				}
+				if took >= tc.restart && tc.restart > queueTimeout {
+					t.Errorf("sibling waited %s, for the worker's restart, past its queue timeout of %s", took, queueTimeout)
+				}
+			})
 		})
 	}
 }

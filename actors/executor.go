@@ -9,6 +9,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -76,8 +77,27 @@ type executor struct {
 	cfg       executorConfig
 	idle      *executorIdle
 	afterlife *afterlife
+	// ready is the idle message of this incarnation after a started call
+	// ended well: it offers the router to start the next call itself.
+	ready *executorIdle
 
-	inst    engine.Instance
+	inst engine.Instance
+	// starter is inst when its calls can complete on a callback
+	// (engine.Starter: a worker process's instance): the executor then
+	// sends the call and returns, and the worker connection's reader
+	// answers the request and tells the router the executor is idle, so
+	// no goroutine waits for the worker. nil: calls block in Call.
+	starter engine.Starter
+	// flight is the call in flight on starter; done (complete, bound
+	// once) settles it. state says whether one is in flight, and whether
+	// the executor stopped under it (orphan then holds the instance, for
+	// complete to close).
+	flight flight
+	done   func(sandbox.Result)
+	state  atomic.Int32
+	orphan atomic.Pointer[orphan]
+	self   *actor.PID
+
 	loadErr error
 	// reload: loadErr is passing (the worker was down or slow), so the
 	// next call loads again. fatalLoad: the load killed the worker; the
@@ -95,28 +115,74 @@ func executorProps(cfg executorConfig, d actor.Dispatcher) *actor.Props {
 	idle := &executorIdle{id: cfg.id}
 	after := &afterlife{handle: returnLateJob(cfg.root, cfg.router)}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &executor{cfg: cfg, idle: idle, afterlife: after}
+		e := &executor{cfg: cfg, idle: idle, afterlife: after}
+		e.ready = &executorIdle{id: cfg.id, direct: e}
+		e.done = e.complete
+		return e
 	}, actor.WithDispatcher(d), actor.WithMailbox(func() actor.Mailbox { return newBatchMailbox(after) }))
 }
 
 // returnLateJob sends the Invoke of a job that reached a stopped
 // executor back to its router, to be routed again. The router only stops
 // idle executors, so this happens when the router itself restarts and
-// protoactor stops its executors under their pending jobs.
+// protoactor stops its executors under their pending jobs. A call that
+// ended after its executor stopped is answered as it ended.
 func returnLateJob(root *actor.RootContext, router *actor.PID) func(any) {
 	return func(msg any) {
-		if job, ok := msg.(*execute); ok {
-			root.Send(router, job.inv)
+		switch msg := msg.(type) {
+		case *execute:
+			root.Send(router, msg.inv)
+		case *callOver:
+			msg.job.inv.Reply.Send(msg.res)
 		}
 	}
+}
+
+// flight is the call an executor sent to its starter: what completing
+// it needs. The executor fills it before Start; complete reads and
+// clears it on the goroutine that settles the call.
+type flight struct {
+	job   *execute
+	host  CallHost
+	timer *time.Timer
+}
+
+// States of an executor's started call.
+const (
+	callNone     int32 = iota // no call in flight
+	callFlying                // a call in flight
+	callOrphaned              // a call in flight, its executor stopped
+)
+
+// orphan is what an executor that stopped under its call in flight
+// leaves to the call's callback to release.
+type orphan struct {
+	inst   engine.Instance
+	cancel context.CancelFunc
+}
+
+// callOver is what a started call's callback sends its executor when
+// the call ended in a way only the executor's actor may handle: the
+// interpreter is to be discarded (a crash the router counts, through
+// supervision), the instance was lost before the call reached it (the
+// executor loads the script again and retries), or the Invoke has no
+// Reply (a caller's bug, which fails the executor as it always did).
+type callOver struct {
+	job     *execute
+	res     Result
+	discard *discardInstance
+	lost    bool
 }
 
 // Receive implements actor.Actor.
 func (e *executor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *execute:
-		e.execute(ctx, msg)
+		e.execute(ctx, msg, false)
+	case *callOver:
+		e.callOver(ctx, msg)
 	case *actor.Started:
+		e.self = ctx.Self()
 		e.load(loadTimeout)
 	case *actor.Restarting, *actor.Stopping:
 		e.unload()
@@ -151,11 +217,29 @@ func (e *executor) load(d time.Duration) {
 		return
 	}
 	e.inst, e.ctx, e.cancel, e.loadErr = inst, ctx, cancel, nil
-	e.timer = time.AfterFunc(time.Hour, cancel)
+	e.starter, _ = inst.(engine.Starter)
+	starter := e.starter
+	e.timer = time.AfterFunc(time.Hour, func() {
+		cancel()
+		if starter != nil {
+			starter.Abandon() // nobody waits on ctx for a started call
+		}
+	})
 	e.timer.Stop()
 }
 
 func (e *executor) unload() {
+	if e.inst != nil && e.state.Load() == callFlying {
+		// Stopped under a started call (its router restarts): the call
+		// runs to its end as a blocked Call would, and its callback
+		// answers it, then releases the instance.
+		e.orphan.Store(&orphan{inst: e.inst, cancel: e.cancel})
+		if e.state.CompareAndSwap(callFlying, callOrphaned) {
+			e.inst, e.starter, e.ctx, e.cancel, e.timer = nil, nil, nil, nil, nil
+			return
+		}
+		e.orphan.Store(nil) // it ended meanwhile
+	}
 	if e.timer != nil {
 		e.timer.Stop()
 	}
@@ -165,7 +249,7 @@ func (e *executor) unload() {
 	if e.inst != nil {
 		e.inst.Close()
 	}
-	e.inst, e.ctx, e.cancel, e.timer = nil, nil, nil, nil
+	e.inst, e.starter, e.ctx, e.cancel, e.timer = nil, nil, nil, nil, nil
 }
 
 // execute runs one request, answers it and reports idle to the router.
@@ -174,8 +258,22 @@ func (e *executor) unload() {
 // request sent after the answer already finds the script parked) and
 // restarts it with a fresh interpreter. Should it fail for any other
 // reason, the router answers the request too.
-func (e *executor) execute(ctx actor.Context, job *execute) {
+func (e *executor) execute(ctx actor.Context, job *execute, retried bool) {
+	if e.inst == nil && e.reload {
+		// The worker was down when this executor loaded: wait for it as
+		// long as a queued request would wait.
+		e.load(e.cfg.limits.QueueTimeout)
+	}
+	if e.starter != nil {
+		e.start(job, retried)
+		return
+	}
 	res, discard := e.call(job)
+	e.finish(ctx, job, res, discard)
+}
+
+// finish answers job with res, or fails with discard.
+func (e *executor) finish(ctx actor.Context, job *execute, res Result, discard *discardInstance) {
 	if discard != nil {
 		discard.res = res
 		panic(discard)
@@ -187,28 +285,95 @@ func (e *executor) execute(ctx actor.Context, job *execute) {
 	ctx.Send(ctx.Parent(), e.idle)
 }
 
+// start sends job's call to the starter within the time limit and
+// returns; complete settles it. It runs on the executor's actor, or on
+// its router's when the executor offered it (executorIdle.direct): the
+// executor then touches none of its state until its next message, and
+// the router's starting the call skips the hand-off to the executor's
+// mailbox and goroutine.
+func (e *executor) start(job *execute, retried bool) {
+	req := e.req.fill(job.inv.Request, job.params, e.cfg.app)
+	host := e.openHost(job.inv.Request)
+	ctx := e.ctx
+	if host != nil {
+		ctx = sdk.WithHost(ctx, host)
+	}
+	e.flight = flight{job: job, host: host, timer: e.timer}
+	job.retried = retried
+	e.state.Store(callFlying)
+	e.timer.Reset(e.cfg.limits.Timeout)
+	e.starter.Start(ctx, req, e.done)
+}
+
+// complete settles the call in flight, on the goroutine that learnt its
+// outcome (the worker connection's reader, most of the time): a call
+// the interpreter survived is answered here and the router told the
+// executor is idle, as execute would have; any other outcome goes to the
+// executor's actor as a callOver.
+func (e *executor) complete(out sandbox.Result) {
+	fl := e.flight
+	e.flight = flight{}
+	timedOut := !fl.timer.Stop()
+	e.req.release()
+	lost := !fl.job.retried && !timedOut && errors.Is(out.Err, engine.ErrInstanceLost)
+	res, discard := e.outcome(e.base(fl.job), out, timedOut, fl.host)
+	reply := fl.job.inv.Reply
+	if !e.state.CompareAndSwap(callFlying, callNone) {
+		// The executor stopped under the call: answer it as it ended
+		// (nothing is left to count a crash or retry), release the
+		// instance, and tell the router nothing: it forgot the executor.
+		if reply != nil {
+			reply.Send(res)
+		}
+		o := e.orphan.Load()
+		o.cancel()
+		o.inst.Close()
+		return
+	}
+	if discard == nil && !lost && reply != nil {
+		// Nothing of e is touched after the router hears of it: its
+		// next job may already be starting.
+		reply.Send(res)
+		e.cfg.root.Send(e.cfg.router, e.ready)
+		return
+	}
+	e.cfg.root.Send(e.self, &callOver{job: fl.job, res: res, discard: discard, lost: lost})
+}
+
+// callOver handles a started call that ended in a discard (a crash,
+// counted by the router) or that the worker never got (it died before:
+// the script is loaded again and the call retried once, as call does).
+func (e *executor) callOver(ctx actor.Context, c *callOver) {
+	if !c.lost {
+		e.finish(ctx, c.job, c.res, c.discard)
+		return
+	}
+	e.unload()
+	if e.load(e.cfg.limits.QueueTimeout); e.inst == nil {
+		res, discard := e.loadFailed(e.base(c.job))
+		e.finish(ctx, c.job, res, discard)
+		return
+	}
+	e.execute(ctx, c.job, true)
+}
+
+// base is the Result of job before the call fills it in.
+func (e *executor) base(job *execute) Result {
+	return Result{RouteID: job.routeID, ScriptID: e.cfg.script.ScriptID, Version: e.cfg.script.Version}
+}
+
 // call runs the script on job's request and returns the Result, plus a
 // reason to discard the interpreter when it must not be reused.
 //
 // The time limit cancels the interpreter's context: the sandbox then
 // stops the call at once, and the interpreter is replaced.
 func (e *executor) call(job *execute) (res Result, discard *discardInstance) {
-	res = Result{RouteID: job.routeID, ScriptID: e.cfg.script.ScriptID, Version: e.cfg.script.Version}
-	if e.inst == nil && e.reload {
-		// The worker was down when this executor loaded: wait for it as
-		// long as a queued request would wait.
-		e.load(e.cfg.limits.QueueTimeout)
-	}
+	res = e.base(job)
 	if e.inst == nil {
 		return e.loadFailed(res)
 	}
 	req := e.req.fill(job.inv.Request, job.params, e.cfg.app)
 	host := e.openHost(job.inv.Request)
-	if host != nil {
-		// Whatever the call printed or panicked with, the secrets it read
-		// are masked before anything records it.
-		defer func() { res.Output, res.ErrMessage = host.Mask(res.Output), host.Mask(res.ErrMessage) }()
-	}
 	out, timedOut := e.run(req, host)
 	if errors.Is(out.Err, engine.ErrInstanceLost) {
 		// The worker died before this call reached it (another script
@@ -221,10 +386,25 @@ func (e *executor) call(job *execute) (res Result, discard *discardInstance) {
 		out, timedOut = e.run(req, host)
 	}
 	e.req.release()
-	res.Output, res.Duration, res.Node = out.Output, out.Duration, out.Node
+	return e.outcome(res, out, timedOut, host)
+}
+
+// outcome is the Result of a call that ended with out, plus a reason to
+// discard the interpreter when it must not be reused. Whatever the call
+// printed or panicked with, the secrets it read are masked before
+// anything records it.
+func (e *executor) outcome(res Result, out sandbox.Result, timedOut bool, host CallHost) (Result, *discardInstance) {
+	res, discard := e.judge(res, out, timedOut)
 	if host != nil {
+		res.Output, res.ErrMessage = host.Mask(res.Output), host.Mask(res.ErrMessage)
 		res.Fetches = host.Fetches()
 	}
+	return res, discard
+}
+
+// judge fills res in from out.
+func (e *executor) judge(res Result, out sandbox.Result, timedOut bool) (Result, *discardInstance) {
+	res.Output, res.Duration, res.Node = out.Output, out.Duration, out.Node
 	switch {
 	case timedOut:
 		res.Status, res.ErrCode = 504, CodeTimeout

@@ -49,6 +49,10 @@ func mode(m string) *actors.Request {
 }
 
 func TestOverrunIsStoppedAndAnswered504(t *testing.T) {
+	eachMode(t, testOverrunIsStoppedAndAnswered504)
+}
+
+func testOverrunIsStoppedAndAnswered504(t *testing.T, newRuntime func(testing.TB) *actors.Runtime) {
 	// The bound is budget + 250 ms; the check allows a loaded CI
 	// machine (two cores, -race) more, and is about the call being
 	// stopped rather than awaited: each case would otherwise take an hour.
@@ -85,7 +89,9 @@ func TestOverrunIsStoppedAndAnswered504(t *testing.T) {
 	}
 }
 
-func TestOverrunReplacesTheInterpreter(t *testing.T) {
+func TestOverrunReplacesTheInterpreter(t *testing.T) { eachMode(t, testOverrunReplacesTheInterpreter) }
+
+func testOverrunReplacesTheInterpreter(t *testing.T, newRuntime func(testing.TB) *actors.Runtime) {
 	rt := newRuntime(t)
 	pid := startApp(t, rt, snapshot(actors.Limits{MaxConcurrency: 1, Timeout: 100 * time.Millisecond},
 		[]actors.ScriptVersion{script(1, 1, hostileScript)},
@@ -104,7 +110,9 @@ func TestOverrunReplacesTheInterpreter(t *testing.T) {
 	}
 }
 
-func TestCrashLoopIsParked(t *testing.T) {
+func TestCrashLoopIsParked(t *testing.T) { eachMode(t, testCrashLoopIsParked) }
+
+func testCrashLoopIsParked(t *testing.T, newRuntime func(testing.TB) *actors.Runtime) {
 	rt := newRuntime(t)
 	limits := actors.Limits{MaxConcurrency: 1, CrashLimit: 2, CrashWindow: 500 * time.Millisecond}
 	routes := actors.Route{ID: 1, Method: "GET", Path: "/", ScriptID: 1}
@@ -155,7 +163,9 @@ func TestCrashLoopIsParked(t *testing.T) {
 	}
 }
 
-func TestTimeoutsCountAsCrashes(t *testing.T) {
+func TestTimeoutsCountAsCrashes(t *testing.T) { eachMode(t, testTimeoutsCountAsCrashes) }
+
+func testTimeoutsCountAsCrashes(t *testing.T, newRuntime func(testing.TB) *actors.Runtime) {
 	rt := newRuntime(t)
 	pid := startApp(t, rt, snapshot(actors.Limits{MaxConcurrency: 1, Timeout: 20 * time.Millisecond, CrashLimit: 1, CrashWindow: time.Minute},
 		[]actors.ScriptVersion{script(1, 1, hostileScript)},
@@ -170,7 +180,9 @@ func TestTimeoutsCountAsCrashes(t *testing.T) {
 	}
 }
 
-func TestScriptLimitsOverrideTheApps(t *testing.T) {
+func TestScriptLimitsOverrideTheApps(t *testing.T) { eachMode(t, testScriptLimitsOverrideTheApps) }
+
+func testScriptLimitsOverrideTheApps(t *testing.T, newRuntime func(testing.TB) *actors.Runtime) {
 	rt := newRuntime(t)
 	strict := script(1, 1, hostileScript)
 	strict.Limits = &actors.Limits{Timeout: 50 * time.Millisecond, MaxResponseBody: 1000}
@@ -193,7 +205,9 @@ func TestScriptLimitsOverrideTheApps(t *testing.T) {
 	}
 }
 
-func TestQueueWaitIsBounded(t *testing.T) {
+func TestQueueWaitIsBounded(t *testing.T) { eachMode(t, testQueueWaitIsBounded) }
+
+func testQueueWaitIsBounded(t *testing.T, newRuntime func(testing.TB) *actors.Runtime) {
 	rt := newRuntime(t)
 	pid := startApp(t, rt, snapshot(actors.Limits{MaxConcurrency: 1, QueueTimeout: 50 * time.Millisecond},
 		[]actors.ScriptVersion{script(1, 1, slowScript("ok"))},

@@ -19,12 +19,18 @@ type execute struct {
 	routeID int64
 	params  route.Params
 	queued  time.Time // when it joined its pool's queue
+	// retried: the executor sent it once already, to a worker that died
+	// before it got it (see executor.callOver).
+	retried bool
 }
 
 // executorIdle is what an executor tells its router after every execute,
-// once the Result has been written. Each executor sends the same value.
+// once the Result has been written. Each executor sends one of two
+// values: with direct set when its instance takes started calls
+// (engine.Starter), which the router may then start itself.
 type executorIdle struct {
-	id uint64
+	id     uint64
+	direct *executor
 }
 
 // scriptLoadFailed is what an executor tells its router, before it
@@ -47,11 +53,15 @@ type drain struct{}
 
 // executorRef is the router's view of one executor actor.
 type executorRef struct {
-	id        uint64
-	slot      int // index among its pool's executors (engine.Script.Slot)
-	pid       *actor.PID
-	pool      *executorPool
-	job       *execute // in flight, or nil when idle
+	id   uint64
+	slot int // index among its pool's executors (engine.Script.Slot)
+	pid  *actor.PID
+	pool *executorPool
+	job  *execute // in flight, or nil when idle
+	// direct, while the executor is idle, is the executor whose calls the
+	// router starts on its own goroutine (see appRouter.run); nil: jobs
+	// go to its mailbox.
+	direct    *executor
 	idleSince time.Time
 }
 

@@ -30,6 +30,10 @@ type routerSeed struct {
 	// afterlife answers the Invokes that reach the router's mailbox
 	// after it stopped.
 	afterlife *afterlife
+	// nextID numbers the executors of every incarnation: a message of
+	// an executor from before a restart (an idle one offering its
+	// instance, see executorIdle.direct) names no executor of the next.
+	nextID uint64
 }
 
 // appRouter is the router actor of one app: it owns the app's route trie
@@ -42,7 +46,6 @@ type appRouter struct {
 	// live maps a script id to the pool of its live version.
 	live      map[int64]*executorPool
 	executors map[uint64]*executorRef
-	nextID    uint64
 	sweep     *time.Timer // armed while some executor is idle
 	expiry    *time.Timer // armed while some request is queued
 	draining  bool
@@ -66,6 +69,7 @@ func (r *appRouter) Receive(ctx actor.Context) {
 		r.invoke(ctx, msg)
 	case *executorIdle:
 		if ex := r.executors[msg.id]; ex != nil { // else from before a restart of this router
+			ex.direct = msg.direct
 			r.executorFree(ctx, ex)
 		}
 	case *scriptLoadFailed:
@@ -196,15 +200,26 @@ func (r *appRouter) failed(pool *executorPool, job *execute, status int, code, m
 		RouteID: job.routeID, ScriptID: pool.script.ScriptID, Version: pool.script.Version}
 }
 
+// directBody bounds the request body of a call the router starts
+// itself: writing a larger one to the worker's socket could hold the
+// router up, so it goes through the executor's mailbox.
+const directBody = 64 << 10
+
 func (r *appRouter) run(ctx actor.Context, ex *executorRef, job *execute) {
 	ex.job = job
+	if d := ex.direct; d != nil && len(job.inv.Request.Body) <= directBody {
+		ex.direct = nil // the executor's again once it says it is idle
+		d.start(job, false)
+		return
+	}
+	ex.direct = nil
 	ctx.Send(ex.pid, job)
 }
 
 // spawnExecutor starts a new executor child in pool.
 func (r *appRouter) spawnExecutor(ctx actor.Context, pool *executorPool) (*executorRef, error) {
-	r.nextID++
-	id := r.nextID
+	r.seed.nextID++
+	id := r.seed.nextID
 	slot := pool.takeSlot()
 	props := executorProps(executorConfig{
 		id:     id,
@@ -264,6 +279,7 @@ func (r *appRouter) redundant(ex *executorRef) bool {
 
 // retire stops an executor that holds no request.
 func (r *appRouter) retire(ctx actor.Context, ex *executorRef) {
+	ex.direct = nil
 	delete(r.executors, ex.id)
 	ex.pool.size--
 	ex.pool.freeSlot(ex.slot)

@@ -46,6 +46,7 @@ func (r *appRouter) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, ch
 		}
 	}
 	ex.job = nil
+	ex.direct = nil // the restart replaces the executor's instance
 	if ex.pool.queue.len() == 0 && r.redundant(ex) {
 		r.retire(ctx, ex)
 		r.stopIfDrained(ctx)

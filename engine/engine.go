@@ -83,3 +83,21 @@ type Instance interface {
 	// Close releases the instance.
 	Close()
 }
+
+// Starter is an Instance whose calls can complete on a callback instead
+// of a goroutine blocked in Call: for an instance in another process,
+// the connection's reader then answers the caller directly, which saves
+// a goroutine hand-off per call. Calls stay one at a time: Start is not
+// called again before the previous call's done ran.
+type Starter interface {
+	Instance
+	// Start sends a call of the script's Handle and returns. done is
+	// called exactly once with what Call would have returned, on
+	// whichever goroutine settles the call (possibly before Start
+	// returns); it must not block.
+	Start(ctx context.Context, req *sdk.Request, done func(sandbox.Result))
+	// Abandon gives up on the call Start sent last, if it is still
+	// running (its time budget ran out): its done gets an error wrapping
+	// context.DeadlineExceeded.
+	Abandon()
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/picloud/picloud/engine"
@@ -379,14 +380,17 @@ type instance struct {
 	p    *process
 	id   uint64
 	once sync.Once
-	call callFrame   // reused: one call at a time
-	slot *reusedCall // reused while calls succeed; nil after a failed one
+	call callFrame     // reused: one call at a time
+	slot *reusedCall   // reused while calls succeed; nil after a failed one
+	cur  atomic.Uint64 // the id of the call Start sent last, for Abandon
 }
+
+var _ engine.Starter = (*instance)(nil)
 
 // Call implements engine.Instance.
 func (in *instance) Call(ctx context.Context, req *sdk.Request) sandbox.Result {
 	if in.slot == nil {
-		in.slot = newReusedCall()
+		in.slot = newReusedCall(in)
 	}
 	f, err := in.p.roundTrip(ctx, in.call.set(in.id, req), in.id, in.slot)
 	if err != nil {
@@ -398,6 +402,20 @@ func (in *instance) Call(ctx context.Context, req *sdk.Request) sandbox.Result {
 	}
 	return f.GetResult().sandboxResult()
 }
+
+// Start implements engine.Starter: the call is written to the worker
+// and done is called by the host's reader when the answer arrives, with
+// no goroutine waiting for it in between.
+func (in *instance) Start(ctx context.Context, req *sdk.Request, done func(sandbox.Result)) {
+	if in.slot == nil {
+		in.slot = newReusedCall(in)
+	}
+	in.slot.done = done
+	in.p.start(ctx, in.call.set(in.id, req), in.id, in.slot, &in.cur)
+}
+
+// Abandon implements engine.Starter.
+func (in *instance) Abandon() { in.p.abandon(in.cur.Load()) }
 
 // Close implements engine.Instance.
 func (in *instance) Close() {

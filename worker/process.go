@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/picloud/picloud/engine"
+	"github.com/picloud/picloud/sandbox"
 	"github.com/picloud/picloud/sandbox/sdk"
 )
 
@@ -61,15 +62,46 @@ type process struct {
 type reusedCall struct {
 	pending pendingCall
 	ch      chan *Frame
+	// done is the callback of the call Start sent (nil for a Call);
+	// settle, bound once, is its pendingCall's done.
+	done   func(sandbox.Result)
+	settle func(*Frame, error)
+	in     *instance
 }
 
-func newReusedCall() *reusedCall { return &reusedCall{ch: make(chan *Frame, 1)} }
+func newReusedCall(in *instance) *reusedCall {
+	r := &reusedCall{ch: make(chan *Frame, 1), in: in}
+	r.settle = r.finish
+	return r
+}
+
+// finish hands the answer of a started call to its callback. A failed
+// call drops the slot from its instance: its pendingCall may still be
+// in the process's table (abandoned), so the next call takes a new one.
+func (r *reusedCall) finish(f *Frame, err error) {
+	done := r.done
+	r.done = nil
+	switch {
+	case err != nil:
+		r.in.slot = nil
+		done(sandbox.Result{Err: err})
+	case f.GetResult() == nil:
+		done(sandbox.Result{Err: errors.New("worker: answered a call with something else")})
+	default:
+		done(f.GetResult().sandboxResult())
+	}
+}
 
 // pendingCall is a Load or Call waiting for its answer.
 type pendingCall struct {
-	ch   chan *Frame // nil: the caller gave up
-	inst uint64
-	load bool
+	ch chan *Frame // nil: the caller gave up, or done answers instead
+	// done, when set, is called with the answer instead of a send on ch
+	// (a call sent by Start): exactly once, by whichever of the reader,
+	// the reaper and abandon settles the call, under no lock.
+	done      func(*Frame, error)
+	abandoned bool // the caller gave up on it
+	inst      uint64
+	load      bool
 	// host serves the SDK v2 calls the script makes during a Call (nil:
 	// none), within ctx, the caller's.
 	host sdk.Host
@@ -202,16 +234,50 @@ func (p *process) roundTrip(ctx context.Context, f *Frame, inst uint64, slot *re
 	}
 }
 
-// abandon forgets the caller of id. A worker that does not answer it
-// within abandonGrace is stuck in the script and is killed.
-func (p *process) abandon(id uint64) {
+// start sends f, a Call of instance inst, under a fresh id and returns:
+// slot.settle gets the answer or the error roundTrip would have
+// returned, on the goroutine that settles the call (the reader, the
+// reaper, abandon, or this one when the worker is gone). cur is set to
+// the call's id before it is sent, for abandon.
+func (p *process) start(ctx context.Context, f *Frame, inst uint64, slot *reusedCall, cur *atomic.Uint64) {
+	id := p.nextID.Add(1)
+	f.Id = id
+	slot.pending = pendingCall{done: slot.settle, inst: inst, host: sdk.HostFrom(ctx), ctx: ctx}
+	cur.Store(id)
 	p.mu.Lock()
-	if c, ok := p.pending[id]; ok && !p.dying {
-		c.ch = nil
+	if p.dying {
+		p.mu.Unlock()
+		slot.settle(nil, p.lostError())
+		return
+	}
+	p.pending[id] = &slot.pending
+	p.mu.Unlock()
+	if err := p.w.write(f); err != nil {
+		p.mu.Lock()
+		_, unsent := p.pending[id]
+		delete(p.pending, id)
+		p.mu.Unlock()
+		p.conn.Close() // the reader then reaps the worker
+		if unsent {
+			slot.settle(nil, p.lostError())
+		}
+	}
+}
+
+// abandon forgets the caller of id; a started call's callback gets ctx's
+// error (context.DeadlineExceeded: its time ran out) unless its answer
+// came first. A worker that does not answer id within abandonGrace is
+// stuck in the script and is killed.
+func (p *process) abandon(id uint64) {
+	var done func(*Frame, error)
+	p.mu.Lock()
+	if c, ok := p.pending[id]; ok && !p.dying && !c.abandoned {
+		c.ch, c.abandoned = nil, true
+		done, c.done = c.done, nil
 		time.AfterFunc(abandonGrace, func() {
 			p.mu.Lock()
 			c, stuck := p.pending[id]
-			stuck = stuck && c.ch == nil
+			stuck = stuck && c.abandoned
 			p.mu.Unlock()
 			if stuck {
 				p.kill("a script kept running past its time limit", id)
@@ -219,6 +285,9 @@ func (p *process) abandon(id uint64) {
 		})
 	}
 	p.mu.Unlock()
+	if done != nil {
+		done(nil, fmt.Errorf("worker: %w", context.DeadlineExceeded))
+	}
 }
 
 // send writes f without waiting for an answer. A failed write means the
@@ -277,8 +346,15 @@ func (p *process) readLoop() {
 		if l := f.GetLoaded(); ok && c.load && l != nil && l.Error == nil && l.Goroutine != 0 {
 			p.goroutines[l.Goroutine] = c.inst
 		}
+		var done func(*Frame, error)
+		if ok {
+			done, c.done = c.done, nil
+		}
 		p.mu.Unlock()
-		if ok && c.ch != nil {
+		switch {
+		case done != nil:
+			done(f, nil)
+		case ok && c.ch != nil:
 			c.ch <- f
 		}
 	}
@@ -311,8 +387,11 @@ func (p *process) reap(readErr error) {
 	pending := p.pending
 	p.pending = nil
 	p.mu.Unlock()
-	for _, c := range pending {
-		if c.ch != nil {
+	for id, c := range pending {
+		switch {
+		case c.done != nil:
+			c.done(nil, p.deathError(id))
+		case c.ch != nil:
 			c.ch <- nil
 		}
 	}
