@@ -111,6 +111,9 @@ type AppSnapshot struct {
 	Scripts []ScriptVersion // the live version of every script of the app
 	Routes  []Route
 	Limits  Limits
+	// Parked are the parkings other nodes (or this one, before a
+	// restart) made of the app's script versions (parking.go).
+	Parked []Parked
 }
 
 // ScriptVersion is one compiled-at-upload version of a script, and the
