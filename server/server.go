@@ -183,7 +183,8 @@ func (s *Server) build(ctx context.Context) error {
 	s.caps = caps
 	// Registered before the background loops (Start): runs after them.
 	s.onClose(caps.fetch.Close)
-	runtime := actors.NewRuntime(logger, actors.WithEngine(eng), actors.WithHosts(caps.hosts))
+	runtime := actors.NewRuntime(logger, actors.WithEngine(eng), actors.WithHosts(caps.hosts),
+		actors.WithParkReports(s.recordParked))
 	s.onClose(runtime.Shutdown)
 
 	writer := models.NewInvocationWriter(db, logger, models.InvocationWriterOptions{
@@ -201,6 +202,7 @@ func (s *Server) build(ctx context.Context) error {
 		BaseDomain: cfg.Server.BaseDomain,
 		Logger:     logger,
 		Record:     invocationLog{w: writer, node: s.NodeName()}.AddRow,
+		Node:       s.NodeName(),
 	})
 	caps.deployer = s.deployer
 	checker, err := s.newChecker()
