@@ -259,12 +259,21 @@ func (e *executor) call(job *execute) (res Result, discard *discardInstance) {
 	return res, nil
 }
 
+// noExecutorRetry is the Retry-After of a call no executor could take.
+const noExecutorRetry = time.Second
+
 // loadFailed is the answer to a call when the script is not loaded: a
-// 502 while its worker is down (or when its load killed the worker: a
-// crash of the script), else a 500 with the load error.
+// 503 while no executor can take it (a cluster without a live executor
+// member), a 502 while its worker is down (or when its load killed the
+// worker: a crash of the script), else a 500 with the load error.
 func (e *executor) loadFailed(res Result) (Result, *discardInstance) {
 	if !e.reload && !e.fatalLoad {
 		res.Status, res.ErrCode, res.ErrMessage = 500, CodeLoadFailed, e.loadErrMessage()
+		return res, nil
+	}
+	if errors.Is(e.loadErr, engine.ErrNoExecutor) {
+		res.Status, res.ErrCode, res.ErrMessage = 503, CodeNoExecutor, e.loadErr.Error()
+		res.RetryAfter = noExecutorRetry
 		return res, nil
 	}
 	res.Status, res.ErrCode, res.ErrMessage = 502, CodeCrashed, e.loadErr.Error()

@@ -51,6 +51,7 @@ const (
 	CodeLoadFailed       = "script_load"        // the script did not compile in the executor (500)
 	CodeCrashed          = "worker_crashed"     // the executor's process died (502)
 	CodeUnavailable      = "unavailable"        // the app's router is stopping or gone (503)
+	CodeNoExecutor       = "no_executor"        // no node with the executor role is alive (503)
 	CodeInternal         = "internal"           // anything else (500)
 )
 

@@ -287,7 +287,7 @@ func statusOf(code string) int {
 		return fasthttp.StatusMethodNotAllowed
 	case actors.CodeTimeout:
 		return fasthttp.StatusGatewayTimeout
-	case actors.CodeSaturated, actors.CodeParked, actors.CodeUnavailable:
+	case actors.CodeSaturated, actors.CodeParked, actors.CodeUnavailable, actors.CodeNoExecutor:
 		return fasthttp.StatusServiceUnavailable
 	case actors.CodeCrashed:
 		return fasthttp.StatusBadGateway

@@ -65,7 +65,7 @@ func (e *Engine) Load(ctx context.Context, app engine.AppRef, script engine.Scri
 	if !ok {
 		// No executor member now: the executor loads again on its next
 		// call, by when one may have joined.
-		return nil, fmt.Errorf("place executor %s: %w: %w", id, cluster.ErrNoMember, engine.ErrWorkerCrashed)
+		return nil, fmt.Errorf("place executor %s: %w: %w: %w", id, cluster.ErrNoMember, engine.ErrNoExecutor, engine.ErrWorkerCrashed)
 	}
 	if owner == e.node.Name() {
 		inst, err := e.local.Load(ctx, app, script, opts)
