@@ -230,6 +230,11 @@ func (e *executor) call(job *execute) (res Result, discard *discardInstance) {
 		res.Status, res.ErrCode = 504, CodeTimeout
 		res.ErrMessage = fmt.Sprintf("script ran longer than its time limit of %s", e.cfg.limits.Timeout)
 		return res, &discardInstance{script: e.cfg.script, timeout: true, cause: context.DeadlineExceeded}
+	case errors.Is(out.Err, engine.ErrNoExecutor):
+		// Nowhere to run it now (no executor member is alive): it counts
+		// against nobody.
+		res.Status, res.ErrCode, res.ErrMessage, res.RetryAfter = 503, CodeNoExecutor, out.Err.Error(), noExecutorRetry
+		return res, nil
 	case errors.Is(out.Err, engine.ErrCausedCrash):
 		res.Status, res.ErrCode = 502, CodeCrashed
 		res.ErrMessage = fmt.Sprintf("script %d version %d: %v", e.cfg.script.ScriptID, e.cfg.script.Version, out.Err)

@@ -29,7 +29,16 @@ const (
 // when t ends (or earlier, by the test).
 func startNode(t *testing.T, tg testdb.Target, name string, join ...string) *server.Server {
 	t.Helper()
+	return startNodeWith(t, tg, name, nil, join...)
+}
+
+// startNodeWith is startNode with the roles of cluster.roles (nil: all).
+func startNodeWith(t *testing.T, tg testdb.Target, name string, roles []string, join ...string) *server.Server {
+	t.Helper()
 	cfg := config.Default()
+	if roles != nil {
+		cfg.Cluster.Roles = roles
+	}
 	cfg.DataDir = tg.DataDir
 	cfg.Database.URL = tg.URL
 	cfg.Server.Listen = "127.0.0.1:0"
