@@ -26,6 +26,10 @@ func (a *API) putScriptByName(ctx context.Context, rc *fasthttp.RequestCtx) erro
 	if err := decode(rc, &in); err != nil {
 		return err
 	}
+	nv, err := newVersion(in.Source, in.Message)
+	if err != nil {
+		return err
+	}
 	if err := a.validateSource(ctx, in.Source); err != nil {
 		return err
 	}
@@ -37,7 +41,7 @@ func (a *API) putScriptByName(ctx context.Context, rc *fasthttp.RequestCtx) erro
 			return err
 		}
 		if existing == nil {
-			script, version, err := a.db.CreateScript(ctx, app.ID, name, in.Source)
+			script, version, err := a.db.CreateScriptWith(ctx, app.ID, name, nv)
 			if errors.Is(err, models.ErrConflict) {
 				continue
 			}
@@ -47,10 +51,10 @@ func (a *API) putScriptByName(ctx context.Context, rc *fasthttp.RequestCtx) erro
 			if err := a.deployed(ctx, app.ID); err != nil {
 				return err
 			}
-			a.reply(rc, fasthttp.StatusCreated, scriptView{Script: script, Version: version.Version, Hash: version.Hash})
+			a.reply(rc, fasthttp.StatusCreated, scriptView{Script: script, Version: version.Version, Hash: version.Hash, Message: version.Message})
 			return nil
 		}
-		updated, version, err := a.db.UpdateScript(ctx, existing.ID, in.Source)
+		updated, version, err := a.db.UpdateScriptWith(ctx, existing.ID, nv)
 		if err != nil {
 			return err
 		}
@@ -59,7 +63,7 @@ func (a *API) putScriptByName(ctx context.Context, rc *fasthttp.RequestCtx) erro
 				return err
 			}
 		}
-		a.reply(rc, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash})
+		a.reply(rc, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash, Message: version.Message})
 		return nil
 	}
 	return models.ErrConflict

@@ -34,6 +34,8 @@ type scriptStatus struct {
 	// every node: ParkedBy names the node whose router parked it.
 	Node     string `json:"node"`
 	ParkedBy string `json:"parked_by,omitempty"`
+	// Health adds to the state what the script's latest calls say.
+	Health scriptHealth `json:"health"`
 }
 
 // ScriptState is what an app's router knows of the live version of one
@@ -89,6 +91,10 @@ func (a *API) getScriptStatus(ctx context.Context, rc *fasthttp.RequestCtx) erro
 	if err != nil {
 		return fmt.Errorf("status of script %d: %w", script.ID, err)
 	}
+	calls, since, err := a.recentCalls(ctx, app.ID)
+	if err != nil {
+		return err
+	}
 	status := statusIn(st, script.ID)
 	status.Node = a.node
 	if status.State == stateParked {
@@ -104,19 +110,27 @@ func (a *API) getScriptStatus(ctx context.Context, rc *fasthttp.RequestCtx) erro
 		until := parking.ParkedUntil
 		status.State, status.ParkedUntil, status.Reason, status.ParkedBy = stateParked, &until, parking.Reason, parking.Node
 	}
+	status.Health = healthFrom(status.State, calls[script.ID], since)
 	a.reply(rc, fasthttp.StatusOK, status)
 	return nil
 }
 
-// scriptItem is a script in the list of an app's scripts, with its state.
+// scriptItem is a script in the list of an app's scripts, with its state
+// and its health.
 type scriptItem struct {
 	models.Script
-	State string `json:"state,omitempty"`
+	State  string       `json:"state,omitempty"`
+	Health scriptHealth `json:"health"`
 }
 
-// scriptItems adds to scripts their state; without an answer from the
-// router (it is restarting) the list goes out without states.
-func (a *API) scriptItems(ctx context.Context, rc *fasthttp.RequestCtx, appID int64, scripts []models.Script) []scriptItem {
+// scriptItems adds to scripts their state and health; without an answer
+// from the router (it is restarting) the list goes out without states,
+// and the health is read from the calls alone.
+func (a *API) scriptItems(ctx context.Context, rc *fasthttp.RequestCtx, appID int64, scripts []models.Script) ([]scriptItem, error) {
+	calls, since, err := a.recentCalls(ctx, appID)
+	if err != nil {
+		return nil, err
+	}
 	items := make([]scriptItem, len(scripts))
 	st, err := a.appStatus(ctx, appID)
 	for i, s := range scripts {
@@ -124,11 +138,12 @@ func (a *API) scriptItems(ctx context.Context, rc *fasthttp.RequestCtx, appID in
 		if err == nil {
 			items[i].State = statusIn(st, s.ID).State
 		}
+		items[i].Health = healthFrom(items[i].State, calls[s.ID], since)
 	}
 	if err != nil {
 		a.requestLog(rc).Warn("script list without states", "app", appID, "err", err)
 	}
-	return items
+	return items, nil
 }
 
 type patchScriptInput struct {

@@ -3,6 +3,9 @@ package admin
 import (
 	"context"
 	"errors"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
@@ -35,12 +38,31 @@ func validScriptName(s string) bool {
 }
 
 type createScriptInput struct {
-	Name   string `json:"name"`
-	Source string `json:"source"`
+	Name    string `json:"name"`
+	Source  string `json:"source"`
+	Message string `json:"message"`
 }
 
 type updateScriptInput struct {
 	Source string `json:"source"`
+	// Message is stored with the new version ("" for none).
+	Message string `json:"message"`
+}
+
+// newVersion checks a save's message and makes the version to store. A
+// message is up to models.MaxVersionMessage bytes of text: valid UTF-8,
+// no control characters but newlines and tabs; blanks around it go.
+func newVersion(source, message string) (models.NewVersion, error) {
+	message = strings.TrimSpace(message)
+	switch {
+	case len(message) > models.MaxVersionMessage:
+		return models.NewVersion{}, invalid("message", "must be at most %d bytes, got %d", models.MaxVersionMessage, len(message))
+	case !utf8.ValidString(message):
+		return models.NewVersion{}, invalid("message", "must be valid UTF-8 text")
+	case strings.ContainsFunc(message, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }):
+		return models.NewVersion{}, invalid("message", "must not hold control characters")
+	}
+	return models.NewVersion{Source: source, Message: message}, nil
 }
 
 type rollbackInput struct {
@@ -53,6 +75,8 @@ type scriptView struct {
 	Version int64  `json:"version"`
 	Hash    string `json:"hash,omitempty"`
 	Source  string `json:"source,omitempty"`
+	// Message is the live version's message, when it has one.
+	Message string `json:"message,omitempty"`
 }
 
 // validateSource checks a source before it is stored or made live again.
@@ -75,7 +99,11 @@ func (a *API) listScripts(ctx context.Context, rc *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	a.reply(rc, fasthttp.StatusOK, list(a.scriptItems(ctx, rc, app.ID, scripts)))
+	items, err := a.scriptItems(ctx, rc, app.ID, scripts)
+	if err != nil {
+		return err
+	}
+	a.reply(rc, fasthttp.StatusOK, list(items))
 	return nil
 }
 
@@ -91,17 +119,21 @@ func (a *API) createScript(ctx context.Context, rc *fasthttp.RequestCtx) error {
 	if !validScriptName(in.Name) {
 		return invalid("name", "must be 1-64 of letters, digits, '_', '.' and '-', starting with a letter or digit (got %q)", in.Name)
 	}
+	nv, err := newVersion(in.Source, in.Message)
+	if err != nil {
+		return err
+	}
 	if err := a.validateSource(ctx, in.Source); err != nil {
 		return err
 	}
-	script, version, err := a.db.CreateScript(ctx, app.ID, in.Name, in.Source)
+	script, version, err := a.db.CreateScriptWith(ctx, app.ID, in.Name, nv)
 	if err != nil {
 		return err
 	}
 	if err := a.deployed(ctx, app.ID); err != nil {
 		return err
 	}
-	a.reply(rc, fasthttp.StatusCreated, scriptView{Script: script, Version: version.Version, Hash: version.Hash})
+	a.reply(rc, fasthttp.StatusCreated, scriptView{Script: script, Version: version.Version, Hash: version.Hash, Message: version.Message})
 	return nil
 }
 
@@ -123,7 +155,7 @@ func (a *API) getScript(ctx context.Context, rc *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	a.reply(rc, fasthttp.StatusOK, scriptView{Script: script, Version: v.Version, Hash: v.Hash, Source: v.Source})
+	a.reply(rc, fasthttp.StatusOK, scriptView{Script: script, Version: v.Version, Hash: v.Hash, Source: v.Source, Message: v.Message})
 	return nil
 }
 
@@ -136,22 +168,26 @@ func (a *API) updateScript(ctx context.Context, rc *fasthttp.RequestCtx) error {
 	if err := decode(rc, &in); err != nil {
 		return err
 	}
+	nv, err := newVersion(in.Source, in.Message)
+	if err != nil {
+		return err
+	}
 	if err := a.validateSource(ctx, in.Source); err != nil {
 		return err
 	}
-	updated, version, err := a.db.UpdateScript(ctx, script.ID, in.Source)
+	updated, version, err := a.db.UpdateScriptWith(ctx, script.ID, nv)
 	if err != nil {
 		return err
 	}
 	if version.Version == script.LiveVersion {
 		// The live source again: no new version, nothing to deploy.
-		a.reply(rc, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash})
+		a.reply(rc, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash, Message: version.Message})
 		return nil
 	}
 	if err := a.deployed(ctx, updated.AppID); err != nil {
 		return err
 	}
-	a.reply(rc, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash})
+	a.reply(rc, fasthttp.StatusOK, scriptView{Script: updated, Version: version.Version, Hash: version.Hash, Message: version.Message})
 	return nil
 }
 

@@ -220,7 +220,7 @@ func TestScriptSettingsAndStatus(t *testing.T) {
 				want: []string{`"field":"settings.max_response_body"`, "whole number"}},
 			{name: "no settings", method: "PATCH", url: u, body: map[string]any{}, status: 400, want: []string{`"field":"settings"`}},
 			{name: "missing script", method: "PATCH", url: "/scripts/99999", body: map[string]any{"settings": map[string]any{}}, status: 404},
-			{name: "status ok", method: "GET", url: status, status: 200, want: []string{`{"state":"ok","reason":"","crashes":0,"node":"pi1-7946"}`}},
+			{name: "status ok", method: "GET", url: status, status: 200, want: []string{`{"state":"ok","reason":"","crashes":0,"node":"pi1-7946","health":{"state":"ok","recent_calls":0,"recent_failures":0,`}},
 			{name: "list has state", method: "GET", url: "/apps/shop/scripts", status: 200, want: []string{`"state":"ok"`}},
 			{name: "status through another app", method: "GET", url: fmt.Sprintf("/apps/other/scripts/%d/status", id), status: 404},
 			{name: "status of a missing script", method: "GET", url: "/apps/shop/scripts/99999/status", status: 404},
@@ -234,8 +234,8 @@ func TestScriptSettingsAndStatus(t *testing.T) {
 		s.deployer.mu.Unlock()
 		s.runAll(t, []scenario{
 			{name: "status parked", method: "GET", url: status, status: 200,
-				want: []string{`{"state":"parked","parked_until":"2030-01-02T03:04:05Z","reason":"crashed 6 times","crashes":6,"node":"pi1-7946","parked_by":"pi1-7946"}`}},
-			{name: "list parked", method: "GET", url: "/apps/shop/scripts", status: 200, want: []string{`"state":"parked"`}},
+				want: []string{`{"state":"parked","parked_until":"2030-01-02T03:04:05Z","reason":"crashed 6 times","crashes":6,"node":"pi1-7946","parked_by":"pi1-7946","health":{"state":"parked",`}},
+			{name: "list parked", method: "GET", url: "/apps/shop/scripts", status: 200, want: []string{`"state":"parked","health":{"state":"parked"`}},
 		})
 
 		// Parked by another node: the stored parking is the cluster's,
@@ -253,13 +253,13 @@ func TestScriptSettingsAndStatus(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.run(t, scenario{name: "status parked by another node", method: "GET", url: status, status: 200,
-			want: []string{`{"state":"parked","parked_until":"2030-01-02T03:04:05Z","reason":"crashed 6 times on pi2","crashes":1,"node":"pi1-7946","parked_by":"pi2-7946"}`}})
+			want: []string{`{"state":"parked","parked_until":"2030-01-02T03:04:05Z","reason":"crashed 6 times on pi2","crashes":1,"node":"pi1-7946","parked_by":"pi2-7946","health":{"state":"parked",`}})
 		// A new version is not parked.
 		s.run(t, scenario{name: "new version", method: "PUT", url: u, body: map[string]string{"source": okSource + "\n"}, status: 200})
 		s.deployer.mu.Lock()
 		s.deployer.status = nil
 		s.deployer.mu.Unlock()
 		s.run(t, scenario{name: "status of the new version", method: "GET", url: status, status: 200,
-			want: []string{`{"state":"ok","reason":"","crashes":0,"node":"pi1-7946"}`}})
+			want: []string{`{"state":"ok","reason":"","crashes":0,"node":"pi1-7946","health":`}})
 	})
 }

@@ -35,6 +35,7 @@ func all() *migrate.Migrations {
 	ms.Add(loginLimits())
 	ms.Add(appPublicErrors())
 	ms.Add(parkedScripts())
+	ms.Add(versionMessage())
 	return ms
 }
 

@@ -46,8 +46,21 @@ type ScriptVersion struct {
 	Version  int64  `bun:"version,notnull" json:"version"`
 	Source   string `bun:"source,notnull" json:"source"`
 	// Hash is the hex SHA-256 of Source.
-	Hash      string    `bun:"hash,notnull" json:"hash"`
+	Hash string `bun:"hash,notnull" json:"hash"`
+	// Message is what the author said of this version ("" for none).
+	Message   string    `bun:"message,notnull" json:"message"`
 	CreatedAt time.Time `bun:"created_at,notnull" json:"created_at"`
+}
+
+// MaxVersionMessage bounds a version's message, in bytes: a line or
+// two, as a commit's subject.
+const MaxVersionMessage = 500
+
+// NewVersion is what a save of a script stores: its source and an
+// optional message.
+type NewVersion struct {
+	Source  string
+	Message string
 }
 
 // LiveScript is a script together with its live version: what an app's

@@ -16,11 +16,16 @@ const updateAttempts = 3
 // CreateScript stores a new script of app appID with source as version 1,
 // live. A name taken in the app is ErrConflict; a missing app ErrNotFound.
 func (db *DB) CreateScript(ctx context.Context, appID int64, name, source string) (*Script, *ScriptVersion, error) {
+	return db.CreateScriptWith(ctx, appID, name, NewVersion{Source: source})
+}
+
+// CreateScriptWith is CreateScript with a message for version 1.
+func (db *DB) CreateScriptWith(ctx context.Context, appID int64, name string, v NewVersion) (*Script, *ScriptVersion, error) {
 	var script *Script
 	var version *ScriptVersion
 	err := db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		script, version, err = createScript(ctx, tx, appID, name, source)
+		script, version, err = createScript(ctx, tx, appID, name, v)
 		return err
 	})
 	if err != nil {
@@ -29,7 +34,7 @@ func (db *DB) CreateScript(ctx context.Context, appID int64, name, source string
 	return script, version, nil
 }
 
-func createScript(ctx context.Context, idb bun.IDB, appID int64, name, source string) (*Script, *ScriptVersion, error) {
+func createScript(ctx context.Context, idb bun.IDB, appID int64, name string, nv NewVersion) (*Script, *ScriptVersion, error) {
 	at := now()
 	script := &Script{AppID: appID, Name: name, LiveVersion: 1, CreatedAt: at, UpdatedAt: at}
 	if _, err := idb.NewInsert().Model(script).Returning("id").Exec(ctx); err != nil {
@@ -41,19 +46,20 @@ func createScript(ctx context.Context, idb bun.IDB, appID int64, name, source st
 		}
 		return nil, nil, fmt.Errorf("create script %q: %w", name, err)
 	}
-	version, err := insertVersion(ctx, idb, script.ID, 1, source, at)
+	version, err := insertVersion(ctx, idb, script.ID, 1, nv, at)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create script %q: %w", name, err)
 	}
 	return script, version, nil
 }
 
-func insertVersion(ctx context.Context, idb bun.IDB, scriptID, number int64, source string, at time.Time) (*ScriptVersion, error) {
+func insertVersion(ctx context.Context, idb bun.IDB, scriptID, number int64, nv NewVersion, at time.Time) (*ScriptVersion, error) {
 	v := &ScriptVersion{
 		ScriptID:  scriptID,
 		Version:   number,
-		Source:    source,
-		Hash:      SourceHash(source),
+		Source:    nv.Source,
+		Hash:      SourceHash(nv.Source),
+		Message:   nv.Message,
 		CreatedAt: at,
 	}
 	if _, err := idb.NewInsert().Model(v).Returning("id").Exec(ctx); err != nil {
@@ -68,8 +74,15 @@ func insertVersion(ctx context.Context, idb bun.IDB, scriptID, number int64, sou
 // nothing: the live version comes back, so deploying the same file
 // twice makes no new version.
 func (db *DB) UpdateScript(ctx context.Context, id int64, source string) (*Script, *ScriptVersion, error) {
+	return db.UpdateScriptWith(ctx, id, NewVersion{Source: source})
+}
+
+// UpdateScriptWith is UpdateScript with a message for the new version. The
+// live source again makes no new version and leaves the live version's
+// message as it is.
+func (db *DB) UpdateScriptWith(ctx context.Context, id int64, v NewVersion) (*Script, *ScriptVersion, error) {
 	for attempt := 1; ; attempt++ {
-		script, version, err := db.updateScriptOnce(ctx, id, source)
+		script, version, err := db.updateScriptOnce(ctx, id, v)
 		if err != nil && isUniqueViolation(err) && attempt < updateAttempts {
 			continue
 		}
@@ -77,7 +90,7 @@ func (db *DB) UpdateScript(ctx context.Context, id int64, source string) (*Scrip
 	}
 }
 
-func (db *DB) updateScriptOnce(ctx context.Context, id int64, source string) (*Script, *ScriptVersion, error) {
+func (db *DB) updateScriptOnce(ctx context.Context, id int64, nv NewVersion) (*Script, *ScriptVersion, error) {
 	var script *Script
 	var version *ScriptVersion
 	err := db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -91,7 +104,7 @@ func (db *DB) updateScriptOnce(ctx context.Context, id int64, source string) (*S
 		if err != nil {
 			return notFound(err, "live version %d of script %d", script.LiveVersion, id)
 		}
-		if live.Hash == SourceHash(source) && live.Source == source {
+		if live.Hash == SourceHash(nv.Source) && live.Source == nv.Source {
 			version = live
 			return nil
 		}
@@ -103,7 +116,7 @@ func (db *DB) updateScriptOnce(ctx context.Context, id int64, source string) (*S
 			return fmt.Errorf("update script %d: find latest version: %w", id, err)
 		}
 		at := now()
-		if version, err = insertVersion(ctx, tx, id, latest+1, source, at); err != nil {
+		if version, err = insertVersion(ctx, tx, id, latest+1, nv, at); err != nil {
 			return fmt.Errorf("update script %d: %w", id, err)
 		}
 		script.LiveVersion, script.UpdatedAt = version.Version, at

@@ -34,7 +34,7 @@ func (db *DB) Seed(ctx context.Context, helloSource string) error {
 		if err := createApp(ctx, tx, app); err != nil {
 			return err
 		}
-		script, _, err := createScript(ctx, tx, app.ID, SeedScriptName, helloSource)
+		script, _, err := createScript(ctx, tx, app.ID, SeedScriptName, NewVersion{Source: helloSource})
 		if err != nil {
 			return err
 		}

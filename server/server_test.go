@@ -194,7 +194,7 @@ func TestChangesReachEveryServerWithinASecond(t *testing.T) {
 	if code, _ := get(t, b.URL()+"/new", "hello.localhost"); code != 404 {
 		t.Fatalf("GET /new on B before the change = %d", code)
 	}
-	sv, err := ca.CreateScript(ctx, "hello", "greeter", textScript("from A"))
+	sv, err := ca.CreateScript(ctx, "hello", "greeter", textScript("from A"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestChangesReachEveryServerWithinASecond(t *testing.T) {
 		code, body := get(t, b.URL()+"/new", "hello.localhost")
 		return code == 200 && body == "from A"
 	}, "the route made on A answers on B")
-	if _, err := ca.UpdateScript(ctx, sv.ID, textScript("v2")); err != nil {
+	if _, err := ca.UpdateScript(ctx, sv.ID, textScript("v2"), ""); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, time.Second, func() bool {

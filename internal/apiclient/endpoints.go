@@ -72,6 +72,27 @@ func (c *Client) CreateApp(ctx context.Context, slug, name string) (*App, error)
 	return &a, err
 }
 
+// Secrets lists the secrets of app (id or slug): names and
+// fingerprints, never values.
+func (c *Client) Secrets(ctx context.Context, app string) ([]Secret, error) {
+	var out items[Secret]
+	err := c.call(ctx, "GET", "/apps/"+pathArg(app)+"/secrets", nil, &out)
+	return out.Items, err
+}
+
+// SetSecret sets the secret name of app to value, creating or replacing
+// it.
+func (c *Client) SetSecret(ctx context.Context, app, name, value string) (*Secret, error) {
+	var s Secret
+	err := c.call(ctx, "PUT", "/apps/"+pathArg(app)+"/secrets/"+pathArg(name), map[string]string{"value": value}, &s)
+	return &s, err
+}
+
+// DeleteSecret deletes the secret name of app.
+func (c *Client) DeleteSecret(ctx context.Context, app, name string) error {
+	return c.call(ctx, "DELETE", "/apps/"+pathArg(app)+"/secrets/"+pathArg(name), nil, nil)
+}
+
 // AppChange is a PATCH of an app; nil fields stay.
 type AppChange struct {
 	Slug *string `json:"slug,omitempty"`
@@ -111,19 +132,22 @@ func (c *Client) Script(ctx context.Context, id int64) (*ScriptVersion, error) {
 	return &s, err
 }
 
-// CreateScript makes a script of app from source (version 1). A source
-// that does not compile is an *Error with status 422, Line and Column.
-func (c *Client) CreateScript(ctx context.Context, app, name, source string) (*ScriptVersion, error) {
+// CreateScript makes a script of app from source (version 1), with an
+// optional message. A source that does not compile is an *Error with
+// status 422, Line and Column.
+func (c *Client) CreateScript(ctx context.Context, app, name, source, message string) (*ScriptVersion, error) {
 	var s ScriptVersion
-	err := c.call(ctx, "POST", "/apps/"+pathArg(app)+"/scripts", map[string]string{"name": name, "source": source}, &s)
+	body := map[string]string{"name": name, "source": source, "message": message}
+	err := c.call(ctx, "POST", "/apps/"+pathArg(app)+"/scripts", body, &s)
 	return &s, err
 }
 
-// UpdateScript makes source the script's live version; the live source
-// again makes no new version.
-func (c *Client) UpdateScript(ctx context.Context, id int64, source string) (*ScriptVersion, error) {
+// UpdateScript makes source the script's live version, with an optional
+// message; the live source again makes no new version.
+func (c *Client) UpdateScript(ctx context.Context, id int64, source, message string) (*ScriptVersion, error) {
 	var s ScriptVersion
-	err := c.call(ctx, "PUT", "/scripts/"+strconv.FormatInt(id, 10), map[string]string{"source": source}, &s)
+	body := map[string]string{"source": source, "message": message}
+	err := c.call(ctx, "PUT", "/scripts/"+strconv.FormatInt(id, 10), body, &s)
 	return &s, err
 }
 

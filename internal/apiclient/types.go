@@ -40,13 +40,24 @@ type App struct {
 
 // Script is a script as lists show it: no source.
 type Script struct {
-	ID          int64     `json:"id"`
-	AppID       int64     `json:"app_id"`
-	Name        string    `json:"name"`
-	LiveVersion int64     `json:"live_version"`
-	State       string    `json:"state,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          int64  `json:"id"`
+	AppID       int64  `json:"app_id"`
+	Name        string `json:"name"`
+	LiveVersion int64  `json:"live_version"`
+	State       string `json:"state,omitempty"`
+	// Health is derived by the server from the latest calls (in lists).
+	Health    *ScriptHealth `json:"health,omitempty"`
+	CreatedAt time.Time     `json:"created_at"`
+	UpdatedAt time.Time     `json:"updated_at"`
+}
+
+// ScriptHealth is a script's health as the server derives it from its
+// latest calls: ok, degraded, failing or parked.
+type ScriptHealth struct {
+	State    string    `json:"state"`
+	Calls    int64     `json:"recent_calls"`
+	Failures int64     `json:"recent_failures"`
+	Since    time.Time `json:"since"`
 }
 
 // ScriptVersion is a script with one version: the live one from GET
@@ -56,6 +67,7 @@ type ScriptVersion struct {
 	Version int64  `json:"version"`
 	Hash    string `json:"hash"`
 	Source  string `json:"source,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // Route binds a method and path of an app to a script.
@@ -93,6 +105,28 @@ type Invocation struct {
 	CreatedAt  time.Time `json:"created_at"`
 	// Node is the cluster node that ran the script.
 	Node string `json:"node"`
+	// Trigger is what started the call: "http", "schedule" or "invoke".
+	Trigger string `json:"trigger"`
+	// Fetches are the outbound requests the script made.
+	Fetches []Fetch `json:"fetches"`
+}
+
+// Fetch is one outbound request of a call, as its record keeps it.
+type Fetch struct {
+	Method     string `json:"method"`
+	URL        string `json:"url"`
+	Status     int    `json:"status"`
+	DurationMS int64  `json:"duration_ms"`
+	Error      string `json:"error"`
+}
+
+// Secret is an app's secret as the API shows it: never its value.
+type Secret struct {
+	Name        string    `json:"name"`
+	KeyID       string    `json:"key_id"`
+	Fingerprint string    `json:"fingerprint"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // InvocationFilter selects invocations; zero fields match all.

@@ -17,7 +17,7 @@ import (
 )
 
 func deployCmd(g *globals) *cobra.Command {
-	var app string
+	var app, message string
 	var routes []string
 	var prune bool
 	cmd := &cobra.Command{
@@ -38,7 +38,8 @@ Files go to --app, else their folder's picloud.hcl app, else the
 server's default app.
 
 Deploying is idempotent: a file whose source is live already makes no
-new version. A script of the app whose file is gone is left alone
+new version. -m gives every version the deploy makes a message, shown
+with the script's versions. A script of the app whose file is gone is left alone
 unless --prune. A file that does not compile keeps its live version; the
 errors are printed as file.go:LINE:COL: message and deploy exits 1.
 
@@ -51,19 +52,24 @@ picloud.hcl:
 		Example: `  picloud deploy ./shop
   picloud deploy ./shop --prune
   picloud deploy greet.go --route "GET /greet/:name"
-  picloud deploy greet.go users.go --app shop`,
+  picloud deploy greet.go users.go --app shop
+  picloud deploy ./shop -m "fix the cart totals"`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.deploy(cmd, args, routes, app, prune)
+			return g.deploy(cmd, args, routes, app, message, prune)
 		},
 	}
 	g.clientFlags(cmd, false)
 	cmd.Flags().StringVarP(&app, "app", "a", "", "the app to deploy to (slug)")
 	cmd.Flags().StringArrayVarP(&routes, "route", "r", nil, `route to bind, "METHOD /path" (repeatable; one file only)`)
+	cmd.Flags().StringVarP(&message, "message", "m", "", "a message for the versions this deploy makes (up to 500 bytes)")
 	cmd.Flags().BoolVar(&prune, "prune", false, "delete the app's scripts that have no file in the folder")
 	_ = cmd.RegisterFlagCompletionFunc("app", g.completeApps)
 	return cmd
 }
+
+// maxMessage mirrors the server's bound on a version's message, in bytes.
+const maxMessage = 500
 
 // deployTarget is what a deploy command names: a folder or files.
 type deployTarget struct {
@@ -135,12 +141,15 @@ func appSlug(ctx context.Context, c *apiclient.Client, t *deployTarget, flag str
 	return s.defaultApp, nil
 }
 
-func (g *globals) deploy(cmd *cobra.Command, args, routes []string, appFlag string, prune bool) error {
+func (g *globals) deploy(cmd *cobra.Command, args, routes []string, appFlag, message string, prune bool) error {
 	ctx := cmd.Context()
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	t, err := readTarget(args, routes)
 	if err != nil {
 		return reportLoadError(err, errOut)
+	}
+	if n := len(strings.TrimSpace(message)); n > maxMessage {
+		return fmt.Errorf("--message is %d bytes: at most %d", n, maxMessage)
 	}
 	if prune && !t.folder {
 		return errors.New("--prune goes with a folder: it deletes the scripts the folder does not hold")
@@ -157,6 +166,7 @@ func (g *globals) deploy(cmd *cobra.Command, args, routes []string, appFlag stri
 	if err != nil {
 		return err
 	}
+	d.message = message
 	results, err := d.deploy(ctx, t.app)
 	if err != nil {
 		return err

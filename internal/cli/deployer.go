@@ -22,9 +22,11 @@ import (
 // remembers what is live, so a second deploy (every save in `picloud
 // dev`) sends only what changed: an unchanged file costs no request.
 type appDeployer struct {
-	c    *apiclient.Client
-	app  apiclient.App
-	site *site
+	c *apiclient.Client
+	// message goes with every version the deploy makes ("" for none).
+	message string
+	app     apiclient.App
+	site    *site
 	// live are the app's scripts by name; routes are the app's routes.
 	live   map[string]*liveScript
 	routes []apiclient.Route
@@ -142,10 +144,10 @@ func (d *appDeployer) deploySource(ctx context.Context, s *appdir.Script) (scrip
 		r.ID, r.Version, r.Outcome = ls.id, ls.version, outcomeUnchanged
 		return r, nil
 	case ls != nil:
-		got, err = d.c.UpdateScript(ctx, ls.id, s.Source)
+		got, err = d.c.UpdateScript(ctx, ls.id, s.Source, d.message)
 		r.Outcome = outcomeUpdated
 	default:
-		got, err = d.c.CreateScript(ctx, d.app.Slug, s.Name, s.Source)
+		got, err = d.c.CreateScript(ctx, d.app.Slug, s.Name, s.Source, d.message)
 		r.Outcome = outcomeCreated
 	}
 	var apiErr *apiclient.Error

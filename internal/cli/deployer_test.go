@@ -328,3 +328,40 @@ func TestCompileProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployMessage: `picloud deploy -m MSG` gives the versions the deploy
+// makes that message; an unchanged file makes no version and keeps the
+// live one's.
+func TestDeployMessage(t *testing.T) {
+	c := startAdmin(t)
+	ctx := context.Background()
+	d, err := newAppDeployer(ctx, c, "shop", true, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	steps := []struct {
+		name, message, answer string
+		outcome               string
+		live                  string
+	}{
+		{"create", "first cut", "a1", "a:v1:created", "first cut"},
+		{"update without", "", "a2", "a:v2:updated", ""},
+		{"update with", "fix the totals", "a3", "a:v3:updated", "fix the totals"},
+		{"unchanged", "not stored", "a3", "a:v3:unchanged", "fix the totals"},
+	}
+	for _, st := range steps {
+		d.message = st.message
+		results := deployDir(t, d, dir, map[string]string{"a.go": script("", st.answer)})
+		if got := outcomes(results); len(got) != 1 || got[0] != st.outcome {
+			t.Fatalf("%s: outcomes %v, want %s", st.name, got, st.outcome)
+		}
+		live, err := c.Script(ctx, results[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if live.Message != st.live {
+			t.Errorf("%s: live v%d message %q, want %q", st.name, live.Version, live.Message, st.live)
+		}
+	}
+}

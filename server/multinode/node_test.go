@@ -125,7 +125,7 @@ func TestRecordsNameTheExecutorNode(t *testing.T) {
 	if _, err := client.CreateApp(ctx, "hot", "Hot"); err != nil {
 		t.Fatal(err)
 	}
-	sv, err := client.CreateScript(ctx, "hot", "slow", slowScript)
+	sv, err := client.CreateScript(ctx, "hot", "slow", slowScript, "")
 	if err != nil {
 		t.Fatal(err)
 	}

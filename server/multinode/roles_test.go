@@ -19,6 +19,11 @@ import (
 	"github.com/picloud/picloud/server"
 )
 
+// withRoles gives a node the roles of cluster.roles.
+func withRoles(roles ...string) func(*config.Config, *server.Options) {
+	return func(cfg *config.Config, _ *server.Options) { cfg.Cluster.Roles = roles }
+}
+
 // get is GET path on s with host, and its status and body.
 func get(t *testing.T, s *server.Server, host, path string) (int, string) {
 	t.Helper()
@@ -42,9 +47,9 @@ func get(t *testing.T, s *server.Server, host, path string) (int, string) {
 // answered 503 no_executor, not left hanging.
 func TestRoles(t *testing.T) {
 	tg := testdb.Postgres(t)
-	n1 := startNodeWith(t, tg, "n1", []string{config.RoleManager, config.RoleExecutor})
-	n2 := startNodeWith(t, tg, "n2", []string{config.RoleIngress}, n1.Node().GossipAddr())
-	n3 := startNodeWith(t, tg, "n3", []string{config.RoleExecutor}, n1.Node().GossipAddr())
+	n1 := startNodeWith(t, tg, "n1", withRoles(config.RoleManager, config.RoleExecutor))
+	n2 := startNodeWith(t, tg, "n2", withRoles(config.RoleIngress), n1.Node().GossipAddr())
+	n3 := startNodeWith(t, tg, "n3", withRoles(config.RoleExecutor), n1.Node().GossipAddr())
 	tok := login(t, n2) // logging in works on any node
 	eventually(t, 5*time.Second, func() bool {
 		st := statuses(clusterView(t, n2, tok))
@@ -57,7 +62,7 @@ func TestRoles(t *testing.T) {
 	if _, err := c2.CreateApp(ctx, "hot", "Hot"); err != nil {
 		t.Fatalf("create an app through n2: %v", err)
 	}
-	sv, err := c3.CreateScript(ctx, "hot", "slow", slowScript)
+	sv, err := c3.CreateScript(ctx, "hot", "slow", slowScript, "")
 	if err != nil {
 		t.Fatalf("create a script through n3: %v", err)
 	}
@@ -153,7 +158,7 @@ func asAPIError(err error, e **apiclient.Error) bool {
 func TestForwardedWriteIsNotForwardedAgain(t *testing.T) {
 	tg := testdb.Postgres(t)
 	n1 := startNode(t, tg, "n1")
-	n2 := startNodeWith(t, tg, "n2", []string{config.RoleIngress, config.RoleExecutor}, n1.Node().GossipAddr())
+	n2 := startNodeWith(t, tg, "n2", withRoles(config.RoleIngress, config.RoleExecutor), n1.Node().GossipAddr())
 	tok := login(t, n2)
 	req, _ := http.NewRequest("POST", n2.AdminURL()+admin.Prefix+"/apps", strings.NewReader(`{"slug":"x"}`))
 	req.Header.Set("Authorization", "Bearer "+tok)
@@ -193,7 +198,7 @@ func TestParkingHoldsClusterWide(t *testing.T) {
 	if _, err := client.CreateApp(ctx, "crashy", "Crashy"); err != nil {
 		t.Fatal(err)
 	}
-	sv, err := client.CreateScript(ctx, "crashy", "crash", crashScript)
+	sv, err := client.CreateScript(ctx, "crashy", "crash", crashScript, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +228,7 @@ func TestParkingHoldsClusterWide(t *testing.T) {
 		}
 	}
 
-	if _, err := client.UpdateScript(ctx, sv.ID, strings.Replace(crashScript, `panic("boom")`, `return picloud.Text(200, "fixed")`, 1)); err != nil {
+	if _, err := client.UpdateScript(ctx, sv.ID, strings.Replace(crashScript, `panic("boom")`, `return picloud.Text(200, "fixed")`, 1), ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range nodes {

@@ -59,7 +59,7 @@ func TestHotScriptRunsOnEveryNode(t *testing.T) {
 	if _, err := client.CreateApp(ctx, "hot", "Hot"); err != nil {
 		t.Fatal(err)
 	}
-	sv, err := client.CreateScript(ctx, "hot", "slow", slowScript)
+	sv, err := client.CreateScript(ctx, "hot", "slow", slowScript, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestExecutorNodeDiesMidCall(t *testing.T) {
 		if i == 20 {
 			t.Fatal("20 scripts all placed on n1")
 		}
-		if sv, err = client.CreateScript(ctx, "dies", "s"+string(rune('a'+i)), slowScript); err != nil {
+		if sv, err = client.CreateScript(ctx, "dies", "s"+string(rune('a'+i)), slowScript, ""); err != nil {
 			t.Fatal(err)
 		}
 		id := executors.Identity(engine.AppRef{ID: app.ID}, engine.Script{ScriptID: sv.ID, Version: sv.Version})

@@ -191,7 +191,7 @@ func Handle(req *picloud.Request) *picloud.Response {
 }
 `;
 
-test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
+test('a first session in the dashboard', { timeout: 600_000 }, async (tc) => {
 	// Steps run in order and each needs the ones before: after a failure
 	// the rest are skipped rather than failing on its leftovers.
 	let failed = false;
@@ -336,6 +336,19 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		assert.match(await page.getByTestId('invoke-body').textContent(), /"greeting": "hi alice"/);
 		await page.getByTestId('invoke-log').filter({ hasText: 'greeting alice' }).waitFor();
 		requestId = await page.getByTestId('invoke-request-id').textContent();
+	});
+
+	await t.test("the console offers the script's routes and fills their parameters", async () => {
+		await page.getByLabel('Route', { exact: true }).selectOption({ label: 'GET /greet/:name' });
+		const path = page.getByLabel('Path and query', { exact: true });
+		assert.equal(await path.inputValue(), '/greet/:name', 'an unfilled parameter shows as :name');
+		await page.getByText('Fill :name: the script reads it from req.Params.').waitFor();
+		await page.getByLabel(':name', { exact: true }).fill('zoe');
+		assert.equal(await path.inputValue(), '/greet/zoe');
+		assert.equal(await page.getByLabel('Method', { exact: true }).inputValue(), 'GET');
+		await page.getByLabel(/^Headers/).fill('');
+		await page.getByRole('button', { name: 'Send' }).click();
+		await page.getByTestId('invoke-body').filter({ hasText: '"greeting": "hi zoe"' }).waitFor();
 		await shot('invoke');
 	});
 
@@ -405,33 +418,42 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await api('POST', `/scripts/${id}/routes`, { method: 'GET', path: '/boom' }, 201);
 		for (let i = 0; i < 3; i++) assert.equal((await get('/boom', 'shop.localhost')).status, 500);
 		await page.goto(`${server.admin}/admin/apps/shop`);
-		const row = page.locator('tr', { hasText: 'boom' });
+		const row = page.locator('tr[data-script="boom"]');
 		await row.waitFor();
 		// Invocation logs are written in batches: reload until they are in.
-		for (let i = 0; i < 20 && (await row.locator('td').nth(3).textContent()) !== '3'; i++) {
+		for (let i = 0; i < 20 && (await row.locator('td').nth(4).textContent()) !== '3'; i++) {
 			await page.waitForTimeout(250);
 			await page.reload();
 			await row.waitFor();
 		}
-		assert.equal(await row.locator('td').nth(3).textContent(), '3');
+		// Requests, errors, error rate; and the status is no "ok": every
+		// recent call failed.
+		const cells = await row.locator('td').allTextContents();
+		assert.deepEqual([cells[1], cells[3], cells[4], cells[5]], ['1', '3', '3', '100%'], `routes, requests, errors, rate: ${cells}`);
+		assert.equal(await row.getByTestId('health').textContent(), 'failing');
+		assert.equal(await page.locator('tr[data-script="greet"]').getByTestId('health').textContent(), 'ok');
+		// The script's own page says so too.
+		await row.getByRole('link', { name: 'boom' }).click();
+		await page.getByTestId('health').filter({ hasText: 'failing' }).waitFor();
+		await page.getByText('Every one of its last 3 calls failed').waitFor();
 	});
 
 	await t.test('see the invocation in the live list, with its log and the chart', async () => {
 		await nav('Invocations').click();
 		const row = page.locator(`tr[data-request-id="${requestId}"]`);
 		await row.waitFor();
-		// One chart, with a script selector; requests that matched no route are "unmatched".
+		// One chart, with a script selector; requests that matched no route are named so.
 		assert.equal((await get('/no-such-route', 'shop.localhost')).status, 404);
 		await page.getByText('streaming').waitFor();
 		// A new request shows up without a reload (the stream).
 		await get('/greet/dave', 'shop.localhost');
 		await page.locator('tr', { hasText: 'GET /greet/dave' }).waitFor();
-		await page.locator('tr', { hasText: 'GET /no-such-route' }).getByText('unmatched').waitFor();
+		await page.locator('tr', { hasText: 'GET /no-such-route' }).getByText('no route matched').waitFor();
 		assert.equal(await page.locator('figure').count(), 1, 'one chart');
 		const chart = page.getByLabel('Chart of');
 		await page.waitForFunction(() => [...document.querySelectorAll('#chart-script option')].some((o) => o.textContent.startsWith('boom:')));
 		const options = await chart.locator('option').allTextContents();
-		assert.ok(options.some((o) => o.startsWith('unmatched:')), `unmatched in the selector: ${options}`);
+		assert.ok(options.some((o) => o.startsWith('no route matched:')), `unmatched requests in the selector: ${options}`);
 		assert.ok(!options.some((o) => o.includes('script 0')), `no "script 0": ${options}`);
 		await chart.selectOption({ label: options.find((o) => o.startsWith('boom:')) });
 		await page.locator('figcaption', { hasText: 'boom' }).filter({ hasText: '3 errors' }).waitFor();
@@ -487,6 +509,9 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await page.getByTestId('live-version').filter({ hasText: 'live v1' }).waitFor();
 		const res = await get('/greet/erin', 'shop.localhost');
 		assert.match(res.body, /"greeting":"hello erin"/);
+		// v2 is newer than the live v1 now: going there is no "roll back".
+		await page.getByRole('button', { name: 'Roll forward to v2' }).waitFor();
+		assert.equal(await page.getByRole('button', { name: /^Roll back/ }).count(), 0);
 	});
 
 	await t.test('an expired session asks for the password again and keeps the edit', async () => {
@@ -500,6 +525,21 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await page.getByText('Saved as version 3; it is live.').waitFor();
 		const res = await get('/greet/finn', 'shop.localhost');
 		assert.match(res.body, /"greeting":"hey finn"/);
+	});
+
+	await t.test('a save can say what it changes: the message shows with its version', async () => {
+		await replaceSource(greet('howdy'));
+		await page.getByLabel('Version message (optional)').fill('say howdy');
+		await page.getByRole('button', { name: 'Save', exact: true }).click();
+		await page.getByText('Saved as version 4; it is live.').waitFor();
+		assert.equal(await page.getByLabel('Version message (optional)').inputValue(), '', 'the message went with v4');
+		await page.getByRole('tab', { name: 'Versions' }).click();
+		const v4 = page.locator('tbody tr', { hasText: 'v4' });
+		assert.equal(await v4.getByTestId('version-message').textContent(), 'say howdy');
+		const versions = await api('GET', `/scripts/${scriptURL.split('/').pop()}/versions`, undefined, 200);
+		assert.deepEqual(versions.items.map((v) => [v.version, v.message]), [[4, 'say howdy'], [3, ''], [2, ''], [1, '']]);
+		// Older versions are rolled back to.
+		for (const v of [1, 2, 3]) await page.getByRole('button', { name: `Roll back to v${v}` }).waitFor();
 	});
 
 	await t.test('a script that keeps crashing is parked, and a change unparks it', async () => {
@@ -517,8 +557,8 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		assert.equal(last.status, 503, last.body);
 		assert.match(last.body, /"code":"script_parked"/);
 		await page.goto(`${server.admin}/admin/apps/shop`);
-		await page.locator('tr', { hasText: 'boom' }).locator('.badge', { hasText: /^parked until/ }).waitFor();
-		assert.equal(await page.locator('tr', { hasText: 'greet' }).locator('.badge', { hasText: 'parked' }).count(), 0);
+		await page.locator('tr[data-script="boom"]').getByTestId('health').filter({ hasText: 'parked' }).waitFor();
+		assert.equal(await page.locator('tr[data-script="greet"]').getByTestId('health').textContent(), 'ok');
 		await page.goto(`${server.admin}/admin/apps/shop/scripts/${boom.id}`);
 		await page.getByText('This script kept crashing and is parked').waitFor();
 		// A new version is a fresh start.
@@ -626,5 +666,83 @@ test('a first session in the dashboard', { timeout: 240_000 }, async (tc) => {
 		await page.getByRole('link', { name: 'Hello World' }).waitFor();
 		assert.equal(await page.getByRole('link', { name: 'Shop renamed' }).count(), 0);
 		assert.equal((await get('/greet/x', 'store.localhost')).status, 404);
+	});
+
+	await t.test('an app with 100 scripts: one sortable, filtered, paged table and one chart', async () => {
+		// Seeded through the API: svc-000 to svc-099, each on GET /svc-NNN/:id;
+		// every tenth (svc-003, svc-013, ...) always fails.
+		await api('POST', '/apps', { slug: 'fleet', name: 'Fleet' }, 201);
+		const source = (i) => `package main\n\nimport "picloud"\n\nfunc Handle(req *picloud.Request) *picloud.Response {\n\tif ${i % 10 === 3} {\n\t\tpanic("down")\n\t}\n\treturn picloud.Text(200, "svc ${i} " + req.Params["id"])\n}\n`;
+		const name = (i) => `svc-${String(i).padStart(3, '0')}`;
+		for (let i = 0; i < 100; i += 5) {
+			await Promise.all([0, 1, 2, 3, 4].map(async (k) => {
+				const s = await api('POST', '/apps/fleet/scripts', { name: name(i + k), source: source(i + k), message: 'seeded' }, 201);
+				await api('POST', `/scripts/${s.id}/routes`, { method: 'GET', path: `/${name(i + k)}/:id` }, 201);
+			}));
+		}
+		// Traffic for the first 40: svc-NNN gets NNN % 4 + 1 calls; and two
+		// requests that match no route.
+		let calls = 0;
+		for (let i = 0; i < 40; i++) {
+			for (let n = 0; n <= i % 4; n++, calls++) {
+				const res = await get(`/${name(i)}/${n}`, 'fleet.localhost');
+				assert.equal(res.status, i % 10 === 3 ? 500 : 200, res.body);
+			}
+		}
+		for (const p of ['/nowhere', '/nowhere/else']) assert.equal((await get(p, 'fleet.localhost')).status, 404);
+		await page.goto(`${server.admin}/admin/apps/fleet`);
+		// Invocation logs are written in batches: reload until they are in.
+		const total = () => page.locator('figcaption').textContent();
+		for (let i = 0; i < 40 && !(await total()).includes(`${calls + 2} requests`); i++) {
+			await page.waitForTimeout(250);
+			await page.reload();
+			await page.locator('figcaption').waitFor();
+		}
+		assert.match(await total(), new RegExp(`All scripts: ${calls + 2} requests`));
+		assert.equal(await page.locator('figure').count(), 1, 'one chart for 100 scripts');
+
+		const rows = page.locator('table[aria-label="Scripts"] tbody tr');
+		assert.equal(await rows.count(), 25, 'a page of 25');
+		await page.getByText('Page 1 of 4').waitFor();
+		await page.getByText('100 scripts, figures of the last hour').waitFor();
+		const unmatched = page.locator('tr[data-script="no route matched"]');
+		assert.equal((await unmatched.locator('td').allTextContents())[3], '2');
+		assert.equal(await page.getByText('script 0').count(), 0);
+
+		// Sorted by errors, the failing scripts come first.
+		await page.getByRole('button', { name: 'Errors', exact: true }).click();
+		await page.locator('th[aria-sort="descending"]', { hasText: 'Errors' }).waitFor();
+		// svc-003 and svc-023 failed 4 times, svc-013 and svc-033 twice;
+		// ties go by name.
+		const top = await rows.evaluateAll((trs) => trs.slice(0, 5).map((tr) => tr.dataset.script));
+		assert.deepEqual(top, ['svc-003', 'svc-023', 'svc-013', 'svc-033', 'svc-000'], 'by errors, most first');
+		assert.deepEqual(await rows.evaluateAll((trs) => trs.slice(0, 4).map((tr) => tr.querySelector('[data-testid="health"]').textContent)),
+			['failing', 'failing', 'failing', 'failing']);
+
+		// Paging and the filter.
+		await page.getByRole('button', { name: 'Next →' }).click();
+		await page.getByText('Page 2 of 4').waitFor();
+		await page.getByLabel('Filter scripts').fill('svc-09');
+		await page.getByText('10 of 100 scripts').waitFor();
+		assert.equal(await rows.count(), 10);
+		assert.equal(await page.getByText(/Page \d of/).count(), 0, 'one page needs no pager');
+		await page.getByLabel('Filter scripts').fill('');
+
+		// The chart's selector shows one script at a time.
+		const chart = page.getByLabel('Chart of');
+		const options = await chart.locator('option').allTextContents();
+		assert.ok(options.some((o) => o.startsWith('no route matched: 2 requests')), `${options}`);
+		await chart.selectOption({ label: options.find((o) => o.startsWith('svc-013:')) });
+		await page.locator('figcaption', { hasText: 'svc-013' }).filter({ hasText: '2 errors' }).waitFor();
+		await chart.selectOption('');
+
+		// By requests, the busiest first: the screenshot of the overview.
+		await page.getByRole('button', { name: 'Requests', exact: true }).click();
+		await page.locator('th[aria-sort="descending"]', { hasText: 'Requests' }).waitFor();
+		assert.equal(await rows.first().locator('td').nth(3).textContent(), '4');
+		// From the top of the page to the end of the scripts panel.
+		await page.evaluate(() => window.scrollTo(0, 0));
+		const box = await page.locator('section[aria-labelledby="scripts-h"]').boundingBox();
+		await page.screenshot({ path: join(SHOTS, 'app-100-scripts.png'), fullPage: true, animations: 'disabled', clip: { x: 0, y: 0, width: 1280, height: Math.ceil(box.y + box.height + 16) } });
 	});
 });

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { slugProblem, scriptNameProblem, domainProblem, routePathProblem } from '../src/lib/validate.js';
 import { ago, micros, statusClass, plural } from '../src/lib/format.js';
+import { healthBadge } from '../src/lib/health.js';
 
 test('slugProblem mirrors the API rule', () => {
 	for (const ok of ['', 'shop', 'a', 'my-app-2', 'x'.repeat(63)]) assert.equal(slugProblem(ok), '', ok);
@@ -37,4 +38,15 @@ test('formatting', () => {
 	assert.deepEqual([200, 404, 503].map(statusClass), ['good', 'warn', 'bad']);
 	assert.equal(plural(1, 'route'), '1 route');
 	assert.equal(plural(0, 'route'), '0 routes');
+});
+
+test('healthBadge words the health the server derived, never "ok" for a failing script', () => {
+	const cases = [
+		[{ state: 'failing', recent_calls: 5, recent_failures: 5 }, 'bad', 'failing', '5 of the last 5 calls failed'],
+		[{ state: 'degraded', recent_calls: 20, recent_failures: 2 }, 'warn', 'degraded', '2 of the last 20 calls failed'],
+		[{ state: 'ok', recent_calls: 0, recent_failures: 0 }, 'good', 'ok', 'no calls in the last 15 minutes'],
+		[{ state: 'parked', reason: 'crashed 6 times' }, 'bad', 'parked', 'Parked: crashed 6 times'],
+		[null, 'muted', 'unknown', 'No health information']
+	];
+	for (const [h, cls, label, title] of cases) assert.deepEqual(healthBadge(h), { cls, label, title }, JSON.stringify(h));
 });

@@ -1,12 +1,18 @@
-// Script health: the status endpoint (crash parking) is newer than some
-// servers; a 404 from it means "no such information", never an error.
+// Script health, as the server derives it from the latest calls (the
+// script list and the status endpoint answer the same `health`, so the
+// UI and the CLI agree): ok, degraded, failing or parked. The status
+// endpoint adds when and why a parked script is parked.
 import { get } from './api.js';
 
-/** scriptState returns {state, parked_until, reason, crashes} or null. */
+/**
+ * scriptState returns {state, recent_calls, recent_failures, parked_until,
+ * reason} or null when the server has no such information.
+ */
 export async function scriptState(app, script) {
-	if (script.state && script.state !== 'parked') return { state: script.state };
+	if (script.health && script.health.state !== 'parked') return script.health;
 	try {
-		return await get(`/apps/${encodeURIComponent(app)}/scripts/${script.id}/status`);
+		const st = await get(`/apps/${encodeURIComponent(app)}/scripts/${script.id}/status`);
+		return { ...(st.health ?? { state: st.state }), parked_until: st.parked_until, reason: st.reason };
 	} catch (e) {
 		if (e.status === 404 || e.status === 405) return null;
 		throw e;
