@@ -314,7 +314,16 @@ cluster {
   # name is refused at start.
   node_name = ""
 
-  # What this node does, any of "manager" (admin API and UI, writes),
-  # "ingress" (public HTTP) and "executor" (runs scripts for the cluster).
+  # What this node does, any of (at least one, each once):
+  #   "manager"  takes admin writes, fires schedules, purges, creates the
+  #              first admin; a node without it forwards admin writes to
+  #              a live manager (503 no_manager when there is none)
+  #   "ingress"  serves public HTTP (app hosts, /api/v1/execute); a node
+  #              without it answers those 421 no_ingress_role
+  #   "executor" runs scripts for the whole cluster; a node without it
+  #              runs every call on an executor member (503 no_executor
+  #              when none is alive)
+  # Every node serves /healthz, /readyz and admin reads. Outside cluster
+  # mode a server has all three. See docs/cluster.md, "Roles".
   roles = ["manager", "ingress", "executor"]
 }

@@ -410,6 +410,11 @@ func (e *executor) judge(res Result, out sandbox.Result, timedOut bool) (Result,
 		res.Status, res.ErrCode = 504, CodeTimeout
 		res.ErrMessage = fmt.Sprintf("script ran longer than its time limit of %s", e.cfg.limits.Timeout)
 		return res, &discardInstance{script: e.cfg.script, timeout: true, cause: context.DeadlineExceeded}
+	case errors.Is(out.Err, engine.ErrNoExecutor):
+		// Nowhere to run it now (no executor member is alive): it counts
+		// against nobody.
+		res.Status, res.ErrCode, res.ErrMessage, res.RetryAfter = 503, CodeNoExecutor, out.Err.Error(), noExecutorRetry
+		return res, nil
 	case errors.Is(out.Err, engine.ErrCausedCrash):
 		res.Status, res.ErrCode = 502, CodeCrashed
 		res.ErrMessage = fmt.Sprintf("script %d version %d: %v", e.cfg.script.ScriptID, e.cfg.script.Version, out.Err)
@@ -439,12 +444,21 @@ func (e *executor) judge(res Result, out sandbox.Result, timedOut bool) (Result,
 	return res, nil
 }
 
+// noExecutorRetry is the Retry-After of a call no executor could take.
+const noExecutorRetry = time.Second
+
 // loadFailed is the answer to a call when the script is not loaded: a
-// 502 while its worker is down (or when its load killed the worker: a
-// crash of the script), else a 500 with the load error.
+// 503 while no executor can take it (a cluster without a live executor
+// member), a 502 while its worker is down (or when its load killed the
+// worker: a crash of the script), else a 500 with the load error.
 func (e *executor) loadFailed(res Result) (Result, *discardInstance) {
 	if !e.reload && !e.fatalLoad {
 		res.Status, res.ErrCode, res.ErrMessage = 500, CodeLoadFailed, e.loadErrMessage()
+		return res, nil
+	}
+	if errors.Is(e.loadErr, engine.ErrNoExecutor) {
+		res.Status, res.ErrCode, res.ErrMessage = 503, CodeNoExecutor, e.loadErr.Error()
+		res.RetryAfter = noExecutorRetry
 		return res, nil
 	}
 	res.Status, res.ErrCode, res.ErrMessage = 502, CodeCrashed, e.loadErr.Error()

@@ -51,6 +51,7 @@ const (
 	CodeLoadFailed       = "script_load"        // the script did not compile in the executor (500)
 	CodeCrashed          = "worker_crashed"     // the executor's process died (502)
 	CodeUnavailable      = "unavailable"        // the app's router is stopping or gone (503)
+	CodeNoExecutor       = "no_executor"        // no node with the executor role is alive (503)
 	CodeInternal         = "internal"           // anything else (500)
 )
 
@@ -111,6 +112,9 @@ type AppSnapshot struct {
 	Scripts []ScriptVersion // the live version of every script of the app
 	Routes  []Route
 	Limits  Limits
+	// Parked are the parkings other nodes (or this one, before a
+	// restart) made of the app's script versions (parking.go).
+	Parked []Parked
 }
 
 // ScriptVersion is one compiled-at-upload version of a script, and the

@@ -22,6 +22,11 @@ import (
 // own. The router hears of them as the supervisor of its executors
 // (supervision.go); this is the only count of crashes: the worker
 // processes restart without one. All of it is router state.
+//
+// Parking holds across nodes: a router that parks a version reports it
+// (WithParkReports; the control plane stores it), and every router is
+// sent the parkings of its app's versions with its snapshot
+// (AppSnapshot.Parked) and parks them too, until the same time.
 
 // crashRecord is the recent crashes of one script version and whether it
 // is parked.
@@ -80,6 +85,42 @@ func (c *crashRecord) stop() {
 	}
 }
 
+// Parked is the parking of one script version: by this node's router
+// (reported through WithParkReports) or by another node's (sent in
+// AppSnapshot.Parked).
+type Parked struct {
+	AppID, ScriptID, Version int64
+	Until                    time.Time
+	Reason                   string
+	// Node is the node that parked it; "" in a report of this node's.
+	Node string
+}
+
+// WithParkReports makes every router call report when it parks a script
+// version on its own count of crashes (not when it follows a parking
+// sent in a snapshot). report runs on the router's goroutine: it must
+// not block.
+func WithParkReports(report func(Parked)) Option {
+	return func(rt *Runtime) { rt.onPark = report }
+}
+
+// applyParked parks the live versions that parkings name, unless they
+// are parked already: another node's router counted the crashes.
+func (r *appRouter) applyParked(ctx actor.Context, parked []Parked) {
+	now := time.Now()
+	for _, p := range parked {
+		pool := r.live[p.ScriptID]
+		if pool == nil || pool.script.Version != p.Version || !now.Before(p.Until) || pool.crash.parked(now) {
+			continue
+		}
+		reason := p.Reason
+		if p.Node != "" {
+			reason += " (parked on node " + p.Node + ")"
+		}
+		r.park(ctx, pool, now, p.Until, reason)
+	}
+}
+
 // unparkDue tells a router that the parking of pool may be over.
 type unparkDue struct {
 	pool *executorPool
@@ -103,20 +144,29 @@ func (r *appRouter) recordCrash(ctx actor.Context, pool *executorPool, fatal boo
 	if pool.crash.parked(now) || !pool.live {
 		return
 	}
+	var reason string
 	switch {
 	case fatals > FatalCrashLimit:
-		r.park(ctx, pool, now, fmt.Sprintf("killed its worker process %d times within %s (more than %d); last: %s",
-			fatals, pool.limits.CrashWindow, FatalCrashLimit, cause))
+		reason = fmt.Sprintf("killed its worker process %d times within %s (more than %d); last: %s",
+			fatals, pool.limits.CrashWindow, FatalCrashLimit, cause)
 	case n > pool.limits.CrashLimit:
-		r.park(ctx, pool, now, fmt.Sprintf("crashed %d times within %s (more than %d); last: %s",
-			n, pool.limits.CrashWindow, pool.limits.CrashLimit, cause))
+		reason = fmt.Sprintf("crashed %d times within %s (more than %d); last: %s",
+			n, pool.limits.CrashWindow, pool.limits.CrashLimit, cause)
+	default:
+		return
+	}
+	until := now.Add(pool.limits.CrashWindow)
+	r.park(ctx, pool, now, until, reason)
+	if r.seed.onPark != nil {
+		r.seed.onPark(Parked{AppID: r.seed.appID, ScriptID: pool.script.ScriptID, Version: pool.script.Version,
+			Until: until, Reason: reason})
 	}
 }
 
-// park rests pool until its crash window has passed: its queued requests
-// are answered 503 and its idle executors stop.
-func (r *appRouter) park(ctx actor.Context, pool *executorPool, now time.Time, reason string) {
-	pool.crash.parkedUntil = now.Add(pool.limits.CrashWindow)
+// park rests pool until until: its queued requests are answered 503 and
+// its idle executors stop.
+func (r *appRouter) park(ctx actor.Context, pool *executorPool, now, until time.Time, reason string) {
+	pool.crash.parkedUntil = until
 	pool.crash.reason = reason
 	r.seed.logger.Warn("script parked", slog.String("app", r.slug),
 		slog.Int64("script", pool.script.ScriptID), slog.Int64("version", pool.script.Version),
@@ -129,7 +179,7 @@ func (r *appRouter) park(ctx actor.Context, pool *executorPool, now time.Time, r
 	}
 	root, self := ctx.ActorSystem().Root, ctx.Self()
 	pool.crash.stop()
-	pool.crash.unpark = time.AfterFunc(pool.limits.CrashWindow, func() {
+	pool.crash.unpark = time.AfterFunc(until.Sub(now), func() {
 		root.Send(self, &unparkDue{pool: pool})
 	})
 }

@@ -24,6 +24,7 @@ type routerSeed struct {
 	logger     *slog.Logger
 	engine     engine.Engine
 	hosts      HostProvider
+	onPark     func(Parked)
 	snapshot   *AppSnapshot
 	// stopped is called once, when the router has stopped for good.
 	stopped func()
@@ -315,6 +316,7 @@ func (r *appRouter) applySnapshot(ctx actor.Context, s *AppSnapshot) {
 	}
 	r.live, r.trie, r.slug = live, trie, s.Slug
 	r.seed.snapshot = s
+	r.applyParked(ctx, s.Parked)
 }
 
 // buildTrie builds the trie of the snapshot's routes whose script is in

@@ -52,6 +52,7 @@ type Runtime struct {
 	logger     *slog.Logger
 	engine     engine.Engine
 	hosts      HostProvider
+	onPark     func(Parked) // see WithParkReports
 
 	mu      sync.Mutex
 	routers map[string]chan struct{} // router PID id -> closed once stopped
@@ -88,6 +89,7 @@ func (rt *Runtime) SpawnRouter(appID int64, slug string) (*actor.PID, error) {
 	name := "app-" + strconv.FormatInt(appID, 10)
 	done := make(chan struct{})
 	seed := &routerSeed{appID: appID, slug: slug, dispatcher: rt.dispatcher, logger: rt.logger, engine: rt.engine, hosts: rt.hosts,
+		onPark:    rt.onPark,
 		afterlife: &afterlife{handle: answerLateInvoke(slug)}}
 	seed.stopped = func() {
 		close(done)

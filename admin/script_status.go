@@ -29,9 +29,11 @@ type scriptStatus struct {
 	Reason string `json:"reason"`
 	// Crashes counts the crashes within the current window.
 	Crashes int `json:"crashes"`
-	// Node is the node that answered: crashes and parking are counted by
-	// each node's router, so another node may see this script otherwise.
-	Node string `json:"node"`
+	// Node is the node that answered: crashes are counted by each node's
+	// router, so another node may count otherwise. Parking holds on
+	// every node: ParkedBy names the node whose router parked it.
+	Node     string `json:"node"`
+	ParkedBy string `json:"parked_by,omitempty"`
 	// Health adds to the state what the script's latest calls say.
 	Health scriptHealth `json:"health"`
 }
@@ -95,6 +97,19 @@ func (a *API) getScriptStatus(ctx context.Context, rc *fasthttp.RequestCtx) erro
 	}
 	status := statusIn(st, script.ID)
 	status.Node = a.node
+	if status.State == stateParked {
+		status.ParkedBy = a.node
+	}
+	// The stored parking is the cluster's: it holds on every node, and
+	// says which one parked the script.
+	parking, err := a.db.ScriptParking(ctx, script.ID, time.Now())
+	if err != nil {
+		return fmt.Errorf("status of script %d: %w", script.ID, err)
+	}
+	if parking != nil && parking.Version == script.LiveVersion {
+		until := parking.ParkedUntil
+		status.State, status.ParkedUntil, status.Reason, status.ParkedBy = stateParked, &until, parking.Reason, parking.Node
+	}
 	status.Health = healthFrom(status.State, calls[script.ID], since)
 	a.reply(rc, fasthttp.StatusOK, status)
 	return nil

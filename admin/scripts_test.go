@@ -9,6 +9,7 @@ import (
 
 	"github.com/picloud/picloud/admin"
 	"github.com/picloud/picloud/internal/testdb"
+	"github.com/picloud/picloud/models"
 )
 
 const okSource = `package main
@@ -233,8 +234,32 @@ func TestScriptSettingsAndStatus(t *testing.T) {
 		s.deployer.mu.Unlock()
 		s.runAll(t, []scenario{
 			{name: "status parked", method: "GET", url: status, status: 200,
-				want: []string{`{"state":"parked","parked_until":"2030-01-02T03:04:05Z","reason":"crashed 6 times","crashes":6,"node":"pi1-7946","health":{"state":"parked",`}},
+				want: []string{`{"state":"parked","parked_until":"2030-01-02T03:04:05Z","reason":"crashed 6 times","crashes":6,"node":"pi1-7946","parked_by":"pi1-7946","health":{"state":"parked",`}},
 			{name: "list parked", method: "GET", url: "/apps/shop/scripts", status: 200, want: []string{`"state":"parked","health":{"state":"parked"`}},
 		})
+
+		// Parked by another node: the stored parking is the cluster's,
+		// whatever this node's router holds.
+		s.deployer.mu.Lock()
+		s.deployer.status = []admin.ScriptState{{ScriptID: id, Crashes: 1}}
+		s.deployer.mu.Unlock()
+		app, err := s.db.App(context.Background(), "shop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.db.ParkScript(context.Background(), models.ParkedScript{ScriptID: id, AppID: app.ID, Version: 1,
+			ParkedUntil: until, Node: "pi2-7946", Reason: "crashed 6 times on pi2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.run(t, scenario{name: "status parked by another node", method: "GET", url: status, status: 200,
+			want: []string{`{"state":"parked","parked_until":"2030-01-02T03:04:05Z","reason":"crashed 6 times on pi2","crashes":1,"node":"pi1-7946","parked_by":"pi2-7946","health":{"state":"parked",`}})
+		// A new version is not parked.
+		s.run(t, scenario{name: "new version", method: "PUT", url: u, body: map[string]string{"source": okSource + "\n"}, status: 200})
+		s.deployer.mu.Lock()
+		s.deployer.status = nil
+		s.deployer.mu.Unlock()
+		s.run(t, scenario{name: "status of the new version", method: "GET", url: status, status: 200,
+			want: []string{`{"state":"ok","reason":"","crashes":0,"node":"pi1-7946","health":`}})
 	})
 }

@@ -405,10 +405,13 @@ func (m *membership) peers() []peer {
 
 // MemberState is one member as GET /api/v1/admin/cluster shows it.
 type MemberState struct {
-	Name     string    `json:"name"`
-	Gossip   string    `json:"gossip"`
-	Remote   string    `json:"remote"`
-	Roles    []string  `json:"roles"`
+	Name   string   `json:"name"`
+	Gossip string   `json:"gossip"`
+	Remote string   `json:"remote"`
+	Roles  []string `json:"roles"`
+	// HTTP is the member's HTTP listener as others reach it ("" when it
+	// did not say).
+	HTTP     string    `json:"http,omitempty"`
 	Status   string    `json:"status"`
 	JoinedAt time.Time `json:"joined_at"`
 	// Self marks the node that answers.
@@ -434,7 +437,7 @@ func (m *membership) states() []MemberState {
 	out := make([]MemberState, 0, len(m.records))
 	for name, r := range m.records {
 		s := MemberState{Name: name, Gossip: r.gossip, Remote: r.meta.remote(), Roles: slices.Clone(r.meta.Roles),
-			Status: r.status, JoinedAt: r.joinedAt, Self: name == m.cfg.name, id: r.meta.ID}
+			HTTP: r.meta.HTTP, Status: r.status, JoinedAt: r.joinedAt, Self: name == m.cfg.name, id: r.meta.ID}
 		if r.status == StatusAlive && !s.Self && time.Since(r.lastAck) > suspectAfter {
 			s.Status = StatusSuspect
 		}

@@ -18,6 +18,10 @@ type nodeMeta struct {
 	// Kinds are the cluster kinds it hosts; Roles its config roles.
 	Kinds []string `json:"kinds"`
 	Roles []string `json:"roles"`
+	// HTTP is the host:port of its HTTP listener as others reach it
+	// (the advertised host): where a node without the manager role
+	// forwards admin writes. "" when it did not say.
+	HTTP string `json:"http,omitempty"`
 	// Leaving is set when it has begun a graceful stop: it takes no new
 	// identities, finishes what it holds, then leaves.
 	Leaving bool `json:"leaving,omitempty"`

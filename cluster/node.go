@@ -97,6 +97,10 @@ type Options struct {
 	// holds before it grows (default 1024; protoactor's own default,
 	// 1,000,000, costs 15 MiB per peer up front).
 	RemoteQueueSize int
+	// HTTPPort is the port of this node's HTTP listener, announced to
+	// the others on the advertised host (MemberState.HTTP); 0 announces
+	// none.
+	HTTPPort int
 }
 
 // Node is one PiCloud process in cluster mode: an actor system whose
@@ -162,7 +166,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	n := &Node{name: ms.cfg.name, logger: logger, ms: ms,
 		system: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return libLogger(logger) }))}
-	n.cluster = n.newCluster(cfg, opts.Kinds, rc)
+	n.cluster = n.newCluster(cfg, opts.Kinds, opts.HTTPPort, rc)
 	if err := startMember(n.cluster); err != nil {
 		err = fmt.Errorf("cluster.remote %s: %w", rc.Address(), err)
 		n.close()
@@ -180,7 +184,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 // newCluster is protoactor's cluster for n: the memberlist provider, the
 // rendezvous lookup, and the kinds this node's roles host (the lookup
 // knows every kind's role, hosted here or not).
-func (n *Node) newCluster(cfg config.Cluster, all []Kind, rc *remote.Config) *cluster.Cluster {
+func (n *Node) newCluster(cfg config.Cluster, all []Kind, httpPort int, rc *remote.Config) *cluster.Cluster {
 	roles := map[string]string{}
 	var kinds []*cluster.Kind
 	for _, k := range all {
@@ -190,7 +194,7 @@ func (n *Node) newCluster(cfg config.Cluster, all []Kind, rc *remote.Config) *cl
 		}
 	}
 	n.lookup = newLookup(roles, n.logger)
-	prov := &provider{ms: n.ms, roles: slices.Clone(cfg.Roles), onPeers: n.lookup.setPeers}
+	prov := &provider{ms: n.ms, roles: slices.Clone(cfg.Roles), httpPort: httpPort, onPeers: n.lookup.setPeers}
 	cc := cluster.Configure(clusterName, prov, n.lookup, rc, cluster.WithKinds(kinds...),
 		cluster.WithHeartbeatExpiration(protoHeartbeatExpiration))
 	cc.GossipInterval = protoGossipInterval

@@ -14,9 +14,10 @@ import (
 // protoactor's topology (MemberList.UpdateClusterTopology) and the
 // lookup's placement (onPeers).
 type provider struct {
-	ms      *membership
-	roles   []string
-	onPeers func([]peer)
+	ms       *membership
+	roles    []string
+	httpPort int // 0: none announced
+	onPeers  func([]peer)
 }
 
 var _ cluster.ClusterProvider = (*provider)(nil)
@@ -31,6 +32,9 @@ func (p *provider) StartMember(c *cluster.Cluster) error {
 	kinds := c.GetClusterKinds()
 	slices.Sort(kinds)
 	meta := nodeMeta{ID: c.ActorSystem.ID, Host: host, Port: port, Kinds: kinds, Roles: p.roles}
+	if p.httpPort > 0 {
+		meta.HTTP = joinHostPort(host, p.httpPort)
+	}
 	return p.ms.start(meta, func(peers []peer) {
 		c.MemberList.UpdateClusterTopology(members(peers))
 		p.onPeers(peers)

@@ -45,6 +45,8 @@ type Options struct {
 	// Record, when set, receives the invocation record of every call
 	// made through Invoke (schedules, picloud.Invoke).
 	Record func(models.Invocation)
+	// Node names this node in the parkings it stores (RecordParked).
+	Node string
 }
 
 // DefaultResyncInterval is how often Run re-reads the database by
@@ -204,6 +206,10 @@ func (d *Deployer) deployLocked(ctx context.Context, app *models.App, revision i
 	if err != nil {
 		return fmt.Errorf("load routes of app %q: %w", app.Slug, err)
 	}
+	parked, err := d.opts.DB.ParkedScripts(ctx, app.ID, time.Now())
+	if err != nil {
+		return fmt.Errorf("load parked scripts of app %q: %w", app.Slug, err)
+	}
 	snap := &actors.AppSnapshot{
 		AppID:   app.ID,
 		Slug:    app.Slug,
@@ -233,6 +239,10 @@ func (d *Deployer) deployLocked(ctx context.Context, app *models.App, revision i
 	}
 	for _, r := range routes {
 		snap.Routes = append(snap.Routes, actors.Route{ID: r.ID, Method: r.Method, Path: r.Path, ScriptID: r.ScriptID})
+	}
+	for _, p := range parked {
+		snap.Parked = append(snap.Parked, actors.Parked{AppID: p.AppID, ScriptID: p.ScriptID, Version: p.Version,
+			Until: p.ParkedUntil, Reason: p.Reason, Node: p.Node})
 	}
 
 	live, ok := d.apps[app.ID]

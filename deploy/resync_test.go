@@ -29,6 +29,9 @@ func Handle(req *picloud.Request) *picloud.Response {
 `
 }
 
+// nodes numbers the nodes of a test binary.
+var nodes atomic.Int64
+
 // node is a deployer with its runtime and the tables it published.
 type node struct {
 	d         *deploy.Deployer
@@ -37,14 +40,15 @@ type node struct {
 	published atomic.Int64
 }
 
-func newNode(t *testing.T, db *models.DB, every time.Duration) *node {
+func newNode(t *testing.T, db *models.DB, every time.Duration, opts ...actors.Option) *node {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	n := &node{rt: actors.NewRuntime(logger)}
+	n := &node{rt: actors.NewRuntime(logger, opts...)}
 	t.Cleanup(n.rt.Shutdown)
 	n.d = deploy.New(deploy.Options{
 		DB: db, Runtime: n.rt, Logger: logger, BaseDomain: "localhost", ResyncInterval: every,
 		Limits: actors.Limits{Timeout: 5 * time.Second}.WithDefaults(),
+		Node:   "node-" + strconv.Itoa(int(nodes.Add(1))),
 		Publish: func(t *ingress.Table) {
 			n.table.Store(t)
 			n.published.Add(1)

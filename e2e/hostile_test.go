@@ -235,7 +235,7 @@ func TestCrashLoopIsParked(t *testing.T) {
 		t.Errorf("Retry-After = %q", ra)
 	}
 	status := fmt.Sprintf("%s/apps/crashy/scripts/%d/status", adminAPI, id)
-	expect(t, "status", s.do("GET", status, nil), 200, `"state":"parked"`, `"parked_until":"`, `"crashes":6`, `"reason":"crashed 6 times`)
+	expect(t, "status", s.do("GET", status, nil), 200, `"state":"parked"`, `"parked_until":"`, `"crashes":6`, `"reason":"crashed 6 times`, `"parked_by":"`)
 	expect(t, "list", s.do("GET", adminAPI+"/apps/crashy/scripts", nil), 200, `"state":"parked"`)
 	expect(t, "good app", s.do("GET", "/", nil, "Host", "good.localhost"), 200)
 	if !strings.Contains(s.logs.String(), "script parked") {

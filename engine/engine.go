@@ -34,6 +34,12 @@ var ErrWorkerCrashed = errors.New("worker process crashed")
 // process fails with ErrWorkerCrashed alone and counts for nothing.
 var ErrCausedCrash = errors.New("it killed its worker process")
 
+// ErrNoExecutor is wrapped, with ErrWorkerCrashed, by the error of a
+// load an Engine had nowhere to place: in a cluster, no live member has
+// the executor role. The executor answers 503 (actors.CodeNoExecutor)
+// and tries again on its next call, counting no crash.
+var ErrNoExecutor = errors.New("no executor is available")
+
 // ErrInstanceLost is wrapped, with ErrWorkerCrashed, by the error of a
 // call on an Instance whose process had died before the call was sent:
 // nothing ran. The executor loads the script again and runs the call in

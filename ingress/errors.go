@@ -25,6 +25,7 @@ var publicMessages = map[string]string{
 	actors.CodeInternal:    "internal error",
 	actors.CodeSaturated:   "the script is busy; try again later",
 	actors.CodeUnavailable: "the app is not available; try again later",
+	actors.CodeNoExecutor:  "no executor is available; try again later",
 	codeInvalidStatus:      "the script answered an invalid status",
 }
 

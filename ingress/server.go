@@ -61,6 +61,25 @@ type Options struct {
 	// default only calls through Execute (admin calls) get them, and
 	// public callers a generic message (see errors.go).
 	PublicErrors bool
+	// NoScripts, when set, is why this node runs no script for a caller
+	// (a cluster node without the ingress role): app hosts and
+	// /api/v1/execute are answered 421 no_ingress_role with it, while
+	// /healthz, /readyz, /version and the admin host serve as ever.
+	NoScripts string
+}
+
+// codeNoIngress is the error code of script traffic sent to a node that
+// serves none (Options.NoScripts).
+const codeNoIngress = "no_ingress_role"
+
+// refuseScripts answers a request for a script on a node that runs none
+// for callers, and reports whether it did.
+func (s *Server) refuseScripts(ctx *fasthttp.RequestCtx) bool {
+	if s.opts.NoScripts == "" {
+		return false
+	}
+	apierror.Writef(ctx, fasthttp.StatusMisdirectedRequest, codeNoIngress, s.opts.NoScripts)
+	return true
 }
 
 // Server is the ingress handler. Its Table is swapped by the control plane.
@@ -161,6 +180,9 @@ func (s *Server) serveOr404(ctx *fasthttp.RequestCtx, h fasthttp.RequestHandler)
 // dispatch sends a request to the router of the app that serves its
 // host, or redirects a former slug of an app to its current one.
 func (s *Server) dispatch(ctx *fasthttp.RequestCtx, id string) {
+	if s.refuseScripts(ctx) {
+		return
+	}
 	res := s.table.Load().Resolve(ctx.Host())
 	switch {
 	case res.App == nil:
@@ -192,6 +214,9 @@ func redirectHost(ctx *fasthttp.RequestCtx, host string) {
 // execute runs a script by id: /api/v1/execute/{id}[/rest], the script
 // seeing "/rest" (or "/") as its path.
 func (s *Server) execute(ctx *fasthttp.RequestCtx, id string) {
+	if s.refuseScripts(ctx) {
+		return
+	}
 	if s.opts.Execute != nil && !s.opts.Execute(ctx) {
 		return
 	}
@@ -287,7 +312,7 @@ func statusOf(code string) int {
 		return fasthttp.StatusMethodNotAllowed
 	case actors.CodeTimeout:
 		return fasthttp.StatusGatewayTimeout
-	case actors.CodeSaturated, actors.CodeParked, actors.CodeUnavailable:
+	case actors.CodeSaturated, actors.CodeParked, actors.CodeUnavailable, actors.CodeNoExecutor:
 		return fasthttp.StatusServiceUnavailable
 	case actors.CodeCrashed:
 		return fasthttp.StatusBadGateway

@@ -12,7 +12,7 @@ import (
 // forgets that they were applied, so that tests can make a database as
 // it was before 0005.
 func Undo0005(ctx context.Context, db *bun.DB) error {
-	for _, m := range []migrate.Migration{versionMessage(), appPublicErrors(), loginLimits(), invocationNode(), changeNotify(), capabilities(), apiTokens(), invariants()} {
+	for _, m := range []migrate.Migration{versionMessage(), parkedScripts(), appPublicErrors(), loginLimits(), invocationNode(), changeNotify(), capabilities(), apiTokens(), invariants()} {
 		if err := m.Down(ctx, newMigrator(db), &m); err != nil {
 			return fmt.Errorf("down %s: %w", m.Name, err)
 		}

@@ -34,6 +34,7 @@ func all() *migrate.Migrations {
 	ms.Add(invocationNode())
 	ms.Add(loginLimits())
 	ms.Add(appPublicErrors())
+	ms.Add(parkedScripts())
 	ms.Add(versionMessage())
 	return ms
 }

@@ -97,6 +97,12 @@ func (db *DB) UpdateApp(ctx context.Context, id int64, change AppChange) (*App, 
 			}
 			return fmt.Errorf("update app %d: %w", id, err)
 		}
+		if change.Settings != nil {
+			// The app's limits are its scripts' defaults: they start afresh.
+			if err := unparkApp(ctx, tx, app.ID); err != nil {
+				return err
+			}
+		}
 		if app.Slug != oldSlug {
 			return addRedirect(ctx, tx, oldSlug, app.ID)
 		}

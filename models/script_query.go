@@ -139,6 +139,8 @@ func (db *DB) lockScript(ctx context.Context, tx bun.Tx, id int64) (*Script, err
 	return script, nil
 }
 
+// setLiveVersion makes script.LiveVersion live, and unparks the script:
+// the version it makes live starts afresh.
 func setLiveVersion(ctx context.Context, idb bun.IDB, script *Script) error {
 	if _, err := idb.NewUpdate().Model(script).
 		Column("live_version", "updated_at").
@@ -146,7 +148,7 @@ func setLiveVersion(ctx context.Context, idb bun.IDB, script *Script) error {
 		Exec(ctx); err != nil {
 		return fmt.Errorf("set live version of script %d to %d: %w", script.ID, script.LiveVersion, err)
 	}
-	return nil
+	return unparkScript(ctx, idb, script.ID)
 }
 
 // RollbackScript makes an existing version of the script live again. A
@@ -186,17 +188,24 @@ func (db *DB) Script(ctx context.Context, id int64) (*Script, error) {
 }
 
 // UpdateScriptSettings replaces the settings of a script and returns the
-// script as stored. It makes no new version.
+// script as stored. It makes no new version, but unparks the script: its
+// live version starts afresh under the new limits.
 func (db *DB) UpdateScriptSettings(ctx context.Context, id int64, settings ScriptSettings) (*Script, error) {
 	script := &Script{ID: id, Settings: settings, UpdatedAt: now()}
-	res, err := db.bun.NewUpdate().Model(script).
-		Column("timeout_ms", "max_concurrency", "max_output", "max_response_body", "updated_at").
-		WherePK().Exec(ctx)
+	err := db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model(script).
+			Column("timeout_ms", "max_concurrency", "max_output", "max_response_body", "updated_at").
+			WherePK().Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("update settings of script %d: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return fmt.Errorf("%w: script %d", ErrNotFound, id)
+		}
+		return unparkScript(ctx, tx, id)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("update settings of script %d: %w", id, err)
-	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return nil, fmt.Errorf("%w: script %d", ErrNotFound, id)
+		return nil, err
 	}
 	return db.Script(ctx, id)
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net"
 	"time"
 
 	"github.com/picloud/picloud/admin"
@@ -28,7 +29,8 @@ func (s *Server) startCluster(ctx context.Context, local engine.Engine) (engine.
 		return local, nil
 	}
 	node, err := cluster.Start(ctx, cluster.Options{Config: s.cfg.Cluster, Logger: s.logger,
-		Kinds: []cluster.Kind{executors.ClusterKind(local, s.logger)}})
+		Kinds:    []cluster.Kind{executors.ClusterKind(local, s.logger)},
+		HTTPPort: s.ln.Addr().(*net.TCPAddr).Port})
 	if err != nil {
 		return nil, err
 	}

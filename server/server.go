@@ -183,7 +183,8 @@ func (s *Server) build(ctx context.Context) error {
 	s.caps = caps
 	// Registered before the background loops (Start): runs after them.
 	s.onClose(caps.fetch.Close)
-	runtime := actors.NewRuntime(logger, actors.WithEngine(eng), actors.WithHosts(caps.hosts))
+	runtime := actors.NewRuntime(logger, actors.WithEngine(eng), actors.WithHosts(caps.hosts),
+		actors.WithParkReports(s.recordParked))
 	s.onClose(runtime.Shutdown)
 
 	writer := models.NewInvocationWriter(db, logger, models.InvocationWriterOptions{
@@ -201,6 +202,7 @@ func (s *Server) build(ctx context.Context) error {
 		BaseDomain: cfg.Server.BaseDomain,
 		Logger:     logger,
 		Record:     invocationLog{w: writer, node: s.NodeName()}.AddRow,
+		Node:       s.NodeName(),
 	})
 	caps.deployer = s.deployer
 	checker, err := s.newChecker()
@@ -232,7 +234,7 @@ func (s *Server) build(ctx context.Context) error {
 		// Longer than a request may queue and then run, so the executor's
 		// 504 or 503 is the one the client sees.
 		Timeout: cfg.Executor.QueueTimeout + cfg.Executor.Timeout + time.Second,
-		Admin:   s.api.Handler,
+		Admin:   s.adminHandler(),
 		UI:      webui.Handler(),
 		Execute: s.api.RequireExecute,
 		Ready:   readiness(db, local),
@@ -241,6 +243,7 @@ func (s *Server) build(ctx context.Context) error {
 		AdminHost:     cfg.Server.AdminHostname(),
 		SessionCookie: admin.SessionCookie,
 		PublicErrors:  cfg.Server.PublicErrors,
+		NoScripts:     s.noScripts(),
 	}, runtime, invocationLog{w: writer, node: s.NodeName()}, logger)
 	registerWriterMetrics(s.ingress.Registry(), writer)
 	s.ingress.Registry().MustRegister(s.clusterMetrics)
@@ -268,6 +271,13 @@ func (s *Server) build(ctx context.Context) error {
 		Logger:                fasthttpLogger{logger},
 	}
 	s.limited = s.ingress.LimitConnections(s.http, ln, connLimits(cfg, logger))
+	if !s.hasRole(config.RoleManager) {
+		// The first admin is an admin write: a manager makes it.
+		if s.opts.AdminUsername != "" || s.opts.AdminPassword != "" {
+			logger.Info("PICLOUD_ADMIN_USERNAME and PICLOUD_ADMIN_PASSWORD are ignored on a node without the manager role: a manager creates the first admin")
+		}
+		return nil
+	}
 	// The first admin exists (or can be made) before anyone is served: a
 	// bad bootstrap variable stops the start.
 	return s.api.Bootstrap(ctx, admin.Bootstrap{
@@ -307,6 +317,11 @@ func (s *Server) Start() error {
 		"data_dir", s.cfg.DataDir, "database", s.db.Dialect())
 	fmt.Fprintf(s.opts.Log, "PiCloud %s is up: %s/ (admin UI: %s/admin/, admin API: %s%s)\n",
 		s.opts.Version, s.publicURL, s.adminURL, s.adminURL, admin.Prefix)
+	if !s.hasRole(config.RoleManager) {
+		return nil
+	}
+	// The manager's jobs: purges, and schedules firing (each firing is
+	// claimed in the database, so several managers fire it once).
 	s.goBG(func(ctx context.Context) { s.api.RunJanitor(ctx, sessionPurgeInterval) })
 	// Schedules fire and expired keys go once the server serves.
 	s.goBG(s.caps.scheduler.Run)

@@ -2,6 +2,7 @@ package executors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -67,7 +68,7 @@ func (e *Engine) Load(ctx context.Context, app engine.AppRef, script engine.Scri
 	if !ok {
 		// No executor member now: the executor loads again on its next
 		// call, by when one may have joined.
-		return nil, fmt.Errorf("place executor %s: %w: %w", id, cluster.ErrNoMember, engine.ErrWorkerCrashed)
+		return nil, fmt.Errorf("place executor %s: %w: %w: %w", id, cluster.ErrNoMember, engine.ErrNoExecutor, engine.ErrWorkerCrashed)
 	}
 	if owner == e.node.Name() {
 		inst, err := e.local.Load(ctx, app, script, opts)
@@ -200,6 +201,10 @@ func (in *remoteInstance) call(ctx context.Context, req *sdk.Request) (_ sandbox
 		if ctx.Err() != nil {
 			in.control(&Cancel{Handle: in.handle})
 			return sandbox.Result{Err: fmt.Errorf("call %s on %s: %w", in.id, in.owner, ctx.Err()), Duration: time.Since(start)}, nil
+		}
+		if errors.Is(err, cluster.ErrNoMember) {
+			// Every executor member is gone: the caller answers 503.
+			err = fmt.Errorf("%w: %w", err, engine.ErrNoExecutor)
 		}
 		err = fmt.Errorf("call %s on %s: %w: %w", in.id, in.owner, err, engine.ErrWorkerCrashed)
 		return sandbox.Result{Err: err, Duration: time.Since(start)}, err
