@@ -118,7 +118,7 @@ func (db *DB) InvocationsIn(ctx context.Context, f InvocationFilter, ids []int64
 		return nil, nil, nil
 	}
 	if err := db.bun.NewSelect().Model((*Invocation)(nil)).Column("id").
-		Where("id IN (?)", bun.In(ids)).Order("id").Scan(ctx, &stored); err != nil {
+		Where("id IN (?)", bun.List(ids)).Order("id").Scan(ctx, &stored); err != nil {
 		return nil, nil, fmt.Errorf("find %d invocations by id: %w", len(ids), err)
 	}
 	if len(stored) == 0 {
@@ -127,7 +127,7 @@ func (db *DB) InvocationsIn(ctx context.Context, f InvocationFilter, ids []int64
 	f.Before, f.After = 0, 0
 	invs = []Invocation{}
 	if err := f.where(db.bun.NewSelect().Model(&invs)).
-		Where("id IN (?)", bun.In(stored)).Order("id").Scan(ctx); err != nil {
+		Where("id IN (?)", bun.List(stored)).Order("id").Scan(ctx); err != nil {
 		return nil, nil, fmt.Errorf("list %d invocations by id: %w", len(stored), err)
 	}
 	return invs, stored, nil
