@@ -561,6 +561,8 @@ test('a first session in the dashboard', { timeout: 600_000 }, async (tc) => {
 		assert.equal(await page.locator('tr[data-script="greet"]').getByTestId('health').textContent(), 'ok');
 		await page.goto(`${server.admin}/admin/apps/shop/scripts/${boom.id}`);
 		await page.getByText('This script kept crashing and is parked').waitFor();
+		// The server says which node parked it (every node holds it).
+		await page.getByText(/parked by node \S+, on every node/).waitFor();
 		// A new version is a fresh start.
 		const fixed = 'package main\n\nimport "picloud"\n\nfunc Handle(req *picloud.Request) *picloud.Response {\n\treturn picloud.Text(200, "fixed")\n}\n';
 		await api('PUT', `/scripts/${boom.id}`, { source: fixed }, 200);

@@ -6,13 +6,13 @@ import { get } from './api.js';
 
 /**
  * scriptState returns {state, recent_calls, recent_failures, parked_until,
- * reason} or null when the server has no such information.
+ * reason, parked_by} or null when the server has no such information.
  */
 export async function scriptState(app, script) {
 	if (script.health && script.health.state !== 'parked') return script.health;
 	try {
 		const st = await get(`/apps/${encodeURIComponent(app)}/scripts/${script.id}/status`);
-		return { ...(st.health ?? { state: st.state }), parked_until: st.parked_until, reason: st.reason };
+		return { ...(st.health ?? { state: st.state }), parked_until: st.parked_until, reason: st.reason, parked_by: st.parked_by };
 	} catch (e) {
 		if (e.status === 404 || e.status === 405) return null;
 		throw e;
