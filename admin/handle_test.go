@@ -49,7 +49,9 @@ func holdWriteLock(t *testing.T, db *models.DB, tg testdb.Target) (release func(
 // behind; it never hangs.
 func TestStuckDatabase(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
-		const timeout = 300 * time.Millisecond
+		// Long enough for the harness's login on a loaded CI machine
+		// (under -race), short enough to keep the test quick.
+		const timeout = time.Second
 		s := startAPI(t, tg, func(o *admin.Options) { o.RequestTimeout = timeout })
 		s.run(t, scenario{name: "app", method: "POST", url: "/apps", body: map[string]string{"slug": "shop"}, status: 201})
 		scriptID := s.create(t, scenario{name: "script", method: "POST", url: "/apps/shop/scripts",

@@ -171,20 +171,17 @@ func TestInvocationStreamLateRows(t *testing.T) {
 		if ev := <-events; ev.event != "ready" {
 			t.Fatalf("first event %+v, want ready", ev)
 		}
-		batch := []models.Invocation{
-			{RequestID: "r1", AppID: 1, Method: "GET", Path: "/late", Status: 200},
-			{RequestID: "r2", AppID: 1, Method: "GET", Path: "/early", Status: 200},
-		}
-		// Store both, then hide the first as if its batch had not
-		// committed yet, so the stream sees only the second.
-		if err := s.db.InsertInvocations(ctx, batch); err != nil {
+		// The late row's id is handed out first but its row becomes
+		// visible only after a row of a higher id, as when another
+		// node's batch commits late. Explicit ids make it exact.
+		lateID, err := s.db.LastInvocationID(ctx)
+		if err != nil {
 			t.Fatal(err)
 		}
-		var late models.Invocation
-		if err := s.db.Bun().NewSelect().Model(&late).Where("path = ?", "/late").Scan(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.db.Bun().NewDelete().Model((*models.Invocation)(nil)).Where("id = ?", late.ID).Exec(ctx); err != nil {
+		lateID++
+		early := models.Invocation{ID: lateID + 1, RequestID: "r2", AppID: 1, Method: "GET", Path: "/early", Status: 200, CreatedAt: time.Now().UTC()}
+		late := models.Invocation{ID: lateID, RequestID: "r1", AppID: 1, Method: "GET", Path: "/late", Status: 200, CreatedAt: time.Now().UTC()}
+		if _, err := s.db.Bun().NewInsert().Model(&early).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if ev := next(t, events); ev.inv.Path != "/early" {
