@@ -9,11 +9,13 @@ import (
 )
 
 // BenchmarkCall is the per-request cost of the hello script, including
-// copying the request in and the response out.
+// copying the request in and the response out, under a context that can
+// end, as executors and workers call it.
 func BenchmarkCall(b *testing.B) {
 	in := newInstance(b, helloScript, Options{})
 	req := &sdk.Request{Method: "GET", Path: "/", Query: url.Values{"name": {"bench"}}}
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	b.ReportAllocs()
 	for b.Loop() {
 		if res := in.Call(ctx, req); res.Response.Status != 200 {

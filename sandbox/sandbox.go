@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/traefik/yaegi/interp"
@@ -148,7 +149,27 @@ type Instance struct {
 	// ends (nil before it started).
 	evaluated chan struct{}
 	closed    bool
+	// watch stops the interpreter when the context of the call running
+	// ends; running is the id of the watch of the call running (0: no
+	// call; stoppedCall: its context stopped it).
+	watch   stopWatch
+	running atomic.Uint64
+	watches uint64
 }
+
+// stopWatch is an instance's registration (context.AfterFunc) with the
+// context its calls run under. It is kept from call to call while their
+// contexts share a Done channel (an executor's or a worker's instance
+// context, with a Host per call on top: see sdk.SplitHost), so a call
+// costs no registration, and it holds no call's Host.
+type stopWatch struct {
+	done    <-chan struct{}
+	id      uint64
+	unwatch func() bool
+}
+
+// stoppedCall is Instance.running once a call's context stopped it.
+const stoppedCall = ^uint64(0)
 
 // outcome is what one call of Handle produced.
 type outcome struct {
@@ -349,14 +370,24 @@ func (in *Instance) Call(ctx context.Context, req *sdk.Request) Result {
 	if err := ctx.Err(); err != nil {
 		return Result{Err: fmt.Errorf("sandbox: call not started: %w", err)}
 	}
+	base, host := sdk.SplitHost(ctx)
 	in.out.Reset()
 	in.traces.Reset()
 	start := time.Now()
-	notStopped := context.AfterFunc(ctx, in.stop)
-	in.call.Begin(ctx)
+	id := in.watchCalls(base)
+	in.running.Store(id)
+	if id != 0 && base.Err() != nil {
+		// ctx ended since it was checked; its watch may have stopped
+		// the interpreter already.
+		if !in.running.CompareAndSwap(id, 0) {
+			in.Close()
+		}
+		return Result{Err: fmt.Errorf("sandbox: call not started: %w", ctx.Err())}
+	}
+	in.call.Begin(ctx, host)
 	o := in.invoke(in.handle, cloneRequest(req))
 	in.call.End()
-	if !notStopped() {
+	if id != 0 && !in.running.CompareAndSwap(id, 0) {
 		// ctx ended during the call and the interpreter was stopped (the
 		// stop may still be finishing on another goroutine; it is safe
 		// to repeat).
@@ -365,6 +396,38 @@ func (in *Instance) Call(ctx context.Context, req *sdk.Request) Result {
 			Output: in.out.String(), Duration: time.Since(start)}
 	}
 	return in.result(o, time.Since(start))
+}
+
+// watchCalls makes ctx's end stop the interpreter while a call runs under
+// ctx and returns the id of that watch (0 when ctx never ends). A watch
+// made for an earlier context with the same Done channel is reused; one
+// for another is dropped.
+func (in *Instance) watchCalls(ctx context.Context) uint64 {
+	done := ctx.Done()
+	if done == nil {
+		return 0
+	}
+	if done == in.watch.done {
+		return in.watch.id
+	}
+	in.unwatch()
+	in.watches++
+	id := in.watches
+	running, stop := &in.running, in.stop
+	in.watch = stopWatch{done: done, id: id, unwatch: context.AfterFunc(ctx, func() {
+		if running.CompareAndSwap(id, stoppedCall) {
+			stop()
+		}
+	})}
+	return id
+}
+
+// unwatch drops the instance's watch.
+func (in *Instance) unwatch() {
+	if in.watch.unwatch != nil {
+		in.watch.unwatch()
+	}
+	in.watch = stopWatch{}
 }
 
 func (in *Instance) result(o outcome, d time.Duration) Result {
@@ -416,6 +479,7 @@ func (in *Instance) Close() {
 		return
 	}
 	in.closed = true
+	in.unwatch()
 	in.stop()
 	close(in.released)
 	in.handle = nil

@@ -210,6 +210,11 @@ func (c *child) serveInstance(ctx context.Context, loadID uint64, load *Load, ca
 	c.reply(&Frame{Id: loadID, Body: &Frame_Loaded{Loaded: &Loaded{Error: wireError(err), Goroutine: goroutineID()}}})
 	var req sdk.Request
 	var answer resultFrame
+	// One Host for every call, pointed at the call running: the context
+	// is then the same for each call, and the sandbox's watch on it is
+	// made once.
+	host := &remoteHost{c: c}
+	callCtx := sdk.WithHost(ctx, HostClient{Ask: host.ask})
 	for call := range calls {
 		if err != nil {
 			c.reply(&Frame{Id: call.Instance, Body: &Frame_Result{Result: &Result{Error: &Error{Kind: Error_KIND_INTERNAL, Message: "worker: script is not loaded"}}}})
@@ -217,7 +222,8 @@ func (c *child) serveInstance(ctx context.Context, loadID uint64, load *Load, ca
 		}
 		call.GetRequest().fill(&req)
 		c.dog.busy(1)
-		out := inst.Call(sdk.WithHost(ctx, HostClient{Ask: (&remoteHost{c: c, call: call.Instance}).ask}), &req)
+		host.call = call.Instance
+		out := inst.Call(callCtx, &req)
 		c.dog.busy(-1)
 		c.reply(answer.set(call.Instance, out))
 	}
