@@ -432,6 +432,9 @@ func (in *Instance) unwatch() {
 
 func (in *Instance) result(o outcome, d time.Duration) Result {
 	res := Result{Duration: d, Response: o.resp, Output: in.out.String()}
+	if o.err == nil {
+		return res // errors.As would allocate its target
+	}
 	var pe *PanicError
 	if errors.As(o.err, &pe) {
 		res.Panic = pe
