@@ -11,7 +11,6 @@
 package sdk
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/textproto"
 	"net/url"
@@ -83,7 +82,7 @@ type Response struct {
 // JSON encodes v as the JSON body of a response with the given status.
 // A value that cannot be encoded gives a 500 naming the encoding error.
 func JSON(status int, v any) *Response {
-	b, err := json.Marshal(v)
+	b, err := marshalJSON(v)
 	if err != nil {
 		return Text(500, fmt.Sprintf("picloud.JSON: %v", err))
 	}
