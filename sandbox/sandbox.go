@@ -65,6 +65,13 @@ type Options struct {
 	// (DefaultMaxResponseBody when 0 or less). A bigger response is not
 	// copied: Result.Err is ErrResponseTooLarge.
 	MaxResponseBody int
+	// LendResponse says the caller is done with each Result's Response
+	// before it calls again (or closes the Instance), as a worker that
+	// encodes it at once is: the Response is then what the script
+	// returned, not a copy of it. A script may keep it and change it
+	// in its next call, so a caller that hands the Response on to be
+	// read later must leave this false.
+	LendResponse bool
 }
 
 // Result is the outcome of one call, as plain data.
@@ -132,6 +139,7 @@ type Instance struct {
 	out             *cappedBuffer
 	traces          *cappedBuffer
 	maxResponseBody int
+	lendResponse    bool
 	// call binds the script's SDK v2 calls to the Host of the call
 	// running (see sdk.Call).
 	call *sdk.Call
@@ -206,6 +214,7 @@ func build(ctx context.Context, s *script, source string, opts Options) (*Instan
 		out:             newCappedBuffer(maxOutput),
 		traces:          newCappedBuffer(maxTraces),
 		maxResponseBody: cmp.Or(max(opts.MaxResponseBody, 0), DefaultMaxResponseBody),
+		lendResponse:    opts.LendResponse,
 		stop:            stop,
 		stopped:         stopCtx.Done(),
 		released:        make(chan struct{}),
@@ -457,6 +466,9 @@ func (in *Instance) invoke(handle func(*sdk.Request) *sdk.Response, req *sdk.Req
 	if n := responseSize(resp); n > in.maxResponseBody {
 		return outcome{err: fmt.Errorf("%w: %d bytes, over the limit of %d", ErrResponseTooLarge, n, in.maxResponseBody)}
 	}
+	if in.lendResponse {
+		return outcome{resp: lendResponse(resp)}
+	}
 	return outcome{resp: copyResponse(resp)}
 }
 
@@ -516,6 +528,18 @@ func copyResponse(r *sdk.Response) sdk.Response {
 		return sdk.Response{Status: 204}
 	}
 	c := sdk.Response{Status: r.Status, Headers: maps.Clone(r.Headers), Body: bytes.Clone(r.Body), Added: slices.Clone(r.Added)}
+	if c.Status == 0 {
+		c.Status = 200
+	}
+	return c
+}
+
+// lendResponse is copyResponse without the copies.
+func lendResponse(r *sdk.Response) sdk.Response {
+	if r == nil {
+		return sdk.Response{Status: 204}
+	}
+	c := *r
 	if c.Status == 0 {
 		c.Status = 200
 	}

@@ -205,6 +205,21 @@ func Handle(req *picloud.Request) *picloud.Response {
 	if string(first.Response.Body) != "abc" || first.Response.Headers["K"] != "v" {
 		t.Errorf("first response changed: %+v", first.Response)
 	}
+
+	// Lent, the Response is the script's own: the caller must be done
+	// with it before the next call.
+	lent := newInstance(t, src, Options{LendResponse: true})
+	first = lent.Call(context.Background(), nil)
+	if string(first.Response.Body) != "abc" || first.Response.Headers["K"] != "v" || first.Response.Status != 200 {
+		t.Fatalf("lent response: %+v", first.Response)
+	}
+	lent.Call(context.Background(), nil)
+	if string(first.Response.Body) != "Xbc" || first.Response.Headers["K"] != "changed" {
+		t.Errorf("lent response %+v is a copy", first.Response)
+	}
+	if res := lent.Call(context.Background(), nil); res.Response.Status != 200 || string(res.Response.Body) != "abc" {
+		t.Errorf("third lent response: %+v", res.Response)
+	}
 }
 
 func TestCallCapturesOutput(t *testing.T) {

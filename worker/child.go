@@ -205,7 +205,8 @@ func (c *child) unloadAll() {
 // time on this goroutine, whose stack stays grown between calls.
 func (c *child) serveInstance(ctx context.Context, loadID uint64, load *Load, calls <-chan *Call) {
 	c.dog.busy(1)
-	inst, err := sandbox.New(ctx, load.Source, sandbox.Options{MaxOutput: int(load.MaxOutput), MaxResponseBody: int(load.MaxResponseBody)})
+	// The answer is encoded before the next call: the response is lent.
+	inst, err := sandbox.New(ctx, load.Source, sandbox.Options{MaxOutput: int(load.MaxOutput), MaxResponseBody: int(load.MaxResponseBody), LendResponse: true})
 	c.dog.busy(-1)
 	c.reply(&Frame{Id: loadID, Body: &Frame_Loaded{Loaded: &Loaded{Error: wireError(err), Goroutine: goroutineID()}}})
 	var req sdk.Request
