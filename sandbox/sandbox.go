@@ -76,8 +76,9 @@ type Options struct {
 
 // Result is the outcome of one call, as plain data.
 type Result struct {
-	// Response is a copy of what Handle returned: a nil response is an
-	// empty 204, a zero Status is 200.
+	// Response is a copy of what Handle returned (the returned value
+	// itself with Options.LendResponse): a nil response is an empty
+	// 204, a zero Status is 200.
 	Response sdk.Response
 	// Output is what the script printed or logged during the call.
 	Output   string
