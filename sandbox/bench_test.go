@@ -9,16 +9,24 @@ import (
 )
 
 // BenchmarkCall is the per-request cost of the hello script, including
-// copying the request in and the response out.
+// copying the request in and the response out, under a context that can
+// end, as executors and workers call it.
+// "lend" is a worker's call (Options.LendResponse).
 func BenchmarkCall(b *testing.B) {
-	in := newInstance(b, helloScript, Options{})
-	req := &sdk.Request{Method: "GET", Path: "/", Query: url.Values{"name": {"bench"}}}
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if res := in.Call(ctx, req); res.Response.Status != 200 {
-			b.Fatalf("status %d: %v", res.Response.Status, res.Panic)
-		}
+	for _, lend := range []bool{false, true} {
+		name := map[bool]string{false: "copy", true: "lend"}[lend]
+		b.Run(name, func(b *testing.B) {
+			in := newInstance(b, helloScript, Options{LendResponse: lend})
+			req := &sdk.Request{Method: "GET", Path: "/", Query: url.Values{"name": {"bench"}}}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			b.ReportAllocs()
+			for b.Loop() {
+				if res := in.Call(ctx, req); res.Response.Status != 200 {
+					b.Fatalf("status %d: %v", res.Response.Status, res.Panic)
+				}
+			}
+		})
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/traefik/yaegi/interp"
@@ -64,12 +65,20 @@ type Options struct {
 	// (DefaultMaxResponseBody when 0 or less). A bigger response is not
 	// copied: Result.Err is ErrResponseTooLarge.
 	MaxResponseBody int
+	// LendResponse says the caller is done with each Result's Response
+	// before it calls again (or closes the Instance), as a worker that
+	// encodes it at once is: the Response is then what the script
+	// returned, not a copy of it. A script may keep it and change it
+	// in its next call, so a caller that hands the Response on to be
+	// read later must leave this false.
+	LendResponse bool
 }
 
 // Result is the outcome of one call, as plain data.
 type Result struct {
-	// Response is a copy of what Handle returned: a nil response is an
-	// empty 204, a zero Status is 200.
+	// Response is a copy of what Handle returned (the returned value
+	// itself with Options.LendResponse): a nil response is an empty
+	// 204, a zero Status is 200.
 	Response sdk.Response
 	// Output is what the script printed or logged during the call.
 	Output   string
@@ -131,6 +140,7 @@ type Instance struct {
 	out             *cappedBuffer
 	traces          *cappedBuffer
 	maxResponseBody int
+	lendResponse    bool
 	// call binds the script's SDK v2 calls to the Host of the call
 	// running (see sdk.Call).
 	call *sdk.Call
@@ -148,7 +158,27 @@ type Instance struct {
 	// ends (nil before it started).
 	evaluated chan struct{}
 	closed    bool
+	// watch stops the interpreter when the context of the call running
+	// ends; running is the id of the watch of the call running (0: no
+	// call; stoppedCall: its context stopped it).
+	watch   stopWatch
+	running atomic.Uint64
+	watches uint64
 }
+
+// stopWatch is an instance's registration (context.AfterFunc) with the
+// context its calls run under. It is kept from call to call while their
+// contexts share a Done channel (an executor's or a worker's instance
+// context, with a Host per call on top: see sdk.SplitHost), so a call
+// costs no registration, and it holds no call's Host.
+type stopWatch struct {
+	done    <-chan struct{}
+	id      uint64
+	unwatch func() bool
+}
+
+// stoppedCall is Instance.running once a call's context stopped it.
+const stoppedCall = ^uint64(0)
 
 // outcome is what one call of Handle produced.
 type outcome struct {
@@ -185,6 +215,7 @@ func build(ctx context.Context, s *script, source string, opts Options) (*Instan
 		out:             newCappedBuffer(maxOutput),
 		traces:          newCappedBuffer(maxTraces),
 		maxResponseBody: cmp.Or(max(opts.MaxResponseBody, 0), DefaultMaxResponseBody),
+		lendResponse:    opts.LendResponse,
 		stop:            stop,
 		stopped:         stopCtx.Done(),
 		released:        make(chan struct{}),
@@ -349,14 +380,24 @@ func (in *Instance) Call(ctx context.Context, req *sdk.Request) Result {
 	if err := ctx.Err(); err != nil {
 		return Result{Err: fmt.Errorf("sandbox: call not started: %w", err)}
 	}
+	base, host := sdk.SplitHost(ctx)
 	in.out.Reset()
 	in.traces.Reset()
 	start := time.Now()
-	notStopped := context.AfterFunc(ctx, in.stop)
-	in.call.Begin(ctx)
+	id := in.watchCalls(base)
+	in.running.Store(id)
+	if id != 0 && base.Err() != nil {
+		// ctx ended since it was checked; its watch may have stopped
+		// the interpreter already.
+		if !in.running.CompareAndSwap(id, 0) {
+			in.Close()
+		}
+		return Result{Err: fmt.Errorf("sandbox: call not started: %w", ctx.Err())}
+	}
+	in.call.Begin(ctx, host)
 	o := in.invoke(in.handle, cloneRequest(req))
 	in.call.End()
-	if !notStopped() {
+	if id != 0 && !in.running.CompareAndSwap(id, 0) {
 		// ctx ended during the call and the interpreter was stopped (the
 		// stop may still be finishing on another goroutine; it is safe
 		// to repeat).
@@ -367,8 +408,43 @@ func (in *Instance) Call(ctx context.Context, req *sdk.Request) Result {
 	return in.result(o, time.Since(start))
 }
 
+// watchCalls makes ctx's end stop the interpreter while a call runs under
+// ctx and returns the id of that watch (0 when ctx never ends). A watch
+// made for an earlier context with the same Done channel is reused; one
+// for another is dropped.
+func (in *Instance) watchCalls(ctx context.Context) uint64 {
+	done := ctx.Done()
+	if done == nil {
+		return 0
+	}
+	if done == in.watch.done {
+		return in.watch.id
+	}
+	in.unwatch()
+	in.watches++
+	id := in.watches
+	running, stop := &in.running, in.stop
+	in.watch = stopWatch{done: done, id: id, unwatch: context.AfterFunc(ctx, func() {
+		if running.CompareAndSwap(id, stoppedCall) {
+			stop()
+		}
+	})}
+	return id
+}
+
+// unwatch drops the instance's watch.
+func (in *Instance) unwatch() {
+	if in.watch.unwatch != nil {
+		in.watch.unwatch()
+	}
+	in.watch = stopWatch{}
+}
+
 func (in *Instance) result(o outcome, d time.Duration) Result {
 	res := Result{Duration: d, Response: o.resp, Output: in.out.String()}
+	if o.err == nil {
+		return res // errors.As would allocate its target
+	}
 	var pe *PanicError
 	if errors.As(o.err, &pe) {
 		res.Panic = pe
@@ -390,6 +466,9 @@ func (in *Instance) invoke(handle func(*sdk.Request) *sdk.Response, req *sdk.Req
 	resp := handle(req)
 	if n := responseSize(resp); n > in.maxResponseBody {
 		return outcome{err: fmt.Errorf("%w: %d bytes, over the limit of %d", ErrResponseTooLarge, n, in.maxResponseBody)}
+	}
+	if in.lendResponse {
+		return outcome{resp: lendResponse(resp)}
 	}
 	return outcome{resp: copyResponse(resp)}
 }
@@ -416,6 +495,7 @@ func (in *Instance) Close() {
 		return
 	}
 	in.closed = true
+	in.unwatch()
 	in.stop()
 	close(in.released)
 	in.handle = nil
@@ -449,6 +529,18 @@ func copyResponse(r *sdk.Response) sdk.Response {
 		return sdk.Response{Status: 204}
 	}
 	c := sdk.Response{Status: r.Status, Headers: maps.Clone(r.Headers), Body: bytes.Clone(r.Body), Added: slices.Clone(r.Added)}
+	if c.Status == 0 {
+		c.Status = 200
+	}
+	return c
+}
+
+// lendResponse is copyResponse without the copies.
+func lendResponse(r *sdk.Response) sdk.Response {
+	if r == nil {
+		return sdk.Response{Status: 204}
+	}
+	c := *r
 	if c.Status == 0 {
 		c.Status = 200
 	}

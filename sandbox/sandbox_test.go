@@ -205,6 +205,21 @@ func Handle(req *picloud.Request) *picloud.Response {
 	if string(first.Response.Body) != "abc" || first.Response.Headers["K"] != "v" {
 		t.Errorf("first response changed: %+v", first.Response)
 	}
+
+	// Lent, the Response is the script's own: the caller must be done
+	// with it before the next call.
+	lent := newInstance(t, src, Options{LendResponse: true})
+	first = lent.Call(context.Background(), nil)
+	if string(first.Response.Body) != "abc" || first.Response.Headers["K"] != "v" || first.Response.Status != 200 {
+		t.Fatalf("lent response: %+v", first.Response)
+	}
+	lent.Call(context.Background(), nil)
+	if string(first.Response.Body) != "Xbc" || first.Response.Headers["K"] != "changed" {
+		t.Errorf("lent response %+v is a copy", first.Response)
+	}
+	if res := lent.Call(context.Background(), nil); res.Response.Status != 200 || string(res.Response.Body) != "abc" {
+		t.Errorf("third lent response: %+v", res.Response)
+	}
 }
 
 func TestCallCapturesOutput(t *testing.T) {
@@ -601,4 +616,65 @@ func Handle(req *picloud.Request) *picloud.Response {
 	if res.Err != nil || string(res.Response.Body) != "xxxxxxxxxx" {
 		t.Errorf("small response after a big one: %+v", res)
 	}
+}
+
+// TestCallUnderOneContext: calls sharing one context (an executor's or a
+// worker's instance context, a Host per call on top) share one watch on
+// it. Its end during a call stops that call, even after calls that ended
+// well; its end between calls refuses the next call under it and stops
+// no call under another context.
+func TestCallUnderOneContext(t *testing.T) {
+	src := handler(`"time"`, `
+	if req.QueryParam("wait") != "" {
+		time.Sleep(time.Hour)
+	}
+	return picloud.Text(200, "ok")`)
+	wait := &sdk.Request{Query: url.Values{"wait": {"1"}}}
+
+	t.Run("end between calls", func(t *testing.T) {
+		in := newInstance(t, src, Options{})
+		ctx, cancel := context.WithCancel(context.Background())
+		for i := range 3 {
+			if res := in.Call(sdk.WithHost(ctx, nil), nil); res.Err != nil || res.Response.Status != 200 {
+				t.Fatalf("call %d: %+v", i, res)
+			}
+		}
+		cancel()
+		if res := in.Call(sdk.WithHost(ctx, nil), nil); !errors.Is(res.Err, context.Canceled) {
+			t.Errorf("call under the ended context: %+v", res)
+		}
+		if res := in.Call(context.Background(), nil); res.Err != nil || res.Response.Status != 200 {
+			t.Errorf("call under another context after the first ended: %+v", res)
+		}
+		other, cancelOther := context.WithCancel(context.Background())
+		defer cancelOther()
+		if res := in.Call(other, nil); res.Err != nil || res.Response.Status != 200 {
+			t.Errorf("call under a third context: %+v", res)
+		}
+	})
+	t.Run("end during a call", func(t *testing.T) {
+		in := newInstance(t, src, Options{})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		for i := range 3 {
+			if res := in.Call(sdk.WithHost(ctx, nil), nil); res.Err != nil {
+				t.Fatalf("call %d: %+v", i, res)
+			}
+		}
+		done := make(chan Result, 1)
+		go func() { done <- in.Call(sdk.WithHost(ctx, nil), wait) }()
+		time.Sleep(20 * time.Millisecond) // let it sleep; stopped either way
+		cancel()
+		select {
+		case res := <-done:
+			if !errors.Is(res.Err, context.Canceled) {
+				t.Fatalf("stopped call: %+v", res)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the call was not stopped when its context ended")
+		}
+		if res := in.Call(context.Background(), nil); !errors.Is(res.Err, ErrClosed) {
+			t.Errorf("call after a stopped one: %+v, want ErrClosed", res)
+		}
+	})
 }

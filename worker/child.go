@@ -205,11 +205,17 @@ func (c *child) unloadAll() {
 // time on this goroutine, whose stack stays grown between calls.
 func (c *child) serveInstance(ctx context.Context, loadID uint64, load *Load, calls <-chan *Call) {
 	c.dog.busy(1)
-	inst, err := sandbox.New(ctx, load.Source, sandbox.Options{MaxOutput: int(load.MaxOutput), MaxResponseBody: int(load.MaxResponseBody)})
+	// The answer is encoded before the next call: the response is lent.
+	inst, err := sandbox.New(ctx, load.Source, sandbox.Options{MaxOutput: int(load.MaxOutput), MaxResponseBody: int(load.MaxResponseBody), LendResponse: true})
 	c.dog.busy(-1)
 	c.reply(&Frame{Id: loadID, Body: &Frame_Loaded{Loaded: &Loaded{Error: wireError(err), Goroutine: goroutineID()}}})
 	var req sdk.Request
 	var answer resultFrame
+	// One Host for every call, pointed at the call running: the context
+	// is then the same for each call, and the sandbox's watch on it is
+	// made once.
+	host := &remoteHost{c: c}
+	callCtx := sdk.WithHost(ctx, HostClient{Ask: host.ask})
 	for call := range calls {
 		if err != nil {
 			c.reply(&Frame{Id: call.Instance, Body: &Frame_Result{Result: &Result{Error: &Error{Kind: Error_KIND_INTERNAL, Message: "worker: script is not loaded"}}}})
@@ -217,7 +223,8 @@ func (c *child) serveInstance(ctx context.Context, loadID uint64, load *Load, ca
 		}
 		call.GetRequest().fill(&req)
 		c.dog.busy(1)
-		out := inst.Call(sdk.WithHost(ctx, HostClient{Ask: (&remoteHost{c: c, call: call.Instance}).ask}), &req)
+		host.call = call.Instance
+		out := inst.Call(callCtx, &req)
 		c.dog.busy(-1)
 		c.reply(answer.set(call.Instance, out))
 	}

@@ -25,7 +25,7 @@ const maxHostCalls = 64
 // worker's socket.
 type remoteHost struct {
 	c    *child
-	call uint64 // the id of the Call frame
+	call uint64 // the id of the Call frame running
 }
 
 // ask sends hc and waits for its answer, or for ctx to end (the host

@@ -75,7 +75,7 @@ func (e *Engine) Load(ctx context.Context, app engine.AppRef, script engine.Scri
 		if err != nil {
 			return nil, err
 		}
-		return &localInstance{Instance: inst, calls: e.counter(owner)}, nil
+		return newLocalInstance(inst, e.counter(owner)), nil
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -143,10 +143,38 @@ type localInstance struct {
 	calls *atomic.Int64
 }
 
+// newLocalInstance wraps inst, keeping what it implements: a local
+// worker's instance stays an engine.Starter, so the executor starts its
+// calls and the worker's answer completes them, as without a cluster.
+func newLocalInstance(inst engine.Instance, calls *atomic.Int64) engine.Instance {
+	l := &localInstance{Instance: inst, calls: calls}
+	if s, ok := inst.(engine.Starter); ok {
+		return &localStarter{localInstance: l, starter: s}
+	}
+	return l
+}
+
 func (in *localInstance) Call(ctx context.Context, req *sdk.Request) sandbox.Result {
 	in.calls.Add(1)
 	return in.Instance.Call(ctx, req)
 }
+
+// localStarter is a localInstance of an engine.Starter.
+type localStarter struct {
+	*localInstance
+	starter engine.Starter
+}
+
+var _ engine.Starter = (*localStarter)(nil)
+
+// Start implements engine.Starter.
+func (in *localStarter) Start(ctx context.Context, req *sdk.Request, done func(sandbox.Result)) {
+	in.calls.Add(1)
+	in.starter.Start(ctx, req, done)
+}
+
+// Abandon implements engine.Starter.
+func (in *localStarter) Abandon() { in.starter.Abandon() }
 
 // remoteInstance is an instance held by the executor activation of id on
 // owner.

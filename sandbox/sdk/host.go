@@ -41,7 +41,32 @@ type hostKey struct{}
 // WithHost returns ctx carrying h: a script called with it reaches h
 // through the SDK.
 func WithHost(ctx context.Context, h Host) context.Context {
-	return context.WithValue(ctx, hostKey{}, h)
+	return &hostCtx{Context: ctx, host: h}
+}
+
+// hostCtx is a context carrying a Host, which SplitHost takes apart.
+type hostCtx struct {
+	context.Context
+	host Host
+}
+
+func (c *hostCtx) Value(key any) any {
+	if key == (hostKey{}) {
+		return c.host
+	}
+	return c.Context.Value(key)
+}
+
+// SplitHost returns the context ctx was made from by WithHost and the
+// Host it carries; for any other ctx, ctx itself and HostFrom(ctx). The
+// sandbox watches the first for the end of a call: it is the same for
+// every call of an instance while the Host is not, and a watch kept from
+// call to call must not keep one call's Host alive.
+func SplitHost(ctx context.Context) (context.Context, Host) {
+	if c, ok := ctx.(*hostCtx); ok {
+		return c.Context, c.host
+	}
+	return ctx, HostFrom(ctx)
 }
 
 // HostFrom returns the Host ctx carries, or nil.
@@ -75,9 +100,9 @@ func NewCall(out io.Writer) *Call {
 	return &Call{out: out}
 }
 
-// Begin binds c to ctx and the Host it carries.
-func (c *Call) Begin(ctx context.Context) {
-	c.ctx, c.host = ctx, HostFrom(ctx)
+// Begin binds c to ctx and h, the Host it carries.
+func (c *Call) Begin(ctx context.Context, h Host) {
+	c.ctx, c.host = ctx, h
 }
 
 // End unbinds c.

@@ -1,8 +1,9 @@
 // Package sdk is the picloud SDK as scripts see it: `import "picloud"`.
 //
 // Its types are plain data. The sandbox copies a request into a fresh
-// Request for every call and copies the Response out again, so nothing a
-// script does to these values reaches the host or another invocation.
+// Request for every call and copies the Response out again (a worker
+// encodes it before the next call instead), so nothing a script does to
+// these values reaches the host or another invocation.
 //
 // picloud.Log is not declared here: the sandbox binds it to each
 // instance's output when it builds the script's symbol table. SDK v2's
@@ -11,7 +12,6 @@
 package sdk
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/textproto"
 	"net/url"
@@ -83,7 +83,7 @@ type Response struct {
 // JSON encodes v as the JSON body of a response with the given status.
 // A value that cannot be encoded gives a 500 naming the encoding error.
 func JSON(status int, v any) *Response {
-	b, err := json.Marshal(v)
+	b, err := marshalJSON(v)
 	if err != nil {
 		return Text(500, fmt.Sprintf("picloud.JSON: %v", err))
 	}
