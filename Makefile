@@ -5,6 +5,10 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 # under it; DESIGN §7): whole cluster nodes side by side. Everything else
 # runs with -race.
 NORACE_PKGS := ./cluster/multinode ./server/multinode
+# e2e tests of several real picloud processes in cluster mode: built only
+# without -race (e2e/cluster_test.go), run in the pass without it, where
+# the e2e package builds its picloud binary without -race too.
+NORACE_E2E  := TestClusterOfThreeProcesses
 
 # How long CI runs each fuzz target.
 FUZZTIME    ?= 10s
@@ -31,6 +35,9 @@ test: ## vet, format check and every test with -race (NORACE_PKGS without), on S
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... $(if $(NORACE_PKGS),| grep -vxF -e "$$($(GO) list $(NORACE_PKGS))"))
 ifneq ($(NORACE_PKGS),)
 	$(GO) test -count=1 -timeout 10m $(NORACE_PKGS)
+endif
+ifneq ($(NORACE_E2E),)
+	$(GO) test -count=1 -timeout 10m -run '^($(NORACE_E2E))$$' ./e2e
 endif
 
 fuzz: ## run each fuzz target for FUZZTIME (CI: a short smoke run)
