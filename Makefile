@@ -55,8 +55,9 @@ lint: ## staticcheck (installed on first use)
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-bench: ## load generator against the real binary and a bare fasthttp handler, plus Go benchmarks
+bench: ## load generator against the real binary and a bare fasthttp handler, one cluster node against three (with PICLOUD_DATABASE_URL), plus Go benchmarks
 	bash bench/run.sh
+	bash bench/cluster.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./route/ ./sandbox/ ./actors/ ./ingress/ ./worker/
 
 proto: ## regenerate the committed Go code of the .proto files (pure Go: no protoc needed)
