@@ -89,6 +89,8 @@ func TestClusterOfThreeProcesses(t *testing.T) {
 			"PICLOUD_DATA_DIR=" + t.TempDir(),
 			"PICLOUD_DATABASE_URL=" + tg.URL,
 			"PICLOUD_NODE_NAME=" + name,
+			// A failed call's answer says why: the test logs it.
+			"PICLOUD_PUBLIC_ERRORS=true",
 			fmt.Sprintf("PICLOUD_LISTEN=127.0.0.1:%d", ports[3*i]),
 			fmt.Sprintf("PICLOUD_CLUSTER_GOSSIP=127.0.0.1:%d", ports[3*i+1]),
 			fmt.Sprintf("PICLOUD_CLUSTER_REMOTE=127.0.0.1:%d", ports[3*i+2]),
@@ -284,7 +286,7 @@ func TestClusterOfThreeProcesses(t *testing.T) {
 		ok, failed := load.counts()
 		t.Logf("SIGTERM of n3 under %d callers on n1: n3 exited after %s; %s", hotSlots, left.Round(time.Millisecond), load.report(sent))
 		if failed > 0 {
-			t.Errorf("%d of %d calls failed while n3 left", failed, ok+failed)
+			t.Errorf("%d of %d calls failed while n3 left; n3's log:\n%s\nn1's log:\n%s", failed, ok+failed, n3.logs.String(), n1.logs.String())
 		}
 		admins.stop(t)
 	})
@@ -555,9 +557,10 @@ func (l *loader) report(from time.Time) string {
 			what = what[:80]
 		}
 		kinds[what]++
+
 	}
-	return fmt.Sprintf("%d calls answered, %d failed from %s to %s (%v)", l.ok, len(l.failures),
-		first.at.Sub(from).Round(time.Millisecond), last.at.Sub(from).Round(time.Millisecond), kinds)
+	return fmt.Sprintf("%d calls answered, %d failed from %s to %s (%v); the first: %s", l.ok, len(l.failures),
+		first.at.Sub(from).Round(time.Millisecond), last.at.Sub(from).Round(time.Millisecond), kinds, first.what)
 }
 
 // adminWriter creates an app every 100 ms through each of its nodes in
