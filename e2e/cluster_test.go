@@ -57,9 +57,10 @@ func Handle(req *picloud.Request) *picloud.Response {
 
 // hotSlots is the hot script's max_concurrency, and how many callers
 // keep it busy: its slots are the executor identities placed over the
-// nodes, so the more of them run at once, the surer every node holds
-// some (three nodes get 16 slots each with one at least, but for
-// 3 x (2/3)^16 = 0.5% of placements).
+// nodes by hash, so the more of them run at once, the surer every node
+// holds some (16 slots leave one of three nodes without any in
+// 3 x (2/3)^16 = 0.5% of placements; on a fresh schema the ids, and so
+// the placement, are the same every run).
 const hotSlots = 16
 
 // clusterNode is one picloud process of the test's cluster and what it
