@@ -16,6 +16,8 @@
 #   PICLOUD_METRICS_LISTEN   server.metrics_listen
 #   PICLOUD_PUBLIC_ERRORS    server.public_errors
 #   PICLOUD_TRUSTED_PROXIES  server.trusted_proxies (comma-separated)
+#   PICLOUD_MAX_CONNECTIONS  server.max_connections
+#   PICLOUD_MAX_CONNECTIONS_PER_IP  server.max_connections_per_ip
 #   PICLOUD_DATA_DIR         data_dir
 #   PICLOUD_DATABASE_URL     database.url
 #   PICLOUD_LOG_LEVEL        log.level

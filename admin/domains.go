@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -89,8 +90,13 @@ func (a *API) checkBaseDomain(ctx context.Context, app *models.App, p domain.Pat
 	}
 	if p.Kind() == domain.Exact {
 		slug, _, _ := strings.Cut(p.String(), ".")
-		if owner, err := a.db.App(ctx, slug); err == nil && owner.ID != app.ID {
+		owner, err := a.db.App(ctx, slug)
+		switch {
+		case err == nil && owner.ID != app.ID:
 			return fmt.Errorf("%w: domain %s is the host of app %q", models.ErrConflict, p, owner.Slug)
+		case err != nil && !errors.Is(err, models.ErrNotFound):
+			// Not knowing the owner must not pass for "no owner".
+			return fmt.Errorf("check domain %s against the app hosts: %w", p, err)
 		}
 	}
 	return invalid("pattern", "domain %s: the hosts {slug}.%s are reserved for the apps themselves (this app already answers on %s.%s)",

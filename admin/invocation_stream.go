@@ -19,8 +19,10 @@ import (
 
 // The live invocation log, GET /invocations/stream: server-sent events,
 // first a "ready" event, then one "invocation" event per stored
-// invocation. Every event's id is an invocation id, so a client that
-// reconnects with Last-Event-ID misses nothing and sees nothing twice.
+// invocation. Every event's id is the stream's position (the highest
+// invocation id it has sent), so a client that reconnects with
+// Last-Event-ID sees nothing twice. Records that become visible after
+// higher ids (another node's batch) are sent when they appear.
 const (
 	// streamPoll is how often a stream looks for new invocations. They
 	// are stored in batches every 250 ms (models.InvocationWriter), so a
@@ -42,6 +44,11 @@ const (
 	streamBatch = 200
 	// streamRetryMS is the reconnect delay the stream asks clients for.
 	streamRetryMS = 1000
+	// streamGapWait is how long a stream keeps asking for an id it moved
+	// past before the row was visible (another node's batch that
+	// committed late); a batch insert takes far less, so an id still
+	// missing after it belongs to a batch that failed.
+	streamGapWait = 10 * time.Second
 )
 
 // streamHub counts the open streams and ends them when the server stops.
@@ -190,10 +197,13 @@ func (a *API) streamInvocations(ctx context.Context, rc *fasthttp.RequestCtx) er
 
 // invocationStream is one client's live view.
 type invocationStream struct {
-	a         *API
-	conn      net.Conn
-	filter    models.InvocationFilter
-	after     int64
+	a      *API
+	conn   net.Conn
+	filter models.InvocationFilter
+	after  int64
+	// gaps are ids below after that had no visible row when the stream
+	// passed them, with when it did: sent when they appear.
+	gaps      map[int64]time.Time
 	stop      <-chan struct{}
 	requestID string
 	user      string
@@ -239,24 +249,68 @@ func (s *invocationStream) run(w *bufio.Writer) {
 	}
 }
 
-// send writes the invocations stored since the last one sent and reports
-// how many.
+// send writes the invocations stored since the last one sent, and those
+// of earlier ids that became visible late, and reports how many.
 func (s *invocationStream) send(w *bufio.Writer) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.a.requestTimeout)
 	defer cancel()
+	late, err := s.late(ctx)
+	if err != nil {
+		return 0, err
+	}
 	invs, err := s.a.db.InvocationsAfter(ctx, s.filter, s.after)
 	if err != nil {
 		return 0, err
 	}
-	for i := range invs {
-		data, err := json.Marshal(&invs[i])
+	if len(invs) > 0 {
+		missing, err := s.a.db.MissingInvocationIDs(ctx, s.after, invs[len(invs)-1].ID)
 		if err != nil {
-			return 0, fmt.Errorf("encode invocation %d: %w", invs[i].ID, err)
+			return 0, err
 		}
-		fmt.Fprintf(w, "id: %d\nevent: invocation\ndata: %s\n\n", invs[i].ID, data)
-		s.after = invs[i].ID
+		for _, id := range missing {
+			if s.gaps == nil {
+				s.gaps = map[int64]time.Time{}
+			}
+			s.gaps[id] = time.Now()
+		}
 	}
-	return len(invs), nil
+	for _, batch := range [][]models.Invocation{late, invs} {
+		for i := range batch {
+			data, err := json.Marshal(&batch[i])
+			if err != nil {
+				return 0, fmt.Errorf("encode invocation %d: %w", batch[i].ID, err)
+			}
+			// The event id is where a reconnect resumes: never below
+			// what was sent already.
+			s.after = max(s.after, batch[i].ID)
+			fmt.Fprintf(w, "id: %d\nevent: invocation\ndata: %s\n\n", s.after, data)
+		}
+	}
+	return len(late) + len(invs), nil
+}
+
+// late returns the invocations of the stream's gaps that became visible,
+// forgets those and the gaps older than streamGapWait.
+func (s *invocationStream) late(ctx context.Context) ([]models.Invocation, error) {
+	if len(s.gaps) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, 0, len(s.gaps))
+	for id, since := range s.gaps {
+		if time.Since(since) > streamGapWait {
+			delete(s.gaps, id)
+			continue
+		}
+		ids = append(ids, id)
+	}
+	invs, stored, err := s.a.db.InvocationsIn(ctx, s.filter, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range stored {
+		delete(s.gaps, id)
+	}
+	return invs, nil
 }
 
 // flush sends what is buffered under a write deadline; false when the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +158,52 @@ func TestInvocationStreamRefuses(t *testing.T) {
 		{name: "bad after", method: "GET", url: "/invocations/stream?after=-1", status: 400, want: []string{`"field":"after"`}},
 		{name: "bad Last-Event-ID", method: "GET", url: "/invocations/stream", headers: map[string]string{"Last-Event-ID": "x"}, status: 400},
 		{name: "list takes a status class", method: "GET", url: "/invocations?status=4xx", status: 200},
+	})
+}
+
+// TestInvocationStreamLateRows: a row that becomes visible after rows of
+// higher ids (another node's batch committing late) is still sent, once.
+func TestInvocationStreamLateRows(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		s := startAPI(t, tg)
+		ctx := context.Background()
+		events, _ := s.openStream(t, "", nil)
+		if ev := <-events; ev.event != "ready" {
+			t.Fatalf("first event %+v, want ready", ev)
+		}
+		batch := []models.Invocation{
+			{RequestID: "r1", AppID: 1, Method: "GET", Path: "/late", Status: 200},
+			{RequestID: "r2", AppID: 1, Method: "GET", Path: "/early", Status: 200},
+		}
+		// Store both, then hide the first as if its batch had not
+		// committed yet, so the stream sees only the second.
+		if err := s.db.InsertInvocations(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		var late models.Invocation
+		if err := s.db.Bun().NewSelect().Model(&late).Where("path = ?", "/late").Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.db.Bun().NewDelete().Model((*models.Invocation)(nil)).Where("id = ?", late.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ev := next(t, events); ev.inv.Path != "/early" {
+			t.Fatalf("event %+v, want /early", ev)
+		}
+		if _, err := s.db.Bun().NewInsert().Model(&late).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ev := next(t, events)
+		if ev.inv.Path != "/late" || ev.inv.ID != late.ID {
+			t.Fatalf("event %+v, want the late row %d", ev, late.ID)
+		}
+		if ev.id != strconv.FormatInt(late.ID+1, 10) {
+			t.Errorf("late event id %s, want the stream's position %d", ev.id, late.ID+1)
+		}
+		select {
+		case ev := <-events:
+			t.Fatalf("sent again: %+v", ev)
+		case <-time.After(time.Second): // four polls
+		}
 	})
 }

@@ -275,6 +275,8 @@ log {
 		{EnvBaseDomain, "example.org", func(c *Config, v string) { c.Server.BaseDomain = v }},
 		{EnvAdminHost, "10.0.0.1", func(c *Config, v string) { c.Server.AdminHost = v }},
 		{EnvMetricsListen, "[::1]:9464", func(c *Config, v string) { c.Server.MetricsListen = v }},
+		{EnvMaxConnections, "5000", func(c *Config, _ string) { c.Server.MaxConnections = 5000 }},
+		{EnvMaxConnectionsPerIP, "30", func(c *Config, _ string) { c.Server.MaxConnectionsPerIP = 30 }},
 		{EnvDataDir, "/srv/picloud", func(c *Config, v string) { c.DataDir = v }},
 		{EnvDatabaseURL, "postgresql://db/picloud", func(c *Config, v string) { c.Database.URL = v }},
 		{EnvLogLevel, "warn", func(c *Config, _ string) { c.Log.Level = slog.LevelWarn }},

@@ -26,6 +26,10 @@ const (
 	EnvMetricsListen  = "PICLOUD_METRICS_LISTEN"
 	EnvPublicErrors   = "PICLOUD_PUBLIC_ERRORS"
 	EnvTrustedProxies = "PICLOUD_TRUSTED_PROXIES"
+	// The connection caps: what an operator tunes first under a flood,
+	// often where editing a file is not at hand (a container).
+	EnvMaxConnections      = "PICLOUD_MAX_CONNECTIONS"
+	EnvMaxConnectionsPerIP = "PICLOUD_MAX_CONNECTIONS_PER_IP"
 )
 
 // maxBodySize bounds every size setting: bodies and output are held in
@@ -81,8 +85,8 @@ func (c *Config) settings() []setting {
 		{"server", "idle_timeout", "", duration(&srv.IdleTimeout)},
 		{"server", "shutdown_timeout", "", duration(&srv.ShutdownTimeout)},
 		{"server", "admin_request_timeout", "", duration(&srv.AdminRequestTimeout)},
-		{"server", "max_connections", "", autoInteger(&srv.MaxConnections, 1, maxConnections)},
-		{"server", "max_connections_per_ip", "", integerIn(&srv.MaxConnectionsPerIP, 1, maxConnections)},
+		{"server", "max_connections", EnvMaxConnections, autoInteger(&srv.MaxConnections, 1, maxConnections)},
+		{"server", "max_connections_per_ip", EnvMaxConnectionsPerIP, integerIn(&srv.MaxConnectionsPerIP, 1, maxConnections)},
 		{"server", "max_response_memory", "", sizeIn(&srv.MaxResponseMemory, MiB, 1024*GiB)},
 		{"server", "trusted_proxies", EnvTrustedProxies, list(&srv.TrustedProxies, checkTrustedProxies)},
 		{"server", "fetch_allow_private", "", boolean(&srv.FetchAllowPrivate)},

@@ -2,7 +2,10 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -16,12 +19,58 @@ func (db *DB) ListInvocations(ctx context.Context, f InvocationFilter) ([]Invoca
 	case limit > MaxInvocationLimit:
 		limit = MaxInvocationLimit
 	}
+	// The list is ordered by (created_at, id), so its cursors are too: an
+	// id alone would skip or repeat rows stored out of time order (a
+	// batch of calls that began earlier, another node's records).
+	before, after := f.Before, f.After
+	f.Before, f.After = 0, 0
 	invs := []Invocation{}
 	q := f.where(db.bun.NewSelect().Model(&invs))
-	if err := q.Order("created_at DESC", "id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if before != 0 {
+		c, err := db.invocationCursor(ctx, before)
+		if err != nil {
+			return nil, err
+		}
+		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", c.CreatedAt, c.CreatedAt, c.ID)
+	}
+	if after != 0 {
+		c, err := db.invocationCursor(ctx, after)
+		if err != nil {
+			return nil, err
+		}
+		q = q.Where("(created_at > ? OR (created_at = ? AND id > ?))", c.CreatedAt, c.CreatedAt, c.ID)
+	}
+	// A page after a cursor is the one next to it (oldest first, then
+	// turned round), not the newest of everything after it.
+	order := []string{"created_at DESC", "id DESC"}
+	if after != 0 && before == 0 {
+		order = []string{"created_at", "id"}
+	}
+	if err := q.Order(order...).Limit(int64(limit)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list invocations: %w", err)
 	}
+	if after != 0 && before == 0 {
+		slices.Reverse(invs)
+	}
 	return invs, nil
+}
+
+// invocationCursor returns the position in the list of the invocation
+// with id: its created_at and id. A cursor whose row is gone (trimmed)
+// keeps its place by id, at the time of the nearest row stored after it.
+func (db *DB) invocationCursor(ctx context.Context, id int64) (Invocation, error) {
+	var c Invocation
+	err := db.bun.NewSelect().Model(&c).Column("id", "created_at").
+		Where("id >= ?", id).Order("id").Limit(1).Scan(ctx)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// Past every stored row: nothing is newer, everything older.
+		return Invocation{ID: id, CreatedAt: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+	case err != nil:
+		return Invocation{}, fmt.Errorf("find invocation cursor %d: %w", id, err)
+	}
+	c.ID = id
+	return c, nil
 }
 
 // Invocation returns the invocation logged for a request id (the latest,

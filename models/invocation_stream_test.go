@@ -65,3 +65,47 @@ func TestInvocationsAfter(t *testing.T) {
 		}
 	})
 }
+
+func TestMissingInvocationIDs(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, tg testdb.Target) {
+		ctx := context.Background()
+		db := testdb.Open(t, tg)
+		var invs []models.Invocation
+		for i := range 6 {
+			invs = append(invs, models.Invocation{RequestID: "r", AppID: 1, Status: 200 + i, Path: "/p"})
+		}
+		if err := db.InsertInvocations(ctx, invs); err != nil {
+			t.Fatal(err)
+		}
+		all, err := db.InvocationsAfter(ctx, models.InvocationFilter{}, 0)
+		if err != nil || len(all) != 6 {
+			t.Fatalf("InvocationsAfter = %d, %v", len(all), err)
+		}
+		base := all[0].ID - 1
+		// Ids base+2 and base+5 go, as if their batch were not visible yet.
+		for _, id := range []int64{base + 2, base + 5} {
+			if _, err := db.Bun().NewDelete().Model((*models.Invocation)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tests := []struct {
+			lo, hi int64
+			want   []int64
+		}{
+			{base, base + 6, []int64{base + 2, base + 5}},
+			{base + 2, base + 4, nil},
+			{base + 4, base + 9, []int64{base + 5, base + 7, base + 8, base + 9}},
+			{base + 3, base + 3, nil},
+		}
+		for _, tt := range tests {
+			got, err := db.MissingInvocationIDs(ctx, tt.lo, tt.hi)
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Errorf("MissingInvocationIDs(%d, %d) = %v, %v; want %v", tt.lo-base, tt.hi-base, got, err, tt.want)
+			}
+		}
+		found, stored, err := db.InvocationsIn(ctx, models.InvocationFilter{Status: 203}, []int64{base + 2, base + 3, base + 4})
+		if err != nil || len(found) != 1 || found[0].ID != base+4 || !slices.Equal(stored, []int64{base + 3, base + 4}) {
+			t.Errorf("InvocationsIn = %v, %v, %v; want row %d and stored [%d %d]", found, stored, err, base+4, base+3, base+4)
+		}
+	})
+}

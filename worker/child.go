@@ -217,7 +217,7 @@ func (c *child) serveInstance(ctx context.Context, loadID uint64, load *Load, ca
 		}
 		call.GetRequest().fill(&req)
 		c.dog.busy(1)
-		out := inst.Call(sdk.WithHost(ctx, remoteHost{c: c, call: call.Instance}), &req)
+		out := inst.Call(sdk.WithHost(ctx, HostClient{Ask: (&remoteHost{c: c, call: call.Instance}).ask}), &req)
 		c.dog.busy(-1)
 		c.reply(answer.set(call.Instance, out))
 	}

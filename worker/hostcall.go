@@ -10,8 +10,9 @@ import (
 )
 
 // SDK v2 in a worker. A script's picloud.KV, Secret, Fetch and Invoke
-// reach remoteHost, which sends a HostCall frame naming the Call the
-// script is running and waits for the HostAnswer; the server serves it
+// reach a HostClient asking through remoteHost, which sends a HostCall
+// frame naming the Call the script is running and waits for the
+// HostAnswer; the server serves it
 // with the sdk.Host of that call (serveHostCall), the one the executor
 // opened for it, scoped to the app. The worker holds no database handle,
 // socket or file: it only asks.
@@ -20,17 +21,16 @@ import (
 // once; past it they are refused, so a worker cannot flood the server.
 const maxHostCalls = 64
 
-// remoteHost is the sdk.Host of one call in a worker.
+// remoteHost is how a HostClient of one call in a worker asks: over the
+// worker's socket.
 type remoteHost struct {
 	c    *child
 	call uint64 // the id of the Call frame
 }
 
-var _ sdk.Host = remoteHost{}
-
 // ask sends hc and waits for its answer, or for ctx to end (the host
 // gave up on the call and unloaded the instance).
-func (h remoteHost) ask(ctx context.Context, hc *HostCall) (*HostAnswer, error) {
+func (h *remoteHost) ask(ctx context.Context, hc *HostCall) (*HostAnswer, error) {
 	hc.Call = h.call
 	ch := make(chan *HostAnswer, 1)
 	h.c.hostMu.Lock()
@@ -48,13 +48,32 @@ func (h remoteHost) ask(ctx context.Context, hc *HostCall) (*HostAnswer, error) 
 	}
 	select {
 	case a := <-ch:
-		if a.GetFailed() {
-			return a, errors.New(a.GetError())
-		}
 		return a, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("the call is over: %w", ctx.Err())
 	}
+}
+
+// HostClient is the sdk.Host of a call whose host services are served
+// elsewhere, over HostCall messages: by the server for a worker (over its
+// socket), by the calling node for an executor on another cluster node.
+// Ask sends one HostCall and returns its answer; a failed answer becomes
+// the error the script sees.
+type HostClient struct {
+	Ask func(ctx context.Context, hc *HostCall) (*HostAnswer, error)
+}
+
+var _ sdk.Host = HostClient{}
+
+func (h HostClient) ask(ctx context.Context, hc *HostCall) (*HostAnswer, error) {
+	a, err := h.Ask(ctx, hc)
+	if err != nil {
+		return nil, err
+	}
+	if a.GetFailed() {
+		return a, errors.New(a.GetError())
+	}
+	return a, nil
 }
 
 // answerHost hands the answer id to the call waiting for it, if any.
@@ -67,7 +86,7 @@ func (c *child) answerHost(id uint64, a *HostAnswer) {
 	}
 }
 
-func (h remoteHost) KVGet(ctx context.Context, key string) ([]byte, bool, error) {
+func (h HostClient) KVGet(ctx context.Context, key string) ([]byte, bool, error) {
 	a, err := h.ask(ctx, &HostCall{Op: HostCall_OP_KV_GET, Key: key})
 	if err != nil {
 		return nil, false, err
@@ -75,17 +94,17 @@ func (h remoteHost) KVGet(ctx context.Context, key string) ([]byte, bool, error)
 	return a.GetValue(), a.GetFound(), nil
 }
 
-func (h remoteHost) KVSet(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+func (h HostClient) KVSet(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	_, err := h.ask(ctx, &HostCall{Op: HostCall_OP_KV_SET, Key: key, Value: value, TtlNs: int64(ttl)})
 	return err
 }
 
-func (h remoteHost) KVDelete(ctx context.Context, key string) error {
+func (h HostClient) KVDelete(ctx context.Context, key string) error {
 	_, err := h.ask(ctx, &HostCall{Op: HostCall_OP_KV_DELETE, Key: key})
 	return err
 }
 
-func (h remoteHost) KVList(ctx context.Context, prefix, cursor string, limit int) ([]string, string, error) {
+func (h HostClient) KVList(ctx context.Context, prefix, cursor string, limit int) ([]string, string, error) {
 	a, err := h.ask(ctx, &HostCall{Op: HostCall_OP_KV_LIST, Key: prefix, Cursor: cursor, Limit: int32(min(max(limit, -1), 1<<20))})
 	if err != nil {
 		return nil, "", err
@@ -93,7 +112,7 @@ func (h remoteHost) KVList(ctx context.Context, prefix, cursor string, limit int
 	return a.GetKeys(), a.GetCursor(), nil
 }
 
-func (h remoteHost) KVIncrement(ctx context.Context, key string, delta int64) (int64, error) {
+func (h HostClient) KVIncrement(ctx context.Context, key string, delta int64) (int64, error) {
 	a, err := h.ask(ctx, &HostCall{Op: HostCall_OP_KV_INCREMENT, Key: key, Delta: delta})
 	if err != nil {
 		return 0, err
@@ -101,7 +120,7 @@ func (h remoteHost) KVIncrement(ctx context.Context, key string, delta int64) (i
 	return a.GetNumber(), nil
 }
 
-func (h remoteHost) Secret(ctx context.Context, name string) (string, bool, error) {
+func (h HostClient) Secret(ctx context.Context, name string) (string, bool, error) {
 	a, err := h.ask(ctx, &HostCall{Op: HostCall_OP_SECRET, Key: name})
 	if err != nil {
 		return "", false, err
@@ -109,7 +128,7 @@ func (h remoteHost) Secret(ctx context.Context, name string) (string, bool, erro
 	return string(a.GetValue()), a.GetFound(), nil
 }
 
-func (h remoteHost) Fetch(ctx context.Context, req *sdk.FetchRequest) (*sdk.FetchResponse, error) {
+func (h HostClient) Fetch(ctx context.Context, req *sdk.FetchRequest) (*sdk.FetchResponse, error) {
 	a, err := h.ask(ctx, &HostCall{Op: HostCall_OP_FETCH, Fetch: &FetchRequest{
 		Method: req.Method, Url: req.URL, Headers: req.Headers, Body: req.Body, TimeoutNs: int64(req.Timeout)}})
 	if err != nil {
@@ -119,7 +138,7 @@ func (h remoteHost) Fetch(ctx context.Context, req *sdk.FetchRequest) (*sdk.Fetc
 	return &sdk.FetchResponse{Status: int(r.GetStatus()), Headers: r.GetHeaders(), Body: r.GetBody()}, nil
 }
 
-func (h remoteHost) Invoke(ctx context.Context, script string, req *sdk.Request) (*sdk.Response, error) {
+func (h HostClient) Invoke(ctx context.Context, script string, req *sdk.Request) (*sdk.Response, error) {
 	c := new(callFrame)
 	c.set(0, req)
 	a, err := h.ask(ctx, &HostCall{Op: HostCall_OP_INVOKE, Key: script, Request: &c.req})
@@ -129,6 +148,12 @@ func (h remoteHost) Invoke(ctx context.Context, script string, req *sdk.Request)
 	r := a.GetResponse()
 	return &sdk.Response{Status: int(r.GetStatus()), Headers: r.GetHeaders(), Body: r.GetBody(),
 		Added: headerLinesFromWire(r.GetAddedHeaders())}, nil
+}
+
+// ServeHostCall runs hc against host within ctx, the call's, and
+// returns the answer to send back (failed when host did).
+func ServeHostCall(ctx context.Context, host sdk.Host, hc *HostCall) *HostAnswer {
+	return serveHostCall(ctx, host, hc)
 }
 
 // hostCall serves the HostCall id the worker sent, with the Host of the

@@ -41,7 +41,9 @@ func (e *Engine) tryStart(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, e.opts.Command[0], e.opts.Command[1:]...)
-	cmd.Env = append([]string{"GOMAXPROCS=1"}, e.opts.Env...)
+	// The environment a real worker gets, so that what would stop one
+	// (a bad GODEBUG, a memory limit it refuses) fails the probe too.
+	cmd.Env = workerEnv(e.opts, "readyz")
 	err := cmd.Run()
 	var exit *exec.ExitError
 	switch {

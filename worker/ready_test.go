@@ -17,6 +17,8 @@ func TestReady(t *testing.T) {
 		{"not a program", []string{"/etc/hostname", "worker"}, "start worker command"},
 		{"exits 0 without a socket", []string{"/bin/sh", "-c", "exit 0"}, "exited 0"},
 		{"crashes", []string{"/bin/sh", "-c", "exit 2"}, "exit status 2"},
+		// The probe runs with a real worker's environment.
+		{"gets the worker environment", []string{"/bin/sh", "-c", `test -n "$GOMEMLIMIT" && test "$GOTRACEBACK" = single && exit 4`}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

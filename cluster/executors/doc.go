@@ -14,7 +14,11 @@
 // dies under it, so the executor answers 502 and its next call loads the
 // script again, on a live member.
 //
-// Limits: the SDK's per-call host services (KV, secrets, fetch) are not
-// carried across nodes yet; a remote instance runs with what the owner's
-// engine gives every call.
+// A script's host services (picloud.KV, Secret, Fetch, Invoke) are
+// served by the calling node, whichever member runs the script: a Call
+// carries a HostRef to the Host its executor opened, and the owner sends
+// each of the script's host calls back to it (hostcalls.go). So the app's
+// scope, the call's trigger and Invoke depth, its time budget, the
+// fetches its invocation record lists and the secrets masked there are
+// the caller's, as for a local instance.
 package executors

@@ -33,6 +33,7 @@ type Engine struct {
 	local   engine.Engine
 	logger  *slog.Logger
 	metrics *cluster.Metrics // nil: not counted
+	hosts   *hostCalls       // serves the host calls of this node's remote calls
 
 	mu    sync.RWMutex
 	calls map[string]*atomic.Int64 // calls run, by node name
@@ -42,7 +43,8 @@ var _ engine.Engine = (*Engine)(nil)
 
 // New is the Engine of node, whose own instances come from local.
 func New(node *cluster.Node, local engine.Engine, logger *slog.Logger) *Engine {
-	return &Engine{node: node, local: local, logger: logger, calls: map[string]*atomic.Int64{}}
+	return &Engine{node: node, local: local, logger: logger, calls: map[string]*atomic.Int64{},
+		hosts: newHostCalls(node.System())}
 }
 
 // WithMetrics makes e count every call it sends to another node in m
@@ -185,7 +187,15 @@ func (in *remoteInstance) call(ctx context.Context, req *sdk.Request) (_ sandbox
 		defer cancel()
 	}
 	dl, _ := rctx.Deadline()
-	res, err := in.e.node.Request(rctx, Kind, in.id, &Call{Handle: in.handle, Request: worker.WireRequest(req), BudgetNs: int64(time.Until(dl))})
+	msg := &Call{Handle: in.handle, Request: worker.WireRequest(req), BudgetNs: int64(time.Until(dl))}
+	if host := sdk.HostFrom(ctx); host != nil {
+		// The script's host calls come back here, to the Host the
+		// executor opened for the call, within the caller's time.
+		ref, done := in.e.hosts.register(rctx, host)
+		defer done()
+		msg.Host = ref
+	}
+	res, err := in.e.node.Request(rctx, Kind, in.id, msg)
 	if err != nil {
 		if ctx.Err() != nil {
 			in.control(&Cancel{Handle: in.handle})

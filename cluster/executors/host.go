@@ -13,6 +13,7 @@ import (
 	"github.com/picloud/picloud/config"
 	"github.com/picloud/picloud/engine"
 	"github.com/picloud/picloud/sandbox"
+	"github.com/picloud/picloud/sandbox/sdk"
 	"github.com/picloud/picloud/worker"
 )
 
@@ -59,7 +60,8 @@ func (h *host) Receive(ctx actor.Context) {
 	case *Load:
 		h.start(ctx, func() any { return h.load(m) })
 	case *Call:
-		h.start(ctx, func() any { return h.call(m) })
+		system := ctx.ActorSystem()
+		h.start(ctx, func() any { return h.call(system, m) })
 	case *Cancel:
 		h.mu.Lock()
 		if in := h.instances[m.GetHandle()]; in != nil && in.cancel != nil {
@@ -140,9 +142,14 @@ func (h *host) load(m *Load) *Loaded {
 	return &Loaded{}
 }
 
-func (h *host) call(m *Call) *Answer {
+func (h *host) call(system *actor.ActorSystem, m *Call) *Answer {
 	ctx, cancel := context.WithTimeout(context.Background(), budget(m.GetBudgetNs()))
 	defer cancel()
+	if ref := m.GetHost(); ref != nil {
+		// The script's picloud.KV, Secret, Fetch and Invoke are served
+		// by the calling node (see hostcalls.go).
+		ctx = sdk.WithHost(ctx, callerHost(system, ref))
+	}
 	h.mu.Lock()
 	in := h.instances[m.GetHandle()]
 	if in != nil {

@@ -72,6 +72,27 @@ func (c *Client) CreateApp(ctx context.Context, slug, name string) (*App, error)
 	return &a, err
 }
 
+// Secrets lists the secrets of app (id or slug): names and
+// fingerprints, never values.
+func (c *Client) Secrets(ctx context.Context, app string) ([]Secret, error) {
+	var out items[Secret]
+	err := c.call(ctx, "GET", "/apps/"+pathArg(app)+"/secrets", nil, &out)
+	return out.Items, err
+}
+
+// SetSecret sets the secret name of app to value, creating or replacing
+// it.
+func (c *Client) SetSecret(ctx context.Context, app, name, value string) (*Secret, error) {
+	var s Secret
+	err := c.call(ctx, "PUT", "/apps/"+pathArg(app)+"/secrets/"+pathArg(name), map[string]string{"value": value}, &s)
+	return &s, err
+}
+
+// DeleteSecret deletes the secret name of app.
+func (c *Client) DeleteSecret(ctx context.Context, app, name string) error {
+	return c.call(ctx, "DELETE", "/apps/"+pathArg(app)+"/secrets/"+pathArg(name), nil, nil)
+}
+
 // AppChange is a PATCH of an app; nil fields stay.
 type AppChange struct {
 	Slug *string `json:"slug,omitempty"`

@@ -93,6 +93,28 @@ type Invocation struct {
 	CreatedAt  time.Time `json:"created_at"`
 	// Node is the cluster node that ran the script.
 	Node string `json:"node"`
+	// Trigger is what started the call: "http", "schedule" or "invoke".
+	Trigger string `json:"trigger"`
+	// Fetches are the outbound requests the script made.
+	Fetches []Fetch `json:"fetches"`
+}
+
+// Fetch is one outbound request of a call, as its record keeps it.
+type Fetch struct {
+	Method     string `json:"method"`
+	URL        string `json:"url"`
+	Status     int    `json:"status"`
+	DurationMS int64  `json:"duration_ms"`
+	Error      string `json:"error"`
+}
+
+// Secret is an app's secret as the API shows it: never its value.
+type Secret struct {
+	Name        string    `json:"name"`
+	KeyID       string    `json:"key_id"`
+	Fingerprint string    `json:"fingerprint"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // InvocationFilter selects invocations; zero fields match all.

@@ -118,31 +118,18 @@ routes and domain claims. It asks you to type the slug unless --yes.`,
 }
 
 func (g *globals) listApps(cmd *cobra.Command) error {
-	asJSON, err := g.jsonOutput()
-	if err != nil {
-		return err
-	}
-	c, err := g.client()
-	if err != nil {
-		return err
-	}
-	apps, err := c.Apps(cmd.Context())
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		return printJSON(cmd.OutOrStdout(), apps)
-	}
-	s, err := siteOf(cmd.Context(), c)
-	if err != nil {
-		return err
-	}
+	var s *site
 	now := time.Now()
-	t := newTable(cmd.OutOrStdout(), "SLUG", "NAME", "ID", "URL", "CREATED")
-	for _, a := range apps {
-		t.row(a.Slug, a.Name, strconv.FormatInt(a.ID, 10), s.appURL(a.Slug), ago(&a.CreatedAt, now))
-	}
-	return t.flush()
+	return listing(g, cmd, func(ctx context.Context, c *apiclient.Client) ([]apiclient.App, error) {
+		apps, err := c.Apps(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s, err = siteOf(ctx, c)
+		return apps, err
+	}, []string{"SLUG", "NAME", "ID", "URL", "CREATED"}, func(a apiclient.App) []string {
+		return []string{a.Slug, a.Name, strconv.FormatInt(a.ID, 10), s.appURL(a.Slug), ago(&a.CreatedAt, now)}
+	})
 }
 
 // appList returns the apps to show: the one named by ref, or all.

@@ -1,6 +1,7 @@
 // Package cli owns PiCloud's client commands, the part of the picloud
 // binary a developer runs against a server: login and logout, API
-// tokens, apps, scripts, routes, deploy, logs, invoke and the dev loop.
+// tokens, apps, secrets, scripts, routes, deploy, logs, invoke and the
+// dev loop.
 // They speak only the admin API, through package apiclient; the server
 // commands (serve, migrate, worker) live in cmd/picloud, which adds
 // these to its root command.
@@ -88,6 +89,7 @@ func Commands(env Env) []*cobra.Command {
 		logoutCmd(g),
 		tokensCmd(g),
 		appsCmd(g),
+		secretsCmd(g),
 		scriptsCmd(g),
 		routesCmd(g),
 		deployCmd(g),

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/picloud/picloud/internal/apiclient"
 )
 
 // printJSON writes v as indented JSON.
@@ -84,4 +89,31 @@ func derefTime(t *time.Time) time.Time {
 		return time.Time{}
 	}
 	return *t
+}
+
+// listing is what every listing command does: fetch the items through
+// the server's client, then print them as JSON (--output json) or as a
+// table with header, one row per item. fetch may gather what the rows
+// need beside the items (a row closure reads it).
+func listing[T any](g *globals, cmd *cobra.Command, fetch func(context.Context, *apiclient.Client) ([]T, error), header []string, row func(T) []string) error {
+	asJSON, err := g.jsonOutput()
+	if err != nil {
+		return err
+	}
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	items, err := fetch(cmd.Context(), c)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return printJSON(cmd.OutOrStdout(), items)
+	}
+	t := newTable(cmd.OutOrStdout(), header...)
+	for _, it := range items {
+		t.row(row(it)...)
+	}
+	return t.flush()
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -25,49 +26,37 @@ func routesCmd(g *globals) *cobra.Command {
   picloud routes --app shop -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			asJSON, err := g.jsonOutput()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			apps, err := appList(ctx, c, app)
-			if err != nil {
-				return err
-			}
-			s, err := siteOf(ctx, c)
-			if err != nil {
-				return err
-			}
-			rows := []routeRow{}
-			for _, a := range apps {
-				scripts, err := c.Scripts(ctx, a.Slug)
+			return listing(g, cmd, func(ctx context.Context, c *apiclient.Client) ([]routeRow, error) {
+				apps, err := appList(ctx, c, app)
 				if err != nil {
-					return err
+					return nil, err
 				}
-				names := map[int64]string{}
-				for _, sc := range scripts {
-					names[sc.ID] = sc.Name
-				}
-				routes, err := c.AppRoutes(ctx, a.Slug)
+				s, err := siteOf(ctx, c)
 				if err != nil {
-					return err
+					return nil, err
 				}
-				for _, r := range routes {
-					rows = append(rows, routeRow{App: a.Slug, Script: names[r.ScriptID], URL: s.routeURL(a.Slug, r.Path), Route: r})
+				rows := []routeRow{}
+				for _, a := range apps {
+					scripts, err := c.Scripts(ctx, a.Slug)
+					if err != nil {
+						return nil, err
+					}
+					names := map[int64]string{}
+					for _, sc := range scripts {
+						names[sc.ID] = sc.Name
+					}
+					routes, err := c.AppRoutes(ctx, a.Slug)
+					if err != nil {
+						return nil, err
+					}
+					for _, r := range routes {
+						rows = append(rows, routeRow{App: a.Slug, Script: names[r.ScriptID], URL: s.routeURL(a.Slug, r.Path), Route: r})
+					}
 				}
-			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), rows)
-			}
-			t := newTable(cmd.OutOrStdout(), "APP", "METHOD", "PATH", "SCRIPT", "ID", "URL")
-			for _, r := range rows {
-				t.row(r.App, r.Method, r.Path, r.Script, strconv.FormatInt(r.ID, 10), r.URL)
-			}
-			return t.flush()
+				return rows, nil
+			}, []string{"APP", "METHOD", "PATH", "SCRIPT", "ID", "URL"}, func(r routeRow) []string {
+				return []string{r.App, r.Method, r.Path, r.Script, strconv.FormatInt(r.ID, 10), r.URL}
+			})
 		},
 	}
 	g.clientFlags(cmd, true)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"strconv"
 	"time"
 
@@ -24,37 +25,26 @@ func scriptsCmd(g *globals) *cobra.Command {
   picloud scripts --app shop -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			asJSON, err := g.jsonOutput()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			apps, err := appList(cmd.Context(), c, app)
-			if err != nil {
-				return err
-			}
-			rows := []scriptRow{}
-			for _, a := range apps {
-				scripts, err := c.Scripts(cmd.Context(), a.Slug)
-				if err != nil {
-					return err
-				}
-				for _, s := range scripts {
-					rows = append(rows, scriptRow{App: a.Slug, Script: s})
-				}
-			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), rows)
-			}
 			now := time.Now()
-			t := newTable(cmd.OutOrStdout(), "APP", "SCRIPT", "ID", "VERSION", "STATE", "UPDATED")
-			for _, r := range rows {
-				t.row(r.App, r.Name, strconv.FormatInt(r.ID, 10), "v"+strconv.FormatInt(r.LiveVersion, 10), r.State, ago(&r.UpdatedAt, now))
-			}
-			return t.flush()
+			return listing(g, cmd, func(ctx context.Context, c *apiclient.Client) ([]scriptRow, error) {
+				apps, err := appList(ctx, c, app)
+				if err != nil {
+					return nil, err
+				}
+				rows := []scriptRow{}
+				for _, a := range apps {
+					scripts, err := c.Scripts(ctx, a.Slug)
+					if err != nil {
+						return nil, err
+					}
+					for _, s := range scripts {
+						rows = append(rows, scriptRow{App: a.Slug, Script: s})
+					}
+				}
+				return rows, nil
+			}, []string{"APP", "SCRIPT", "ID", "VERSION", "STATE", "UPDATED"}, func(r scriptRow) []string {
+				return []string{r.App, r.Name, strconv.FormatInt(r.ID, 10), "v" + strconv.FormatInt(r.LiveVersion, 10), r.State, ago(&r.UpdatedAt, now)}
+			})
 		},
 	}
 	g.clientFlags(cmd, true)

@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/picloud/picloud/internal/apiclient"
 )
 
 func tokensCmd(g *globals) *cobra.Command {
@@ -101,31 +104,16 @@ only its hash. Tokens are yours: you list and revoke your own.`,
 }
 
 func (g *globals) listTokens(cmd *cobra.Command) error {
-	asJSON, err := g.jsonOutput()
-	if err != nil {
-		return err
-	}
-	c, err := g.client()
-	if err != nil {
-		return err
-	}
-	tokens, err := c.Tokens(cmd.Context())
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		return printJSON(cmd.OutOrStdout(), tokens)
-	}
 	now := time.Now()
-	t := newTable(cmd.OutOrStdout(), "NAME", "ID", "CREATED", "LAST USED", "EXPIRES")
-	for _, tok := range tokens {
+	return listing(g, cmd, func(ctx context.Context, c *apiclient.Client) ([]apiclient.Token, error) {
+		return c.Tokens(ctx)
+	}, []string{"NAME", "ID", "CREATED", "LAST USED", "EXPIRES"}, func(tok apiclient.Token) []string {
 		expires := "never"
 		if tok.ExpiresAt != nil {
 			expires = ago(tok.ExpiresAt, now)
 		}
-		t.row(tok.Name, strconv.FormatInt(tok.ID, 10), ago(&tok.CreatedAt, now), ago(tok.LastUsedAt, now), expires)
-	}
-	return t.flush()
+		return []string{tok.Name, strconv.FormatInt(tok.ID, 10), ago(&tok.CreatedAt, now), ago(tok.LastUsedAt, now), expires}
+	})
 }
 
 // completeTokens offers the names of the caller's tokens.
