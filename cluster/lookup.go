@@ -44,6 +44,10 @@ type lookup struct {
 	sub       *eventstream.Subscription
 	view      atomic.Pointer[placement]
 	live      atomic.Int64    // activations held by this node
+	// holding keeps this node's activations while it leaves, for the
+	// grace its peers need to hear of it (Node.Leave): calls they sent
+	// before they heard still find them.
+	holding atomic.Bool
 	warned    map[string]bool // blocked member ids already logged; setPeers only
 
 	watchMu sync.Mutex
@@ -115,6 +119,13 @@ func (l *lookup) setPeers(peers []peer) {
 		// A leaving member still answers what it holds.
 		p.live[pr.meta.remote()] = true
 		if pr.meta.Leaving {
+			if pr.meta.ID != l.selfID {
+				// Calls go to the new owners from now on, not to the
+				// activations cached here: the leaver answers the ones
+				// already sent, and stops its activations only after a
+				// grace (Node.Leave).
+				l.c.PidCache.RemoveByMember(&cluster.Member{Host: pr.meta.Host, Port: int32(pr.meta.Port)})
+			}
 			continue
 		}
 		c := candidate{id: pr.meta.ID, addr: pr.meta.remote(), seed: hashName(pr.name)}
@@ -139,6 +150,10 @@ func (l *lookup) setPeers(peers []peer) {
 		f()
 	}
 }
+
+// isLive reports whether the member at remote address addr is live
+// (leaving ones included) in the current view.
+func (l *lookup) isLive(addr string) bool { return l.view.Load().live[addr] }
 
 // watchMember runs gone once when the member at remote address addr is
 // no longer live (at once if it is not now); stop cancels the watch.
@@ -297,8 +312,12 @@ func (a *activator) terminated(ctx actor.Context, who *actor.PID) {
 }
 
 // rebalance stops the activations another member owns now; each finishes
-// the messages already in its mailbox first.
+// the messages already in its mailbox first. While the node holds its
+// activations (the grace of a leave) it stops none.
 func (a *activator) rebalance(ctx actor.Context) {
+	if a.l.holding.Load() {
+		return
+	}
 	for _, act := range a.actors {
 		if own, ok := a.l.owner(act.ci.Kind, act.ci.Identity); !ok || own.id != a.l.selfID {
 			ctx.Poison(act.pid)

@@ -58,6 +58,11 @@ const (
 	defaultRetryInterval = 2 * time.Second
 	// leaveBroadcast bounds each of Leave's two announcements.
 	leaveBroadcast = time.Second
+	// leaveGrace is how long a leaving node keeps its activations after
+	// it announced the departure: a call another member sent before it
+	// heard (gossip reaches every member within a few probe intervals)
+	// still runs here. Calls sent later go to the new owners.
+	leaveGrace = time.Second
 	// defaultDrain bounds Leave's wait for activations to finish when its
 	// context has no deadline.
 	defaultDrain = 10 * time.Second
@@ -267,6 +272,12 @@ func (n *Node) Request(ctx context.Context, kind, identity string, msg any) (any
 	ci := cluster.NewClusterIdentity(identity, kind)
 	for {
 		pid, cached := n.cluster.PidCache.Get(identity, kind)
+		if cached && pid.Address != n.system.Address() && !n.lookup.isLive(pid.Address) {
+			// Cached from a member that has gone since: nothing was sent,
+			// so the call is placed again.
+			n.cluster.PidCache.RemoveByValue(identity, kind, pid)
+			cached = false
+		}
 		if !cached {
 			var err error
 			if pid, err = n.lookup.activate(ctx, ci); err != nil {
@@ -319,13 +330,17 @@ func (n *Node) request(ctx context.Context, pid *actor.PID, msg any) (any, error
 	return res, err
 }
 
-// Leave takes the node out of the cluster gracefully: it tells the others
-// it takes no new work (they place new activations elsewhere at once),
-// stops its activations, each after the messages already in its mailbox,
-// waits for them until ctx ends (at most defaultDrain if ctx has no
-// deadline), and leaves gossip; the others drop it within a second. The
-// actor system keeps running until Close, so answers still on their way
-// go out.
+// Leave takes the node out of the cluster gracefully, in this order: it
+// tells the others it takes no new work (each places new activations
+// elsewhere, and sends its next calls there, as soon as it hears);
+// keeps serving the calls that reach its activations for leaveGrace, so
+// a call sent by a member that had not heard yet still runs; then stops
+// its activations, each after the messages already in its mailbox; waits
+// for them until ctx ends (at most defaultDrain if ctx has no deadline);
+// and leaves gossip, after which the others show it left. So every call
+// another member sent here is answered by this node, or came back
+// undelivered (never run) and was placed again. The actor system keeps
+// running until Close, so answers still on their way go out.
 func (n *Node) Leave(ctx context.Context) error {
 	n.leaveOnce.Do(func() {
 		if n.closed.Load() {
@@ -339,9 +354,21 @@ func (n *Node) Leave(ctx context.Context) error {
 			ctx, cancel = context.WithTimeout(ctx, defaultDrain)
 			defer cancel()
 		}
+		// The activations stay while the word goes round: another member
+		// that has not heard yet still sends calls to them. Stopping them
+		// at once would lose no call (a call that reaches a stopped
+		// activation comes back undelivered and is placed again), but
+		// would send every such call through that detour.
+		n.lookup.holding.Store(true)
 		if err := n.ms.setLeaving(leaveBroadcast); err != nil {
 			n.logger.Warn("cluster: announcing the departure", slog.Any("err", err))
 		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(leaveGrace):
+		}
+		n.lookup.holding.Store(false)
+		n.system.Root.Send(n.lookup.activator, rebalance{})
 		for n.lookup.live.Load() > 0 && ctx.Err() == nil {
 			select {
 			case <-ctx.Done():
