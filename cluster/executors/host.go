@@ -73,7 +73,12 @@ func (h *host) Receive(ctx actor.Context) {
 		h.mu.Lock()
 		in := h.instances[m.GetHandle()]
 		delete(h.instances, m.GetHandle())
-		idle := len(h.instances) == 0 && h.busy == 0
+		// Only the Unload of the last instance ends the activation: an
+		// Unload of a handle never loaded here (the instance was held by
+		// the identity's previous owner) comes from a caller that loads
+		// again at once, and stopping the activation under that load
+		// would lose its instance.
+		idle := in != nil && len(h.instances) == 0 && h.busy == 0
 		h.mu.Unlock()
 		if in != nil {
 			if in.cancel != nil {
