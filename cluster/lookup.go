@@ -25,6 +25,12 @@ const (
 	// getTimeout bounds Get, protoactor's lookup call, which has no
 	// caller deadline (the stock lookup waits 5 s on a dead owner).
 	getTimeout = 2 * time.Second
+	// leftAnswerGrace is how long a call to a member that left
+	// gracefully still waits for its answer: the leaver answered every
+	// call it ran before it announced the leave, but the answer travels
+	// over remote and the announcement over gossip, and either may be
+	// first here.
+	leftAnswerGrace = 500 * time.Millisecond
 )
 
 // ErrNoMember means no live member hosts the kind (with its role).
@@ -55,10 +61,12 @@ type lookup struct {
 }
 
 // watch is a call in flight to the member at addr: gone runs once when
-// that member is no longer live (declared dead, blocked, or left).
+// that member is no longer live (declared dead, blocked, or left), unless
+// the call ended first.
 type watch struct {
-	addr string
-	gone func()
+	addr  string
+	gone  func()
+	ended atomic.Bool
 }
 
 // placement is the candidates of each kind at one moment.
@@ -66,6 +74,9 @@ type placement struct {
 	byKind map[string][]candidate
 	names  map[string]string // member id -> node name
 	live   map[string]bool   // remote addresses of live members, leaving ones included
+	// leaving are the remote addresses of members that announced a
+	// graceful leave.
+	leaving map[string]bool
 }
 
 func newLookup(roles map[string]string, logger *slog.Logger) *lookup {
@@ -104,7 +115,7 @@ func (l *lookup) Shutdown() {
 // setPeers takes the live members after a change and has the activator
 // let go of what it no longer owns.
 func (l *lookup) setPeers(peers []peer) {
-	p := &placement{byKind: map[string][]candidate{}, names: map[string]string{}, live: map[string]bool{}}
+	p := &placement{byKind: map[string][]candidate{}, names: map[string]string{}, live: map[string]bool{}, leaving: map[string]bool{}}
 	blocked := l.c.Remote.BlockList()
 	for _, pr := range peers {
 		p.names[pr.meta.ID] = pr.name
@@ -119,6 +130,7 @@ func (l *lookup) setPeers(peers []peer) {
 		// A leaving member still answers what it holds.
 		p.live[pr.meta.remote()] = true
 		if pr.meta.Leaving {
+			p.leaving[pr.meta.remote()] = true
 			if pr.meta.ID != l.selfID {
 				// Calls go to the new owners from now on, not to the
 				// activations cached here: the leaver answers the ones
@@ -135,19 +147,33 @@ func (l *lookup) setPeers(peers []peer) {
 			}
 		}
 	}
-	l.view.Store(p)
+	prev := l.view.Swap(p)
 	l.c.ActorSystem.Root.Send(l.activator, rebalance{})
 	l.watchMu.Lock()
-	var gone []func()
+	var gone, left []*watch
 	for w := range l.watches {
 		if !p.live[w.addr] {
 			delete(l.watches, w)
-			gone = append(gone, w.gone)
+			if prev.leaving[w.addr] {
+				left = append(left, w)
+			} else {
+				gone = append(gone, w)
+			}
 		}
 	}
 	l.watchMu.Unlock()
-	for _, f := range gone {
-		f()
+	for _, w := range gone {
+		w.fire()
+	}
+	for _, w := range left {
+		time.AfterFunc(leftAnswerGrace, w.fire)
+	}
+}
+
+// fire runs gone unless the call ended.
+func (w *watch) fire() {
+	if !w.ended.Load() {
+		w.gone()
 	}
 }
 
@@ -168,6 +194,7 @@ func (l *lookup) watchMember(addr string, gone func()) (stop func()) {
 	l.watches[w] = struct{}{}
 	l.watchMu.Unlock()
 	return func() {
+		w.ended.Store(true)
 		l.watchMu.Lock()
 		delete(l.watches, w)
 		l.watchMu.Unlock()
