@@ -49,12 +49,12 @@ type lookup struct {
 	activator *actor.PID
 	sub       *eventstream.Subscription
 	view      atomic.Pointer[placement]
-	live      atomic.Int64    // activations held by this node
+	live      atomic.Int64 // activations held by this node
 	// holding keeps this node's activations while it leaves, for the
 	// grace its peers need to hear of it (Node.Leave): calls they sent
 	// before they heard still find them.
 	holding atomic.Bool
-	warned    map[string]bool // blocked member ids already logged; setPeers only
+	warned  map[string]bool // blocked member ids already logged; setPeers only
 
 	watchMu sync.Mutex
 	watches map[*watch]struct{} // calls waiting on a member, by its remote address
