@@ -239,6 +239,11 @@ func TestClusterOfThreeProcesses(t *testing.T) {
 	})
 
 	t.Run("the killed node rejoins under its name", func(t *testing.T) {
+		// Under load from before the restart: the slots n2 wins back
+		// move while calls are placed on them.
+		load := startLoader(n1.base, "/sleep/100", hotSlots)
+		defer load.stop()
+		load.warm(t, 50)
 		restarted := time.Now()
 		n2.start(top) // stopped when the whole test ends, not this subtest
 		for _, n := range nodes {
@@ -250,8 +255,6 @@ func TestClusterOfThreeProcesses(t *testing.T) {
 		answersEverywhere(t, []*clusterNode{n2}, "/hello", "v3")
 
 		// It runs calls again: the slots it owned come back to it.
-		load := startLoader(n1.base, "/sleep/100", hotSlots)
-		defer load.stop()
 		n1.ranOn(t, hotID, "n2", restarted)
 		load.stop()
 		// Slots move to n2 as it comes back: a call placed on a slot
