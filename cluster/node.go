@@ -272,7 +272,7 @@ func (n *Node) Request(ctx context.Context, kind, identity string, msg any) (any
 	ci := cluster.NewClusterIdentity(identity, kind)
 	for {
 		pid, cached := n.cluster.PidCache.Get(identity, kind)
-		if cached && pid.Address != n.system.Address() && !n.lookup.isLive(pid.Address) {
+		if cached && pid.Address != n.system.Address() && (!n.lookup.isLive(pid.Address) || n.ms.gone(pid.Address)) {
 			// Cached from a member that has gone since: nothing was sent,
 			// so the call is placed again.
 			n.cluster.PidCache.RemoveByValue(identity, kind, pid)
