@@ -355,10 +355,10 @@ func (n *Node) Leave(ctx context.Context) error {
 			defer cancel()
 		}
 		// The activations stay while the word goes round: another member
-		// that has not heard yet still sends calls to them. Stopping them
-		// at once would lose no call (a call that reaches a stopped
-		// activation comes back undelivered and is placed again), but
-		// would send every such call through that detour.
+		// that has not heard yet still sends calls to them, and they run
+		// here. Were they stopped at once, each such call would come back
+		// undelivered and be placed again, at the cost of a fresh load on
+		// the new owner in the middle of the call.
 		n.lookup.holding.Store(true)
 		if err := n.ms.setLeaving(leaveBroadcast); err != nil {
 			n.logger.Warn("cluster: announcing the departure", slog.Any("err", err))
