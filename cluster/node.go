@@ -81,6 +81,11 @@ type Kind struct {
 	Name  string
 	Props *actor.Props
 	Role  string
+	// Drained, when set, waits (until ctx ends) for the work that
+	// activations of the kind left running when they stopped: a leaving
+	// node waits for it before it leaves gossip, so its answers go out
+	// while the others still take them.
+	Drained func(ctx context.Context)
 }
 
 // Options configure a Node.
@@ -113,6 +118,7 @@ type Node struct {
 	cluster   *cluster.Cluster
 	ms        *membership
 	lookup    *lookup
+	kinds     []Kind
 	leaveOnce sync.Once
 	leaveErr  error
 	closeOnce sync.Once
@@ -165,7 +171,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		_ = ms.transport.Shutdown()
 		return nil, err
 	}
-	n := &Node{name: ms.cfg.name, logger: logger, ms: ms,
+	n := &Node{name: ms.cfg.name, logger: logger, ms: ms, kinds: opts.Kinds,
 		system: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return libLogger(logger) }))}
 	n.cluster = n.newCluster(cfg, opts.Kinds, rc)
 	if err := startMember(n.cluster); err != nil {
@@ -377,6 +383,11 @@ func (n *Node) Leave(ctx context.Context) error {
 		}
 		if left := n.lookup.live.Load(); left > 0 {
 			n.logger.Warn("cluster: leaving with activations still running", slog.Int64("activations", left))
+		}
+		for _, k := range n.kinds {
+			if k.Drained != nil {
+				k.Drained(ctx)
+			}
 		}
 		n.leaveErr = n.ms.leave(leaveBroadcast)
 		n.logger.Info("cluster: left", slog.Duration("took", time.Since(start)))

@@ -1,6 +1,8 @@
 package executors
 
 import (
+	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -49,4 +51,54 @@ func TestUnloadOfAnotherOwnersHandleKeepsTheActivation(t *testing.T) {
 	if got := string(a.GetResult().SandboxResult().Response.Body); got != "hello" {
 		t.Errorf("call answered %q, want hello", got)
 	}
+}
+
+const napSource = `package main
+
+import (
+	"time"
+
+	"picloud"
+)
+
+func Handle(req *picloud.Request) *picloud.Response {
+	time.Sleep(time.Second)
+	return picloud.Text(200, "rested")
+}
+`
+
+// TestCallsReachingAStoppingActivationAreAnswered stops an activation
+// while a call runs on it. A call sent after the stop began must be
+// answered (as a dead letter, which its caller places again), not lost
+// in the mailbox of an actor that waits for its running call to end;
+// the running call is answered, and Drained returns only after it.
+func TestCallsReachingAStoppingActivationAreAnswered(t *testing.T) {
+	system := actor.NewActorSystem()
+	kind := ClusterKind(engine.InProcess{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	pid := system.Root.Spawn(kind.Props)
+	res, err := system.Root.RequestFuture(pid, &Load{Handle: 1, AppId: 1, AppSlug: "a", ScriptId: 1, Name: "nap",
+		Version: 1, Source: napSource, BudgetNs: int64(10 * time.Second)}, 15*time.Second).Result()
+	if l, ok := res.(*Loaded); err != nil || !ok || l.GetFailure() != Failure_FAILURE_NONE || l.GetError() != nil {
+		t.Fatalf("load: %v %+v", err, res)
+	}
+	call := func() actor.Future {
+		return system.Root.RequestFuture(pid, &Call{Handle: 1, Request: worker.WireRequest(&sdk.Request{Method: "GET", Path: "/"}),
+			BudgetNs: int64(5 * time.Second)}, 5*time.Second)
+	}
+	running := call()
+	system.Root.Poison(pid)
+	time.Sleep(200 * time.Millisecond) // the stop has begun; the running call has 0.8 s to go
+	if _, err := call().Result(); errors.Is(err, actor.ErrTimeout) {
+		t.Errorf("a call sent while the activation stopped got no answer: %v", err)
+	}
+	drained := make(chan struct{})
+	go func() {
+		kind.Drained(context.Background())
+		close(drained)
+	}()
+	res, err = running.Result()
+	if a, ok := res.(*Answer); err != nil || !ok || string(a.GetResult().SandboxResult().Response.Body) != "rested" {
+		t.Fatalf("the running call: %v %+v", err, res)
+	}
+	<-drained
 }
