@@ -5,6 +5,10 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 # under it; DESIGN §7): whole cluster nodes side by side. Everything else
 # runs with -race.
 NORACE_PKGS := ./cluster/multinode ./server/multinode
+# e2e tests of several real picloud processes in cluster mode: built only
+# without -race (e2e/cluster_test.go), run in the pass without it, where
+# the e2e package builds its picloud binary without -race too.
+NORACE_E2E  := TestClusterOfThreeProcesses
 
 # How long CI runs each fuzz target.
 FUZZTIME    ?= 10s
@@ -32,6 +36,9 @@ test: ## vet, format check and every test with -race (NORACE_PKGS without), on S
 ifneq ($(NORACE_PKGS),)
 	$(GO) test -count=1 -timeout 10m $(NORACE_PKGS)
 endif
+ifneq ($(NORACE_E2E),)
+	$(GO) test -count=1 -timeout 10m -run '^($(NORACE_E2E))$$' ./e2e
+endif
 
 fuzz: ## run each fuzz target for FUZZTIME (CI: a short smoke run)
 	$(GO) test -run '^$$' -fuzz '^FuzzPattern$$' -fuzztime $(FUZZTIME) ./domain/
@@ -48,8 +55,9 @@ lint: ## staticcheck (installed on first use)
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-bench: ## load generator against the real binary and a bare fasthttp handler, plus Go benchmarks and bench-mem
+bench: ## load generator against the real binary and a bare fasthttp handler, one cluster node against three (with PICLOUD_DATABASE_URL), Go benchmarks and bench-mem
 	bash bench/run.sh
+	bash bench/cluster.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./route/ ./sandbox/ ./actors/ ./ingress/ ./worker/
 	$(MAKE) --no-print-directory bench-mem
 

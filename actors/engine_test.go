@@ -164,3 +164,75 @@ func TestExecutorsLoadWithDistinctSlots(t *testing.T) {
 		t.Errorf("loads with slots %v, want 0, 1 and 2", got)
 	}
 }
+
+// movingEngine plays an engine whose instances live on other nodes: the
+// first lost instances are gone before a call reaches them (their slot
+// moved: nothing ran), and while nodeGone is set a call fails because
+// the node running it went away.
+type movingEngine struct {
+	mu       sync.Mutex
+	lost     int // instances still to lose
+	nodeGone bool
+	calls    int // calls that reached a script
+}
+
+func (e *movingEngine) Load(context.Context, engine.AppRef, engine.Script, sandbox.Options) (engine.Instance, error) {
+	return movingInstance{e}, nil
+}
+
+type movingInstance struct{ e *movingEngine }
+
+func (i movingInstance) Call(context.Context, *sdk.Request) sandbox.Result {
+	e := i.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.nodeGone:
+		return sandbox.Result{Err: fmt.Errorf("call: %w: %w", engine.ErrExecutorLost, engine.ErrWorkerCrashed)}
+	case e.lost > 0:
+		e.lost--
+		return sandbox.Result{Err: fmt.Errorf("moved: %w: %w", engine.ErrInstanceLost, engine.ErrWorkerCrashed)}
+	}
+	e.calls++
+	return sandbox.Result{Response: sdk.Response{Status: 200, Body: []byte("ok")}}
+}
+
+func (movingInstance) Close() {}
+
+// TestCallsPlacedAgainWhileSlotsMove checks that a call whose instance
+// was lost before it reached the script runs on a fresh load, even when
+// the fresh load is lost too (a slot moving twice while a node leaves
+// or comes back), and that a call whose node went away under it is
+// answered 502 executor_lost, not worker_crashed.
+func TestCallsPlacedAgainWhileSlotsMove(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		lost     int
+		nodeGone bool
+		status   int
+		code     string
+		ran      int
+	}{
+		{"instance lost once", 1, false, 200, "", 1},
+		{"instance lost twice", 2, false, 200, "", 1},
+		{"instance lost three times", 3, false, 200, "", 1},
+		{"node gone under the call", 0, true, 502, actors.CodeExecutorLost, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			eng := &movingEngine{lost: c.lost, nodeGone: c.nodeGone}
+			rt := actors.NewRuntime(slog.New(slog.NewTextHandler(io.Discard, nil)), actors.WithEngine(eng))
+			t.Cleanup(rt.Shutdown)
+			pid := startApp(t, rt, snapshot(actors.Limits{MaxConcurrency: 1}, []actors.ScriptVersion{script(1, 1, helloScript)},
+				actors.Route{ID: 1, Method: "GET", Path: "/", ScriptID: 1}))
+			res := call(t, rt, pid, get("/"), 0)
+			if res.Status != c.status || res.ErrCode != c.code {
+				t.Fatalf("%d %q (%s), want %d %q", res.Status, res.ErrCode, res.ErrMessage, c.status, c.code)
+			}
+			eng.mu.Lock()
+			defer eng.mu.Unlock()
+			if eng.calls != c.ran {
+				t.Errorf("the script ran %d times, want %d", eng.calls, c.ran)
+			}
+		})
+	}
+}

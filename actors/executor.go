@@ -23,6 +23,12 @@ import (
 // initialisers) in an executor.
 const loadTimeout = 10 * time.Second
 
+// maxInstanceLost is how many times a call whose instance was gone
+// before the call reached it (nothing ran) is run again on a fresh
+// load. More than once: in a cluster the fresh load may land on an
+// executor slot that moves again (a node leaving or coming back).
+const maxInstanceLost = 3
+
 // executorConfig is what an executor is started with; it survives the
 // executor's restarts.
 type executorConfig struct {
@@ -375,9 +381,10 @@ func (e *executor) call(job *execute) (res Result, discard *discardInstance) {
 	req := e.req.fill(job.inv.Request, job.params, e.cfg.app)
 	host := e.openHost(job.inv.Request)
 	out, timedOut := e.run(req, host)
-	if errors.Is(out.Err, engine.ErrInstanceLost) {
-		// The worker died before this call reached it (another script
-		// crashed it): nothing ran. Run it in the restarted worker.
+	for try := 1; errors.Is(out.Err, engine.ErrInstanceLost) && try <= maxInstanceLost; try++ {
+		// The instance was gone before this call reached it (another
+		// script crashed the worker; its executor slot moved to another
+		// node): nothing ran. Run it on a fresh load.
 		e.unload()
 		if e.load(e.cfg.limits.QueueTimeout); e.inst == nil {
 			e.req.release()
@@ -419,6 +426,13 @@ func (e *executor) judge(res Result, out sandbox.Result, timedOut bool) (Result,
 		res.Status, res.ErrCode = 502, CodeCrashed
 		res.ErrMessage = fmt.Sprintf("script %d version %d: %v", e.cfg.script.ScriptID, e.cfg.script.Version, out.Err)
 		return res, &discardInstance{script: e.cfg.script, fatal: true, cause: out.Err}
+	case errors.Is(out.Err, engine.ErrExecutorLost):
+		// The node running the script went away under the call: it
+		// fails, counts against nobody, and the next call loads the
+		// script again on a live node.
+		res.Status, res.ErrCode = 502, CodeExecutorLost
+		res.ErrMessage = fmt.Sprintf("script %d version %d: %v", e.cfg.script.ScriptID, e.cfg.script.Version, out.Err)
+		return res, nil
 	case errors.Is(out.Err, engine.ErrWorkerCrashed):
 		// Another call crashed the worker under this one: it fails, but
 		// counts against nobody. The next call loads the script again.
@@ -462,6 +476,9 @@ func (e *executor) loadFailed(res Result) (Result, *discardInstance) {
 		return res, nil
 	}
 	res.Status, res.ErrCode, res.ErrMessage = 502, CodeCrashed, e.loadErr.Error()
+	if errors.Is(e.loadErr, engine.ErrExecutorLost) {
+		res.ErrCode = CodeExecutorLost
+	}
 	if e.fatalLoad {
 		return res, &discardInstance{script: e.cfg.script, fatal: true, cause: e.loadErr}
 	}

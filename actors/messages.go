@@ -50,6 +50,7 @@ const (
 	CodeTooLarge         = "response_too_large" // the script's response is over its limit (500)
 	CodeLoadFailed       = "script_load"        // the script did not compile in the executor (500)
 	CodeCrashed          = "worker_crashed"     // the executor's process died (502)
+	CodeExecutorLost     = "executor_lost"      // the node running the executor went away (502)
 	CodeUnavailable      = "unavailable"        // the app's router is stopping or gone (503)
 	CodeNoExecutor       = "no_executor"        // no node with the executor role is alive (503)
 	CodeInternal         = "internal"           // anything else (500)

@@ -25,6 +25,12 @@ const (
 	// getTimeout bounds Get, protoactor's lookup call, which has no
 	// caller deadline (the stock lookup waits 5 s on a dead owner).
 	getTimeout = 2 * time.Second
+	// leftAnswerGrace is how long a call to a member that left
+	// gracefully still waits for its answer: the leaver answered every
+	// call it ran before it announced the leave, but the answer travels
+	// over remote and the announcement over gossip, and either may be
+	// first here.
+	leftAnswerGrace = 500 * time.Millisecond
 )
 
 // ErrNoMember means no live member hosts the kind (with its role).
@@ -43,18 +49,24 @@ type lookup struct {
 	activator *actor.PID
 	sub       *eventstream.Subscription
 	view      atomic.Pointer[placement]
-	live      atomic.Int64    // activations held by this node
-	warned    map[string]bool // blocked member ids already logged; setPeers only
+	live      atomic.Int64 // activations held by this node
+	// holding keeps this node's activations while it leaves, for the
+	// grace its peers need to hear of it (Node.Leave): calls they sent
+	// before they heard still find them.
+	holding atomic.Bool
+	warned  map[string]bool // blocked member ids already logged; setPeers only
 
 	watchMu sync.Mutex
 	watches map[*watch]struct{} // calls waiting on a member, by its remote address
 }
 
 // watch is a call in flight to the member at addr: gone runs once when
-// that member is no longer live (declared dead, blocked, or left).
+// that member is no longer live (declared dead, blocked, or left), unless
+// the call ended first.
 type watch struct {
-	addr string
-	gone func()
+	addr  string
+	gone  func()
+	ended atomic.Bool
 }
 
 // placement is the candidates of each kind at one moment.
@@ -62,6 +74,9 @@ type placement struct {
 	byKind map[string][]candidate
 	names  map[string]string // member id -> node name
 	live   map[string]bool   // remote addresses of live members, leaving ones included
+	// leaving are the remote addresses of members that announced a
+	// graceful leave.
+	leaving map[string]bool
 }
 
 func newLookup(roles map[string]string, logger *slog.Logger) *lookup {
@@ -100,7 +115,7 @@ func (l *lookup) Shutdown() {
 // setPeers takes the live members after a change and has the activator
 // let go of what it no longer owns.
 func (l *lookup) setPeers(peers []peer) {
-	p := &placement{byKind: map[string][]candidate{}, names: map[string]string{}, live: map[string]bool{}}
+	p := &placement{byKind: map[string][]candidate{}, names: map[string]string{}, live: map[string]bool{}, leaving: map[string]bool{}}
 	blocked := l.c.Remote.BlockList()
 	for _, pr := range peers {
 		p.names[pr.meta.ID] = pr.name
@@ -115,6 +130,14 @@ func (l *lookup) setPeers(peers []peer) {
 		// A leaving member still answers what it holds.
 		p.live[pr.meta.remote()] = true
 		if pr.meta.Leaving {
+			p.leaving[pr.meta.remote()] = true
+			if pr.meta.ID != l.selfID {
+				// Calls go to the new owners from now on, not to the
+				// activations cached here: the leaver answers the ones
+				// already sent, and stops its activations only after a
+				// grace (Node.Leave).
+				l.c.PidCache.RemoveByMember(&cluster.Member{Host: pr.meta.Host, Port: int32(pr.meta.Port)})
+			}
 			continue
 		}
 		c := candidate{id: pr.meta.ID, addr: pr.meta.remote(), seed: hashName(pr.name)}
@@ -124,21 +147,39 @@ func (l *lookup) setPeers(peers []peer) {
 			}
 		}
 	}
-	l.view.Store(p)
+	prev := l.view.Swap(p)
 	l.c.ActorSystem.Root.Send(l.activator, rebalance{})
 	l.watchMu.Lock()
-	var gone []func()
+	var gone, left []*watch
 	for w := range l.watches {
 		if !p.live[w.addr] {
 			delete(l.watches, w)
-			gone = append(gone, w.gone)
+			if prev.leaving[w.addr] {
+				left = append(left, w)
+			} else {
+				gone = append(gone, w)
+			}
 		}
 	}
 	l.watchMu.Unlock()
-	for _, f := range gone {
-		f()
+	for _, w := range gone {
+		w.fire()
+	}
+	for _, w := range left {
+		time.AfterFunc(leftAnswerGrace, w.fire)
 	}
 }
+
+// fire runs gone unless the call ended.
+func (w *watch) fire() {
+	if !w.ended.Load() {
+		w.gone()
+	}
+}
+
+// isLive reports whether the member at remote address addr is live
+// (leaving ones included) in the current view.
+func (l *lookup) isLive(addr string) bool { return l.view.Load().live[addr] }
 
 // watchMember runs gone once when the member at remote address addr is
 // no longer live (at once if it is not now); stop cancels the watch.
@@ -153,6 +194,7 @@ func (l *lookup) watchMember(addr string, gone func()) (stop func()) {
 	l.watches[w] = struct{}{}
 	l.watchMu.Unlock()
 	return func() {
+		w.ended.Store(true)
 		l.watchMu.Lock()
 		delete(l.watches, w)
 		l.watchMu.Unlock()
@@ -297,8 +339,12 @@ func (a *activator) terminated(ctx actor.Context, who *actor.PID) {
 }
 
 // rebalance stops the activations another member owns now; each finishes
-// the messages already in its mailbox first.
+// the messages already in its mailbox first. While the node holds its
+// activations (the grace of a leave) it stops none.
 func (a *activator) rebalance(ctx actor.Context) {
+	if a.l.holding.Load() {
+		return
+	}
 	for _, act := range a.actors {
 		if own, ok := a.l.owner(act.ci.Kind, act.ci.Identity); !ok || own.id != a.l.selfID {
 			ctx.Poison(act.pid)

@@ -403,6 +403,26 @@ func (m *membership) peers() []peer {
 	return out
 }
 
+// gone reports whether the member whose remote address is addr has
+// left or died, as this node's records say (the placement hears of it a
+// moment later, from publish).
+// A member that came back at the address (under another name) is not.
+func (m *membership) gone(addr string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	gone := false
+	for _, r := range m.records {
+		if r.metaErr != nil || r.meta.remote() != addr {
+			continue
+		}
+		if r.status == StatusAlive {
+			return false
+		}
+		gone = true
+	}
+	return gone
+}
+
 // MemberState is one member as GET /api/v1/admin/cluster shows it.
 type MemberState struct {
 	Name   string   `json:"name"`

@@ -58,6 +58,11 @@ const (
 	defaultRetryInterval = 2 * time.Second
 	// leaveBroadcast bounds each of Leave's two announcements.
 	leaveBroadcast = time.Second
+	// leaveGrace is how long a leaving node keeps its activations after
+	// it announced the departure: a call another member sent before it
+	// heard (gossip reaches every member within a few probe intervals)
+	// still runs here. Calls sent later go to the new owners.
+	leaveGrace = time.Second
 	// defaultDrain bounds Leave's wait for activations to finish when its
 	// context has no deadline.
 	defaultDrain = 10 * time.Second
@@ -76,6 +81,11 @@ type Kind struct {
 	Name  string
 	Props *actor.Props
 	Role  string
+	// Drained, when set, waits (until ctx ends) for the work that
+	// activations of the kind left running when they stopped: a leaving
+	// node waits for it before it leaves gossip, so its answers go out
+	// while the others still take them.
+	Drained func(ctx context.Context)
 }
 
 // Options configure a Node.
@@ -112,6 +122,7 @@ type Node struct {
 	cluster   *cluster.Cluster
 	ms        *membership
 	lookup    *lookup
+	kinds     []Kind
 	leaveOnce sync.Once
 	leaveErr  error
 	closeOnce sync.Once
@@ -164,7 +175,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		_ = ms.transport.Shutdown()
 		return nil, err
 	}
-	n := &Node{name: ms.cfg.name, logger: logger, ms: ms,
+	n := &Node{name: ms.cfg.name, logger: logger, ms: ms, kinds: opts.Kinds,
 		system: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return libLogger(logger) }))}
 	n.cluster = n.newCluster(cfg, opts.Kinds, opts.HTTPPort, rc)
 	if err := startMember(n.cluster); err != nil {
@@ -271,6 +282,12 @@ func (n *Node) Request(ctx context.Context, kind, identity string, msg any) (any
 	ci := cluster.NewClusterIdentity(identity, kind)
 	for {
 		pid, cached := n.cluster.PidCache.Get(identity, kind)
+		if cached && pid.Address != n.system.Address() && (!n.lookup.isLive(pid.Address) || n.ms.gone(pid.Address)) {
+			// Cached from a member that has gone since: nothing was sent,
+			// so the call is placed again.
+			n.cluster.PidCache.RemoveByValue(identity, kind, pid)
+			cached = false
+		}
 		if !cached {
 			var err error
 			if pid, err = n.lookup.activate(ctx, ci); err != nil {
@@ -323,13 +340,17 @@ func (n *Node) request(ctx context.Context, pid *actor.PID, msg any) (any, error
 	return res, err
 }
 
-// Leave takes the node out of the cluster gracefully: it tells the others
-// it takes no new work (they place new activations elsewhere at once),
-// stops its activations, each after the messages already in its mailbox,
-// waits for them until ctx ends (at most defaultDrain if ctx has no
-// deadline), and leaves gossip; the others drop it within a second. The
-// actor system keeps running until Close, so answers still on their way
-// go out.
+// Leave takes the node out of the cluster gracefully, in this order: it
+// tells the others it takes no new work (each places new activations
+// elsewhere, and sends its next calls there, as soon as it hears);
+// keeps serving the calls that reach its activations for leaveGrace, so
+// a call sent by a member that had not heard yet still runs; then stops
+// its activations, each after the messages already in its mailbox; waits
+// for them until ctx ends (at most defaultDrain if ctx has no deadline);
+// and leaves gossip, after which the others show it left. So every call
+// another member sent here is answered by this node, or came back
+// undelivered (never run) and was placed again. The actor system keeps
+// running until Close, so answers still on their way go out.
 func (n *Node) Leave(ctx context.Context) error {
 	n.leaveOnce.Do(func() {
 		if n.closed.Load() {
@@ -343,9 +364,21 @@ func (n *Node) Leave(ctx context.Context) error {
 			ctx, cancel = context.WithTimeout(ctx, defaultDrain)
 			defer cancel()
 		}
+		// The activations stay while the word goes round: another member
+		// that has not heard yet still sends calls to them, and they run
+		// here. Were they stopped at once, each such call would come back
+		// undelivered and be placed again, at the cost of a fresh load on
+		// the new owner in the middle of the call.
+		n.lookup.holding.Store(true)
 		if err := n.ms.setLeaving(leaveBroadcast); err != nil {
 			n.logger.Warn("cluster: announcing the departure", slog.Any("err", err))
 		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(leaveGrace):
+		}
+		n.lookup.holding.Store(false)
+		n.system.Root.Send(n.lookup.activator, rebalance{})
 		for n.lookup.live.Load() > 0 && ctx.Err() == nil {
 			select {
 			case <-ctx.Done():
@@ -354,6 +387,11 @@ func (n *Node) Leave(ctx context.Context) error {
 		}
 		if left := n.lookup.live.Load(); left > 0 {
 			n.logger.Warn("cluster: leaving with activations still running", slog.Int64("activations", left))
+		}
+		for _, k := range n.kinds {
+			if k.Drained != nil {
+				k.Drained(ctx)
+			}
 		}
 		n.leaveErr = n.ms.leave(leaveBroadcast)
 		n.logger.Info("cluster: left", slog.Duration("took", time.Since(start)))

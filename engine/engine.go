@@ -46,6 +46,13 @@ var ErrNoExecutor = errors.New("no executor is available")
 // the restarted process.
 var ErrInstanceLost = errors.New("the instance was lost with its worker process")
 
+// ErrExecutorLost is wrapped, with ErrWorkerCrashed, by the error of a
+// load or call of an Engine whose instances live on another node, when
+// that node went away (died, or left while the call was on its way)
+// before it answered: the executor answers 502 (actors.CodeExecutorLost)
+// and loads the script again, on a live node, on its next call.
+var ErrExecutorLost = errors.New("the node running this script's executor went away")
+
 // AppRef names the app a script belongs to. An Engine keys what it keeps
 // per app (a worker process) by ID, which never changes; Slug, which a
 // rename changes and another app may take over, only labels logs.

@@ -16,17 +16,18 @@ type errorDetailsKey struct{}
 // the app's business: it goes to the invocation log. A code not listed
 // here says nothing internal and keeps its message.
 var publicMessages = map[string]string{
-	actors.CodePanic:       "the script failed",
-	actors.CodeTimeout:     "the script ran past its time budget",
-	actors.CodeParked:      "the script failed too often and is resting; try again later",
-	actors.CodeTooLarge:    "the script's response is over its size limit",
-	actors.CodeLoadFailed:  "the script could not be loaded",
-	actors.CodeCrashed:     "the script's worker stopped",
-	actors.CodeInternal:    "internal error",
-	actors.CodeSaturated:   "the script is busy; try again later",
-	actors.CodeUnavailable: "the app is not available; try again later",
-	actors.CodeNoExecutor:  "no executor is available; try again later",
-	codeInvalidStatus:      "the script answered an invalid status",
+	actors.CodePanic:        "the script failed",
+	actors.CodeTimeout:      "the script ran past its time budget",
+	actors.CodeParked:       "the script failed too often and is resting; try again later",
+	actors.CodeTooLarge:     "the script's response is over its size limit",
+	actors.CodeLoadFailed:   "the script could not be loaded",
+	actors.CodeCrashed:      "the script's worker stopped",
+	actors.CodeExecutorLost: "the node running this script's executor went away",
+	actors.CodeInternal:     "internal error",
+	actors.CodeSaturated:    "the script is busy; try again later",
+	actors.CodeUnavailable:  "the app is not available; try again later",
+	actors.CodeNoExecutor:   "no executor is available; try again later",
+	codeInvalidStatus:       "the script answered an invalid status",
 }
 
 // errorMessage is the message of res's error answer: its details for an

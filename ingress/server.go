@@ -314,7 +314,7 @@ func statusOf(code string) int {
 		return fasthttp.StatusGatewayTimeout
 	case actors.CodeSaturated, actors.CodeParked, actors.CodeUnavailable, actors.CodeNoExecutor:
 		return fasthttp.StatusServiceUnavailable
-	case actors.CodeCrashed:
+	case actors.CodeCrashed, actors.CodeExecutorLost:
 		return fasthttp.StatusBadGateway
 	default:
 		return fasthttp.StatusInternalServerError

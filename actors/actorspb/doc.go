@@ -26,7 +26,7 @@
 //   - An entry also leaves the table when its caller gives up (ingress's
 //     timeout) and when the member running the call leaves or dies: the
 //     membership event answers every call in flight on that member with
-//     worker_crashed (502), so a dead node costs errors, never a hang. A
+//     executor_lost (502), so a dead node costs errors, never a hang. A
 //     late answer finds no entry and is dropped.
 //
 // The local fast path stays: when the executor a call is placed on lives

@@ -10,9 +10,13 @@
 // the local engine: its calls never touch the network. Any other call
 // crosses as protobuf (executors.proto, carrying the worker protocol's
 // request and result), waits no longer than the caller's context, and
-// fails with an error wrapping engine.ErrWorkerCrashed when the owner
-// dies under it, so the executor answers 502 and its next call loads the
-// script again, on a live member.
+// fails with an error wrapping engine.ErrExecutorLost (and so
+// engine.ErrWorkerCrashed) when the owner dies under it, so the executor
+// answers 502 executor_lost and its next call loads the script again, on
+// a live member. A call whose slot moved before it reached the script
+// (the owner left or a node came back: the activation it reaches has no
+// such instance) fails with engine.ErrInstanceLost: nothing ran, and the
+// executor runs it again on a fresh load, on the new owner.
 //
 // A script's host services (picloud.KV, Secret, Fetch, Invoke) are
 // served by the calling node, whichever member runs the script: a Call

@@ -68,7 +68,7 @@ func (e *Engine) Load(ctx context.Context, app engine.AppRef, script engine.Scri
 	if !ok {
 		// No executor member now: the executor loads again on its next
 		// call, by when one may have joined.
-		return nil, fmt.Errorf("place executor %s: %w: %w: %w", id, cluster.ErrNoMember, engine.ErrNoExecutor, engine.ErrWorkerCrashed)
+		return nil, lost(fmt.Errorf("place executor %s: %w: %w", id, cluster.ErrNoMember, engine.ErrNoExecutor))
 	}
 	if owner == e.node.Name() {
 		inst, err := e.local.Load(ctx, app, script, opts)
@@ -95,7 +95,7 @@ func (e *Engine) Load(ctx context.Context, app engine.AppRef, script engine.Scri
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("load %s on %s: %w", id, owner, ctx.Err())
 		}
-		return nil, fmt.Errorf("load %s on %s: %w: %w", id, owner, err, engine.ErrWorkerCrashed)
+		return nil, lost(fmt.Errorf("load %s on %s: %w", id, owner, err))
 	}
 	l, ok := res.(*Loaded)
 	switch {
@@ -234,7 +234,7 @@ func (in *remoteInstance) call(ctx context.Context, req *sdk.Request) (_ sandbox
 			// Every executor member is gone: the caller answers 503.
 			err = fmt.Errorf("%w: %w", err, engine.ErrNoExecutor)
 		}
-		err = fmt.Errorf("call %s on %s: %w: %w", in.id, in.owner, err, engine.ErrWorkerCrashed)
+		err = lost(fmt.Errorf("call %s on %s: %w", in.id, in.owner, err))
 		return sandbox.Result{Err: err, Duration: time.Since(start)}, err
 	}
 	a, ok := res.(*Answer)
@@ -265,4 +265,18 @@ func (in *remoteInstance) control(msg any) {
 			in.e.logger.Debug("executors: control message", slog.String("identity", in.id), slog.Any("err", err))
 		}
 	}()
+}
+
+// lostError is a load or call that failed between the nodes: the owner
+// went away (died, or left while the message was on its way), or no
+// executor member was there to take it. It reads as what happened and
+// is engine.ErrExecutorLost, and so engine.ErrWorkerCrashed: the
+// executor answers 502 executor_lost and loads again on its next call.
+type lostError struct{ err error }
+
+func lost(err error) error { return &lostError{err: err} }
+
+func (e *lostError) Error() string { return e.err.Error() + ": " + engine.ErrExecutorLost.Error() }
+func (e *lostError) Unwrap() []error {
+	return []error{e.err, engine.ErrExecutorLost, engine.ErrWorkerCrashed}
 }

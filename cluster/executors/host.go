@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -27,12 +28,21 @@ const maxRemoteCall = 10 * time.Minute
 // ClusterKind is the kind to give cluster.Start: its activations, on
 // members with the executor role, load scripts through local.
 func ClusterKind(local engine.Engine, logger *slog.Logger) cluster.Kind {
+	running := new(atomic.Int64) // loads and calls of every activation
 	return cluster.Kind{
 		Name: Kind,
 		Role: config.RoleExecutor,
 		Props: actor.PropsFromProducer(func() actor.Actor {
-			return &host{local: local, logger: logger, instances: map[uint64]*hosted{}}
+			return &host{local: local, logger: logger, instances: map[uint64]*hosted{}, running: running}
 		}),
+		Drained: func(ctx context.Context) {
+			for running.Load() > 0 && ctx.Err() == nil {
+				select {
+				case <-ctx.Done():
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+		},
 	}
 }
 
@@ -47,7 +57,8 @@ type host struct {
 	mu        sync.Mutex
 	instances map[uint64]*hosted
 	inflight  sync.WaitGroup
-	busy      int // loads and calls running
+	busy      int           // loads and calls running
+	running   *atomic.Int64 // the same, over every activation of the kind
 }
 
 type hosted struct {
@@ -73,7 +84,12 @@ func (h *host) Receive(ctx actor.Context) {
 		h.mu.Lock()
 		in := h.instances[m.GetHandle()]
 		delete(h.instances, m.GetHandle())
-		idle := len(h.instances) == 0 && h.busy == 0
+		// Only the Unload of the last instance ends the activation: an
+		// Unload of a handle never loaded here (the instance was held by
+		// the identity's previous owner) comes from a caller that loads
+		// again at once, and stopping the activation under that load
+		// would lose its instance.
+		idle := in != nil && len(h.instances) == 0 && h.busy == 0
 		h.mu.Unlock()
 		if in != nil {
 			if in.cancel != nil {
@@ -88,15 +104,23 @@ func (h *host) Receive(ctx actor.Context) {
 			ctx.Poison(ctx.Self())
 		}
 	case *actor.Stopping:
-		// Moved to another member, or the node leaves: what runs
-		// finishes and is answered first.
-		h.inflight.Wait()
-		h.mu.Lock()
-		for k, in := range h.instances {
-			in.inst.Close()
-			delete(h.instances, k)
-		}
-		h.mu.Unlock()
+		// Moved to another member, or the node leaves. Not waiting here
+		// for what runs: protoactor drops, unanswered, a message that
+		// reaches the mailbox of an actor while it stops, so a call sent
+		// meanwhile would wait out its caller's whole time limit. Ended at
+		// once, the activation answers later calls as a dead letter,
+		// which their callers place again. What runs finishes behind it
+		// and is answered (a leaving node waits for it: Kind.Drained);
+		// then the instances close.
+		go func() {
+			h.inflight.Wait()
+			h.mu.Lock()
+			for k, in := range h.instances {
+				in.inst.Close()
+				delete(h.instances, k)
+			}
+			h.mu.Unlock()
+		}()
 	}
 }
 
@@ -107,8 +131,10 @@ func (h *host) start(ctx actor.Context, f func() any) {
 	h.busy++
 	h.mu.Unlock()
 	h.inflight.Add(1)
+	h.running.Add(1)
 	go func() {
 		defer h.inflight.Done()
+		defer h.running.Add(-1)
 		res := f()
 		h.mu.Lock()
 		h.busy--

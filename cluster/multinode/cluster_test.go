@@ -300,3 +300,46 @@ func TestLeaveFinishesCallsInFlight(t *testing.T) {
 		t.Errorf("next call ran on %q (%v), want n1 or n2", got, err)
 	}
 }
+
+// A leaving node keeps its activations while the others hear of the
+// leave: a call another node sent to one before it heard still runs
+// there. Once a node has heard, it sends its next calls to the new
+// owners, never to the leaver's activations it had cached.
+func TestLeaveServesCallsSentBeforeTheOthersHeard(t *testing.T) {
+	nodes := startCluster(t, names3...)
+	var id string
+	for i := range 30 {
+		if owners(nodes, ident(i)) == "n3" {
+			id = ident(i)
+			break
+		}
+	}
+	if id == "" {
+		t.Fatal("n3 owns none of 30 identities")
+	}
+	if got, err := call(nodes[0], id, 2*time.Second); err != nil || got != "n3" {
+		t.Fatalf("first call: %q %v", got, err)
+	}
+	pid, ok := nodes[0].Cluster().PidCache.Get(id, kindEcho)
+	if !ok || pid.Address != nodes[2].RemoteAddr() {
+		t.Fatalf("n1 caches %v for %s, want n3's activation", pid, id)
+	}
+	left := make(chan error, 1)
+	go func() { left <- nodes[2].Stop(context.Background()) }()
+	eventually(t, 2*time.Second, "n1 places n3's identity elsewhere", func() bool {
+		o, _ := nodes[0].Owner(kindEcho, id)
+		return o != "n3"
+	})
+	// What a node that has not heard yet sends: n3's activation answers.
+	res, err := nodes[0].System().Root.RequestFuture(pid, wrapperspb.String("ping"), time.Second).Result()
+	if s, ok := res.(*wrapperspb.StringValue); err != nil || !ok || s.GetValue() != "n3" {
+		t.Errorf("call sent to n3's activation after the leave was announced: %v %v, want n3's answer", res, err)
+	}
+	// What n1 sends now goes to the new owner.
+	if got, err := call(nodes[0], id, time.Second); err != nil || got == "n3" {
+		t.Errorf("n1's next call ran on %q (%v), want the new owner", got, err)
+	}
+	if err := <-left; err != nil {
+		t.Fatal(err)
+	}
+}

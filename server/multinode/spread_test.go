@@ -1,6 +1,7 @@
 package multinode_test
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"testing"
@@ -138,8 +139,10 @@ func TestExecutorNodeDiesMidCall(t *testing.T) {
 	go victim.Node().Close()
 	select {
 	case o := <-done:
-		if o.err != nil || o.res.Status != 502 {
-			t.Fatalf("call under the dying node: %v %+v, want 502", o.err, o.res)
+		// Execute is an admin call: its error says what happened.
+		if o.err != nil || o.res.Status != 502 || !bytes.Contains(o.res.Body, []byte(`"code":"executor_lost"`)) ||
+			!bytes.Contains(o.res.Body, []byte("the node running this script's executor went away")) {
+			t.Fatalf("call under the dying node: %v %+v %s, want 502 executor_lost", o.err, o.res, o.res.Body)
 		}
 		t.Logf("502 after %s (%s after the kill)", o.took, time.Since(killed))
 	case <-time.After(4 * time.Second):
