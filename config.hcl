@@ -213,7 +213,11 @@ executor {
 
   # Cores one worker process (all scripts of one app) may use at once. 1
   # keeps one busy app from taking the whole machine and makes the hop to
-  # the worker cheaper; raise it for apps whose scripts need more.
+  # the worker cheaper; raise it for apps whose scripts need more. With
+  # isolation = "process" the server itself then uses the other cores
+  # (GOMAXPROCS = cores - worker_procs, when that is at least 1 and the
+  # GOMAXPROCS variable is unset): on a small machine its extra threads
+  # would only take the worker's core (docs/benchmarks.md).
   worker_procs = 1
 
   # A worker killed by a script is started again at once (the script is
