@@ -49,6 +49,13 @@ const (
 	// departedRetention is how long a dead member is remembered, shown as
 	// dead and tried again (it may come back at the same address).
 	departedRetention = 24 * time.Hour
+	// deadHold is how long a member declared dead (not one that left)
+	// stays in protoactor's topology. protoactor blocks, for good, the
+	// actor system id of a member that drops out of its topology; a member
+	// declared dead by mistake (it missed its probes under load) refutes
+	// within a few probe rounds and comes back with the same id, which
+	// must not be blocked. The placement drops it at once all the same.
+	deadHold = 10 * time.Second
 )
 
 // Member statuses, as GET /api/v1/admin/cluster shows them.
@@ -76,7 +83,9 @@ type membershipConfig struct {
 	// out of reach.
 	joinTimeout   time.Duration
 	retryInterval time.Duration
-	logger        *slog.Logger
+	// deadHold: see the constant (0: deadHold).
+	deadHold time.Duration
+	logger   *slog.Logger
 }
 
 // peer is a live member as the topology needs it.
@@ -107,7 +116,7 @@ type membership struct {
 	ml        *memberlist.Memberlist
 	self      string // gossip address, as others see it
 	meta      atomic.Pointer[nodeMeta]
-	onChange  func([]peer)
+	onChange  func(live, topology []peer)
 
 	changed chan struct{} // 1-buffered: the table changed
 	stop    chan struct{}
@@ -182,8 +191,9 @@ func (m *membership) memberlistConfig() *memberlist.Config {
 }
 
 // start enters gossip alone, announcing meta; onChange gets the live
-// members, self included, after every change, from one goroutine.
-func (m *membership) start(meta nodeMeta, onChange func([]peer)) error {
+// members, self included, and the members of protoactor's topology (see
+// topology) after every change, from one goroutine.
+func (m *membership) start(meta nodeMeta, onChange func(live, topology []peer)) error {
 	if n := len(meta.encode()); n > memberlist.MetaMaxSize {
 		return fmt.Errorf("node metadata is %d bytes, over memberlist's %d: fewer or shorter kinds", n, memberlist.MetaMaxSize)
 	}
@@ -292,7 +302,8 @@ func (m *membership) shutdown() error {
 	return err
 }
 
-// publish hands the live members to onChange after every change.
+// publish hands the live members and the topology to onChange after
+// every change.
 func (m *membership) publish() {
 	defer m.wg.Done()
 	for {
@@ -303,7 +314,7 @@ func (m *membership) publish() {
 			// Once left, this node's view no longer matters, and
 			// without itself in it protoactor would block its own id.
 			if !m.left.Load() {
-				m.onChange(m.peers())
+				m.onChange(m.peers(), m.topology())
 			}
 		}
 	}
@@ -396,6 +407,25 @@ func (m *membership) peers() []peer {
 	var out []peer
 	for name, r := range m.records {
 		if r.status == StatusAlive && r.metaErr == nil {
+			out = append(out, peer{name: name, gossip: r.gossip, meta: r.meta})
+		}
+	}
+	slices.SortFunc(out, func(a, b peer) int { return strings.Compare(a.name, b.name) })
+	return out
+}
+
+// topology is the members protoactor's topology gets: the live ones with
+// valid metadata, self included, and those declared dead less than
+// deadHold ago (a false death refuted in time keeps its actor system id
+// unblocked). A member that left is out at once: it does not come back.
+func (m *membership) topology() []peer {
+	hold := cmp.Or(m.cfg.deadHold, deadHold)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []peer
+	for name, r := range m.records {
+		held := r.status == StatusDead && time.Since(r.since) < hold
+		if (r.status == StatusAlive || held) && r.metaErr == nil {
 			out = append(out, peer{name: name, gossip: r.gossip, meta: r.meta})
 		}
 	}
@@ -540,6 +570,9 @@ func (d *eventDelegate) NotifyLeave(n *memberlist.Node) {
 		m.logger.Info("cluster: member left", slog.String("node", n.Name), slog.String("gossip", r.gossip))
 	} else {
 		m.logger.Warn("cluster: member failed", slog.String("node", n.Name), slog.String("gossip", r.gossip))
+		// Out of protoactor's topology once the hold is over, unless it
+		// came back.
+		time.AfterFunc(cmp.Or(m.cfg.deadHold, deadHold), m.signal)
 	}
 	m.signal()
 }

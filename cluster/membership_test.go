@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/memberlist"
 )
 
 // testMember is a membership with dummy metadata and the last peer list
@@ -53,7 +55,7 @@ func startTestMember(t *testing.T, name string, seeds []string, o memberOpts) (*
 	}
 	tm := &testMember{membership: m}
 	meta := nodeMeta{ID: "id-" + name, Host: "127.0.0.1", Port: 1, Kinds: []string{"k"}, Roles: []string{"executor"}}
-	err = m.start(meta, func(ps []peer) {
+	err = m.start(meta, func(ps, _ []peer) {
 		names := make([]string, len(ps))
 		for i, p := range ps {
 			names[i] = p.name
@@ -311,4 +313,79 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// A member declared dead stays in protoactor's topology (which blocks the
+// actor system id of a member that drops out, for good) for the dead hold:
+// one that refutes its death in time is alive again with its id never
+// dropped, while the placement (the live peers) drops it at once. A member
+// that stays dead, or that left, drops out.
+func TestMembershipDeadMemberIsHeldInTheTopology(t *testing.T) {
+	const hold = 300 * time.Millisecond
+	m := &membership{
+		cfg:     membershipConfig{name: "n1", deadHold: hold},
+		logger:  testLogger(t),
+		changed: make(chan struct{}, 1),
+		records: map[string]*record{},
+	}
+	ev := (*eventDelegate)(m)
+	node := func(name string, leaving bool) *memberlist.Node {
+		meta := nodeMeta{ID: "id-" + name, Host: "127.0.0.1", Port: 1, Kinds: []string{"k"}, Roles: []string{"executor"}, Leaving: leaving}
+		return &memberlist.Node{Name: name, Addr: net.IPv4(127, 0, 0, 1), Port: 7946, Meta: meta.encode()}
+	}
+	names := func(ps []peer) string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.name)
+		}
+		return strings.Join(out, ",")
+	}
+	check := func(step, wantLive, wantTopology string) {
+		t.Helper()
+		if got := names(m.peers()); got != wantLive {
+			t.Errorf("%s: live %q, want %q", step, got, wantLive)
+		}
+		if got := names(m.topology()); got != wantTopology {
+			t.Errorf("%s: topology %q, want %q", step, got, wantTopology)
+		}
+	}
+	for _, n := range []string{"n1", "n2", "n3", "n4"} {
+		ev.NotifyJoin(node(n, false))
+	}
+	check("formed", "n1,n2,n3,n4", "n1,n2,n3,n4")
+
+	ev.NotifyLeave(node("n2", false)) // declared dead by mistake
+	ev.NotifyLeave(node("n3", false)) // really dead
+	ev.NotifyLeave(node("n4", true))  // left gracefully
+	check("n2 and n3 declared dead, n4 left", "n1", "n1,n2,n3")
+	if s := stateOf(m, "n2"); s != StatusDead {
+		t.Errorf("n2 declared dead is %q", s)
+	}
+
+	ev.NotifyJoin(node("n2", false)) // refuted: alive again, same id
+	check("n2 refuted", "n1,n2", "n1,n2,n3")
+	if s := stateOf(m, "n2"); s != StatusAlive {
+		t.Errorf("n2 after refuting is %q", s)
+	}
+
+	// The hold's end is published, so protoactor hears that n3 is gone.
+	select {
+	case <-m.changed:
+	default:
+	}
+	select {
+	case <-m.changed:
+	case <-time.After(10 * hold):
+		t.Fatal("the end of n3's hold was not published")
+	}
+	check("hold over", "n1,n2", "n1,n2")
+}
+
+func stateOf(m *membership, name string) string {
+	for _, s := range m.states() {
+		if s.Name == name {
+			return s.Status
+		}
+	}
+	return ""
 }

@@ -242,8 +242,9 @@ func (n *Node) RemoteAddr() string { return n.system.Address() }
 
 // Members is the member table as this node sees it, for
 // GET /api/v1/admin/cluster: live members and those that left or died
-// lately, by name. A member that came back after it was declared dead is
-// shown dead: protoactor will not take it back until it restarts.
+// lately, by name. A member that came back more than deadHold after it was
+// declared dead is shown dead: protoactor has blocked its id and will not
+// take it back until it restarts.
 func (n *Node) Members() []MemberState {
 	st := n.ms.states()
 	blocked := n.cluster.Remote.BlockList()

@@ -12,7 +12,9 @@ import (
 // gossip, announces its actor system id, remote address, kinds and roles
 // in its memberlist metadata, and every membership change becomes
 // protoactor's topology (MemberList.UpdateClusterTopology) and the
-// lookup's placement (onPeers).
+// lookup's placement (onPeers). The placement takes only live members; the
+// topology keeps a member declared dead for deadHold more, so that one
+// that refutes its death is not blocked by protoactor.
 type provider struct {
 	ms       *membership
 	roles    []string
@@ -35,9 +37,9 @@ func (p *provider) StartMember(c *cluster.Cluster) error {
 	if p.httpPort > 0 {
 		meta.HTTP = joinHostPort(host, p.httpPort)
 	}
-	return p.ms.start(meta, func(peers []peer) {
-		c.MemberList.UpdateClusterTopology(members(peers))
-		p.onPeers(peers)
+	return p.ms.start(meta, func(live, topology []peer) {
+		c.MemberList.UpdateClusterTopology(members(topology))
+		p.onPeers(live)
 	})
 }
 
