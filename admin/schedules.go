@@ -115,11 +115,7 @@ type updateScheduleInput struct {
 // updateSchedule serves PATCH /scripts/{id}/schedules/{schedule}: a new
 // cron expression or time zone, the next firing computed afresh.
 func (a *API) updateSchedule(ctx context.Context, rc *fasthttp.RequestCtx) error {
-	id, err := idParam(rc, "id")
-	if err != nil {
-		return err
-	}
-	sid, err := idParam(rc, "schedule")
+	id, sid, err := scheduleParams(rc)
 	if err != nil {
 		return err
 	}
@@ -153,6 +149,17 @@ func (a *API) updateSchedule(ctx context.Context, rc *fasthttp.RequestCtx) error
 	return nil
 }
 
+// scheduleParams reads the {id} (script) and {schedule} path parameters.
+func scheduleParams(rc *fasthttp.RequestCtx) (id, sid int64, err error) {
+	if id, err = idParam(rc, "id"); err != nil {
+		return 0, 0, err
+	}
+	if sid, err = idParam(rc, "schedule"); err != nil {
+		return 0, 0, err
+	}
+	return id, sid, nil
+}
+
 // scriptSchedule finds schedule sid of script id, or answers ErrNotFound.
 func (a *API) scriptSchedule(ctx context.Context, id, sid int64) (*models.Schedule, error) {
 	items, err := a.db.ScriptSchedules(ctx, id)
@@ -168,11 +175,7 @@ func (a *API) scriptSchedule(ctx context.Context, id, sid int64) (*models.Schedu
 }
 
 func (a *API) deleteSchedule(ctx context.Context, rc *fasthttp.RequestCtx) error {
-	id, err := idParam(rc, "id")
-	if err != nil {
-		return err
-	}
-	sid, err := idParam(rc, "schedule")
+	id, sid, err := scheduleParams(rc)
 	if err != nil {
 		return err
 	}
